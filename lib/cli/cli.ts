@@ -1,0 +1,177 @@
+/**
+ * The command router: finds the command named by the leading words, parses its options with
+ * `node:util` parseArgs, and runs it. Help and version are generated from the command table.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { type CliIO, type Command, type GlobalOptions, type OptionSpec, UsageError } from "./command.ts";
+import { COMMANDS } from "./commands.ts";
+import { VERSION } from "../version.ts";
+
+const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
+  "plain-http": { type: "boolean", description: "use plain HTTP (loopback registries always may)" },
+  insecure: { type: "boolean", description: "accept self-signed TLS certificates" },
+  "registry-config": {
+    type: "string",
+    value: "FILE",
+    description: "credentials file (docker config.json format)",
+  },
+  json: { type: "boolean", description: "print one JSON document on stdout" },
+  quiet: { type: "boolean", short: "q", description: "print no progress or diagnostics" },
+  verbose: { type: "boolean", short: "v", description: "print details and stack traces" },
+  help: { type: "boolean", short: "h", description: "show help" },
+};
+
+/** Returns the command whose path or alias is the longest prefix of `words`, and that prefix's length. */
+function findCommand(words: string[]): { command: Command; length: number } | undefined {
+  let best: { command: Command; length: number } | undefined;
+  for (const command of COMMANDS) {
+    for (const path of [command.path, ...(command.aliases ?? [])]) {
+      const matches = path.every((word, i) => words[i] === word);
+      if (matches && path.length > (best?.length ?? 0)) best = { command, length: path.length };
+    }
+  }
+  return best;
+}
+
+/** The leading command words of `argv`, skipping global options before them. */
+function leadingWords(argv: string[]): { words: string[]; indexes: number[] } {
+  const words: string[] = [];
+  const indexes: number[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--") break;
+    if (arg.startsWith("-")) {
+      if (arg === "--registry-config") i++;
+      if (words.length > 0) break;
+      continue;
+    }
+    words.push(arg);
+    indexes.push(i);
+  }
+  return { words, indexes };
+}
+
+function optionHelp(options: Record<string, OptionSpec>): string[] {
+  return Object.entries(options).map(([name, spec]) => {
+    const flag = `${spec.short ? `-${spec.short}, ` : "    "}--${name}${spec.value ? ` ${spec.value}` : ""}`;
+    return `  ${flag.padEnd(34)} ${spec.description}${spec.multiple ? " (repeatable)" : ""}`;
+  });
+}
+
+function commandHelp(command: Command): string {
+  const aliases = (command.aliases ?? []).map((a) => `kpm ${a.join(" ")}`);
+  return [
+    `${command.summary}`,
+    "",
+    `Usage: kpm ${command.usage}`,
+    ...(aliases.length ? ["", `Also: ${aliases.join(", ")}`] : []),
+    ...(command.options && Object.keys(command.options).length
+      ? ["", "Options:", ...optionHelp(command.options)]
+      : []),
+    "",
+    "Global options:",
+    ...optionHelp(GLOBAL_OPTIONS),
+    "",
+  ].join("\n");
+}
+
+function groupHelp(prefix: string[]): string {
+  const listed = COMMANDS.filter((c) => prefix.every((w, i) => c.path[i] === w));
+  return [
+    `kpm ${VERSION}: KCL package manager and OCI artifact client`,
+    "",
+    `Usage: kpm ${prefix.length ? `${prefix.join(" ")} ` : ""}COMMAND [OPTIONS]`,
+    "",
+    "Commands:",
+    ...listed.map((c) => `  ${c.path.join(" ").padEnd(24)} ${c.summary}`),
+    "",
+    "Exit status: 0 success, 1 failure, 2 usage error. Run `kpm COMMAND --help` for a command's options.",
+    "",
+  ].join("\n");
+}
+
+/** Reads the global options out of parsed values. */
+function globalOptions(
+  values: Record<string, unknown>,
+  env: Record<string, string | undefined>,
+): GlobalOptions {
+  return {
+    plainHttp: values["plain-http"] === true,
+    insecure: values.insecure === true,
+    registryConfig: typeof values["registry-config"] === "string" ? values["registry-config"] : undefined,
+    json: values.json === true,
+    quiet: values.quiet === true || values.json === true && env.KPM_PROGRESS === undefined,
+    verbose: values.verbose === true,
+  };
+}
+
+/**
+ * Runs the kpm command line.
+ *
+ * @param argv the arguments after the program name
+ * @param io the outside world (stdout, stderr, env, fetch…)
+ * @returns the exit status
+ * @throws {UsageError} for unknown commands, options or wrong argument counts; any other error from commands
+ */
+export async function runCli(argv: string[], io: CliIO): Promise<number> {
+  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "version")) {
+    io.write(`kpm ${VERSION}\n`);
+    return 0;
+  }
+  const { words, indexes } = leadingWords(argv);
+  const found = findCommand(words);
+  const wantsHelp = argv.includes("--help") || argv.includes("-h") || words[0] === "help";
+  if (!found) {
+    const groupWords = words[0] === "help" ? words.slice(1) : words;
+    const isGroup = groupWords.length > 0 && COMMANDS.some((c) => c.path[0] === groupWords[0]);
+    if (wantsHelp || argv.length === 0 || (isGroup && groupWords.length === 1)) {
+      io.write(groupHelp(isGroup ? groupWords.slice(0, 1) : []));
+      return argv.length === 0 || wantsHelp ? 0 : 2;
+    }
+    throw new UsageError(`Unknown command "${words.join(" ") || argv.join(" ")}"; run \`kpm --help\``);
+  }
+  const { command, length } = found;
+  if (wantsHelp) {
+    io.write(commandHelp(command));
+    return 0;
+  }
+  const dash = argv.indexOf("--");
+  const own = argv.filter((_, i) => !indexes.slice(0, length).includes(i) && (dash < 0 || i < dash));
+  const passthrough = dash < 0 ? [] : argv.slice(dash + 1);
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: own,
+      options: { ...GLOBAL_OPTIONS, ...command.options },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (error) {
+    throw new UsageError(
+      `${(error as Error).message.split("\n")[0]}; run \`kpm ${command.path.join(" ")} --help\``,
+    );
+  }
+  const args = parsed.positionals;
+  if (args.length < command.args.min || args.length > command.args.max) {
+    throw new UsageError(`Usage: kpm ${command.usage}`);
+  }
+  const global = globalOptions(parsed.values, io.env);
+  const status = await command.run({
+    ...io,
+    global,
+    values: parsed.values,
+    args,
+    passthrough,
+    out: (line) => {
+      if (!global.json) io.write(`${line}\n`);
+    },
+    log: (line) => {
+      if (!global.quiet) io.writeError(`${line}\n`);
+    },
+    json: (value) => io.write(`${JSON.stringify(value, null, 2)}\n`),
+  });
+  return status ?? 0;
+}

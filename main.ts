@@ -1,0 +1,22 @@
+/**
+ * kpm: the KCL package manager and OCI artifact client. Hands the arguments to the CLI and sets the exit code;
+ * the only place that prints a final error.
+ *
+ * @module
+ */
+
+import { runCli } from "./lib/cli/cli.ts";
+import { UsageError } from "./lib/cli/command.ts";
+import { denoIO } from "./lib/cli/io.ts";
+
+if (import.meta.main) {
+  const verbose = Deno.args.includes("--verbose") || Deno.args.includes("-v");
+  try {
+    Deno.exitCode = await runCli(Deno.args, denoIO());
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`error: ${message}`);
+    if (verbose && error instanceof Error && error.stack) console.error(error.stack);
+    Deno.exitCode = error instanceof UsageError ? 2 : 1;
+  }
+}
