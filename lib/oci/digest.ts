@@ -85,6 +85,12 @@ export class Hasher {
     this.size += chunk.byteLength;
   }
 
+  /** Starts over, as if new. */
+  reset(): void {
+    this.#hash = createHash(ALGORITHMS[this.#algorithm]!.node);
+    this.size = 0;
+  }
+
   /** Finishes the hash and returns the digest; the hasher cannot be used afterwards. */
   digest(): Digest {
     return `${this.#algorithm}:${this.#hash.digest("hex")}`;

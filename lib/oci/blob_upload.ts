@@ -1,0 +1,237 @@
+/**
+ * Blob uploads: skip when present, cross-repository mount, monolithic POST+PUT for small blobs and PATCH
+ * chunks with Content-Range (recovering from 416) for big ones.
+ *
+ * @module
+ */
+
+import { blobExists, DEFAULT_CHUNK_SIZE, type ProgressCallback, type Repository } from "./blobs.ts";
+import type { RegistryClient } from "./client.ts";
+import type { Digest } from "./digest.ts";
+import type { Descriptor } from "./manifest.ts";
+import { RegistryError } from "./registry_error.ts";
+import { repositoryScope } from "./auth/scope.ts";
+
+/** What a push did with a blob. */
+export type UploadOutcome = "exists" | "mounted" | "uploaded";
+
+/** Content to upload: bytes, or a function that opens a fresh stream of it. */
+export type BlobContent =
+  | Uint8Array
+  | (() => Promise<ReadableStream<Uint8Array>> | ReadableStream<Uint8Array>);
+
+/** Options of pushBlob. */
+export interface PushBlobOptions {
+  /** A repository on the same registry that may hold the blob already (tries a mount). */
+  mountFrom?: string;
+  /** Chunk size for big blobs; blobs up to this size go in one PUT. */
+  chunkSize?: number;
+  onProgress?: ProgressCallback;
+  /** Skip the HEAD check (the caller knows the blob is missing). */
+  skipExistsCheck?: boolean;
+}
+
+/**
+ * Uploads a blob unless the repository already has it.
+ *
+ * @param descriptor digest and size the content must have (the registry verifies the digest)
+ * @returns whether the blob existed, was mounted or was uploaded
+ * @throws {RegistryError} when the registry refuses
+ */
+export async function pushBlob(
+  client: RegistryClient,
+  repo: Repository,
+  descriptor: Pick<Descriptor, "digest" | "size">,
+  content: BlobContent,
+  options: PushBlobOptions = {},
+): Promise<UploadOutcome> {
+  if (!options.skipExistsCheck && await blobExists(client, repo, descriptor.digest)) {
+    options.onProgress?.(descriptor.size);
+    return "exists";
+  }
+  const what = `push blob "${descriptor.digest}" to "${repo.registry}/${repo.repository}"`;
+  const push = repositoryScope(repo.repository, ["pull", "push"]);
+  const mount = options.mountFrom && options.mountFrom !== repo.repository ? options.mountFrom : undefined;
+  const query = mount ? `?mount=${descriptor.digest}&from=${encodeURIComponent(mount)}` : "";
+  const started = await client.send({
+    registry: repo.registry,
+    repository: repo.repository,
+    method: "POST",
+    path: `${repo.repository}/blobs/uploads/${query}`,
+    scopes: mount ? [push, repositoryScope(mount, ["pull"])] : [push],
+    expect: [201, 202],
+    what,
+    retry: true,
+  });
+  await started.body?.cancel();
+  if (started.status === 201) {
+    options.onProgress?.(descriptor.size);
+    return "mounted";
+  }
+  const upload = new Upload(client, repo, what, location(started, what, repo), [push]);
+  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  if (descriptor.size <= chunkSize) {
+    const bytes = content instanceof Uint8Array ? content : await readAll(await content(), descriptor.size);
+    await upload.finish(descriptor.digest, bytes);
+  } else {
+    const stream = content instanceof Uint8Array
+      ? new Blob([content as Uint8Array<ArrayBuffer>]).stream()
+      : await content();
+    await upload.sendChunks(stream, chunkSize, options.onProgress);
+    await upload.finish(descriptor.digest, new Uint8Array());
+  }
+  options.onProgress?.(descriptor.size);
+  return "uploaded";
+}
+
+function location(response: Response, what: string, repo: Repository): string {
+  const value = response.headers.get("Location");
+  if (!value) {
+    throw new RegistryError(`Cannot ${what}: the registry gave no upload Location`, {
+      status: response.status,
+      registry: repo.registry,
+      repository: repo.repository,
+    });
+  }
+  return value;
+}
+
+/** An upload session; follows the newest Location the registry gives. */
+class Upload {
+  #offset = 0;
+  readonly client: RegistryClient;
+  readonly repo: Repository;
+  readonly what: string;
+  readonly scopes: string[];
+  url: string;
+
+  constructor(client: RegistryClient, repo: Repository, what: string, url: string, scopes: string[]) {
+    this.client = client;
+    this.repo = repo;
+    this.what = what;
+    this.url = url;
+    this.scopes = scopes;
+  }
+
+  /** Sends a stream as PATCH chunks of `chunkSize` bytes. */
+  async sendChunks(stream: ReadableStream<Uint8Array>, chunkSize: number, onProgress?: ProgressCallback) {
+    let buffer = new Uint8Array(chunkSize);
+    let filled = 0;
+    for await (const piece of stream) {
+      let rest = piece;
+      while (rest.byteLength > 0) {
+        const take = Math.min(rest.byteLength, chunkSize - filled);
+        buffer.set(rest.subarray(0, take), filled);
+        filled += take;
+        rest = rest.subarray(take);
+        if (filled === chunkSize) {
+          await this.#patch(buffer);
+          onProgress?.(this.#offset);
+          buffer = new Uint8Array(chunkSize);
+          filled = 0;
+        }
+      }
+    }
+    if (filled > 0) await this.#patch(buffer.subarray(0, filled));
+  }
+
+  /** PATCHes one chunk at the current offset; on 416 asks the registry where it is and sends the rest. */
+  async #patch(chunk: Uint8Array): Promise<void> {
+    const start = this.#offset;
+    let sent = 0;
+    for (let attempt = 0; attempt < 3 && sent < chunk.byteLength; attempt++) {
+      const part = chunk.subarray(sent);
+      const from = start + sent;
+      const response = await this.client.send({
+        registry: this.repo.registry,
+        repository: this.repo.repository,
+        method: "PATCH",
+        url: this.url,
+        headers: {
+          "Content-Type": "application/octet-stream",
+          "Content-Range": `${from}-${from + part.byteLength - 1}`,
+        },
+        body: part,
+        scopes: this.scopes,
+        expect: [202, 416],
+        what: this.what,
+        retry: false,
+      });
+      await response.body?.cancel();
+      if (response.status === 202) {
+        this.url = response.headers.get("Location") ?? this.url;
+        sent = chunk.byteLength;
+        break;
+      }
+      const stored = await this.#status();
+      if (stored < start || stored > start + chunk.byteLength) {
+        throw new RegistryError(`Cannot ${this.what}: the registry holds ${stored} bytes, cannot resume`, {
+          status: 416,
+          registry: this.repo.registry,
+          repository: this.repo.repository,
+        });
+      }
+      sent = stored - start;
+    }
+    if (sent < chunk.byteLength) {
+      throw new RegistryError(`Cannot ${this.what}: the registry kept refusing chunk at offset ${start}`, {
+        status: 416,
+        registry: this.repo.registry,
+        repository: this.repo.repository,
+      });
+    }
+    this.#offset = start + chunk.byteLength;
+  }
+
+  /** Asks the registry how many bytes the upload holds (GET upload → Range: 0-N). */
+  async #status(): Promise<number> {
+    const response = await this.client.send({
+      registry: this.repo.registry,
+      repository: this.repo.repository,
+      url: this.url,
+      scopes: this.scopes,
+      expect: [204, 200],
+      what: this.what,
+    });
+    await response.body?.cancel();
+    this.url = response.headers.get("Location") ?? this.url;
+    const range = /^(?:bytes=)?0-(\d+)$/.exec(response.headers.get("Range") ?? "");
+    return range ? Number(range[1]) + 1 : 0;
+  }
+
+  /** Completes the upload with PUT ?digest=, sending `body` as the last (or only) part. */
+  async finish(digest: Digest, body: Uint8Array): Promise<void> {
+    const url = new URL(this.url, this.client.baseUrl(this.repo.registry));
+    url.searchParams.set("digest", digest);
+    const response = await this.client.send({
+      registry: this.repo.registry,
+      repository: this.repo.repository,
+      method: "PUT",
+      url: url.href,
+      headers: { "Content-Type": "application/octet-stream" },
+      body,
+      scopes: this.scopes,
+      expect: [201, 204],
+      what: this.what,
+      retry: false,
+    });
+    await response.body?.cancel();
+  }
+}
+
+/** Reads a stream into one buffer of the expected size (for small blobs). */
+async function readAll(stream: ReadableStream<Uint8Array>, size: number): Promise<Uint8Array> {
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for await (const chunk of stream) {
+    if (offset + chunk.byteLength > size) {
+      throw new RegistryError(`Content is longer than its declared ${size} bytes`, { status: 0 });
+    }
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  if (offset !== size) {
+    throw new RegistryError(`Content is ${offset} bytes, not the declared ${size}`, { status: 0 });
+  }
+  return out;
+}

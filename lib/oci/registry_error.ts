@@ -1,0 +1,109 @@
+/**
+ * RegistryError: one readable line for whatever a registry answered, with its code, status and repository.
+ *
+ * @module
+ */
+
+/** The most bytes read from an error response body. */
+export const MAX_ERROR_BODY = 64 * 1024;
+
+/** A failed registry operation. */
+export class RegistryError extends Error {
+  override name = "RegistryError";
+  /** HTTP status, or 0 when no answer came. */
+  readonly status: number;
+  /** The registry's first error code (e.g. `UNAUTHORIZED`, `MANIFEST_UNKNOWN`), if any. */
+  readonly code?: string;
+  /** The registry the operation was for. */
+  readonly registry?: string;
+  /** The repository the operation was for. */
+  readonly repository?: string;
+
+  /**
+   * @param message the whole one-line message (plus an optional hint line)
+   * @param details status, code, registry and repository
+   */
+  constructor(
+    message: string,
+    details: { status: number; code?: string; registry?: string; repository?: string; cause?: unknown },
+  ) {
+    super(message, { cause: details.cause });
+    this.status = details.status;
+    this.code = details.code;
+    this.registry = details.registry;
+    this.repository = details.repository;
+  }
+}
+
+/** Reads at most `limit` bytes of a response body as text, cancelling the rest. */
+export async function readCapped(response: Response, limit: number): Promise<Uint8Array> {
+  if (!response.body) return new Uint8Array();
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    while (total < limit) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      total += value.byteLength;
+    }
+    if (total >= limit) await reader.cancel();
+  } finally {
+    reader.releaseLock();
+  }
+  const out = new Uint8Array(Math.min(total, limit));
+  let offset = 0;
+  for (const chunk of chunks) {
+    const part = chunk.subarray(0, out.length - offset);
+    out.set(part, offset);
+    offset += part.length;
+    if (offset >= out.length) break;
+  }
+  return out;
+}
+
+/**
+ * Builds the RegistryError for an unexpected response, reading the spec's `{"errors":[…]}` body when present.
+ *
+ * @param response the response (its body is consumed, at most MAX_ERROR_BODY bytes)
+ * @param what what was attempted, e.g. `push blob "sha256:…" to "ghcr.io/x/y"`
+ * @param context registry and repository, for the error's fields and the login hint
+ * @example `Cannot push blob "sha256:…" to "ghcr.io/x/y": registry answered 401 UNAUTHORIZED: authentication required`
+ */
+export async function errorFromResponse(
+  response: Response,
+  what: string,
+  context: { registry?: string; repository?: string } = {},
+): Promise<RegistryError> {
+  const text = new TextDecoder().decode(await readCapped(response, MAX_ERROR_BODY)).trim();
+  let code: string | undefined;
+  let detail = "";
+  try {
+    const parsed = JSON.parse(text) as { errors?: { code?: string; message?: string; detail?: unknown }[] };
+    const first = parsed.errors?.[0];
+    if (first) {
+      code = first.code;
+      const extra = first.detail && typeof first.detail === "string" ? ` (${first.detail})` : "";
+      detail = `${first.message ?? ""}${extra}`;
+    }
+  } catch {
+    detail = text.split("\n")[0]?.slice(0, 200) ?? "";
+  }
+  const answered = `registry answered ${response.status}${
+    code ? ` ${code}` : ` ${response.statusText}`.trimEnd()
+  }`;
+  let message = `Cannot ${what}: ${answered}${detail ? `: ${detail}` : ""}`;
+  const hint = hintFor(response.status, code, context.registry);
+  if (hint) message += `\nhint: ${hint}`;
+  return new RegistryError(message, { status: response.status, code, ...context });
+}
+
+function hintFor(status: number, code: string | undefined, registry?: string): string | undefined {
+  if (status === 401 || code === "UNAUTHORIZED") {
+    return registry ? `run \`kpm registry login ${registry}\`` : "log in to the registry first";
+  }
+  if (status === 403 || code === "DENIED") return "the credentials have no access to this repository";
+  if (code === "NAME_UNKNOWN" || code === "MANIFEST_UNKNOWN") return "check the repository name and the tag";
+  return undefined;
+}
