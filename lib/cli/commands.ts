@@ -5,6 +5,13 @@
  */
 
 import type { Command } from "./command.ts";
+import { loginCommand, logoutCommand } from "./registry.ts";
+import { artifactPullCommand, artifactPushCommand } from "./artifact.ts";
 
 /** Every command kpm knows. */
-export const COMMANDS: Command[] = [];
+export const COMMANDS: Command[] = [
+  loginCommand,
+  logoutCommand,
+  artifactPushCommand,
+  artifactPullCommand,
+];

@@ -1,0 +1,28 @@
+/**
+ * Bounded parallelism for downloads and uploads.
+ *
+ * @module
+ */
+
+/**
+ * Maps `items` through `fn` with at most `limit` calls in flight, keeping the order of results. The first
+ * failure rejects the whole map (calls already started finish in the background).
+ *
+ * @example await mapLimit(layers, 3, (layer) => download(layer))
+ */
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+) {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index]!, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return results;
+}
