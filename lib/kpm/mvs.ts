@@ -1,0 +1,88 @@
+/**
+ * Minimal version selection, as the reference kpm (and Go modules) use it: walk the requirement graph and keep,
+ * for each package name, the highest version anyone requires.
+ *
+ * @module
+ */
+
+import { semver } from "../deps.ts";
+
+/** A requirement: a package name and the version required. */
+export interface Requirement {
+  name: string;
+  version: string;
+}
+
+/** Thrown when two different packages map to the same KCL import name. */
+export class ResolutionError extends Error {
+  override name = "ResolutionError";
+}
+
+/** Compares two versions: semver when both parse (a leading `v` is allowed), else plain string order. */
+export function compareVersions(a: string, b: string): number {
+  const va = semver.valid(a.replace(/^v/, ""), { loose: true });
+  const vb = semver.valid(b.replace(/^v/, ""), { loose: true });
+  if (va && vb) return semver.compare(va, vb, { loose: true });
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The highest semver tag in a list (a leading `v` allowed), ignoring tags that are not semver. */
+export function highestSemverTag(tags: readonly string[]): string | undefined {
+  let best: string | undefined;
+  for (const tag of tags) {
+    if (!semver.valid(tag.replace(/^v/, ""))) continue;
+    if (best === undefined || compareVersions(tag, best) > 0) best = tag;
+  }
+  return best;
+}
+
+/**
+ * Selects one version per package: the highest required anywhere in the graph reachable from `roots`.
+ *
+ * @param roots the direct requirements
+ * @param requirementsOf the requirements of one package version (fetched on demand, in parallel per level)
+ * @returns the selected version of every package, in first-seen order, and the edges seen (`a@v → b@v`)
+ * @throws {ResolutionError} when two names differ only by `-` versus `_`
+ */
+export async function selectVersions(
+  roots: readonly Requirement[],
+  requirementsOf: (req: Requirement) => Promise<readonly Requirement[]>,
+): Promise<{ selected: Map<string, string>; edges: [Requirement, Requirement][] }> {
+  const selected = new Map<string, string>();
+  const edges: [Requirement, Requirement][] = [];
+  const visited = new Set<string>();
+  const importNames = new Map<string, string>();
+  let frontier = [...roots];
+  while (frontier.length > 0) {
+    const next: Requirement[] = [];
+    const fresh = frontier.filter((req) => {
+      const key = `${req.name}@${req.version}`;
+      if (visited.has(key)) return false;
+      visited.add(key);
+      return true;
+    });
+    for (const req of fresh) {
+      const importName = req.name.replaceAll("-", "_");
+      const other = importNames.get(importName);
+      if (other !== undefined && other !== req.name) {
+        throw new ResolutionError(
+          `Packages "${other}" and "${req.name}" clash: both are imported as "${importName}"`,
+        );
+      }
+      importNames.set(importName, req.name);
+      const current = selected.get(req.name);
+      if (current === undefined || compareVersions(req.version, current) > 0) {
+        selected.set(req.name, req.version);
+      }
+    }
+    const children = await Promise.all(fresh.map(requirementsOf));
+    fresh.forEach((req, i) => {
+      for (const child of children[i]!) {
+        edges.push([req, child]);
+        next.push(child);
+      }
+    });
+    frontier = next;
+  }
+  return { selected, edges };
+}

@@ -1,0 +1,58 @@
+/**
+ * Hands a resolved package to the KCL compiler: `kcl run -E NAME=PATH … ARGS` in the package folder, with its
+ * output streamed and its exit status returned.
+ *
+ * @module
+ */
+
+/** Thrown when the compiler cannot be started. */
+export class CompilerError extends Error {
+  override name = "CompilerError";
+}
+
+/** A resolved dependency: its name as KCL imports it, and its folder. */
+export interface ResolvedDependency {
+  name: string;
+  path: string;
+}
+
+/**
+ * The compiler's arguments: `run`, one `-E NAME=PATH` per dependency (NAME with `-` as `_`, as KCL imports
+ * it), then the user's arguments.
+ */
+export function compilerArgs(dependencies: ResolvedDependency[], userArgs: string[]): string[] {
+  const externals = dependencies.flatMap((dep) => ["-E", `${dep.name.replaceAll("-", "_")}=${dep.path}`]);
+  return ["run", ...externals, ...userArgs];
+}
+
+/**
+ * Runs the KCL compiler (`$KPM_KCL_BIN`, else `kcl` on PATH) in `packageDir`.
+ *
+ * @returns the compiler's exit status
+ * @throws {CompilerError} when no compiler is installed, with how to get one
+ */
+export async function runCompiler(
+  packageDir: string,
+  options: { dependencies: ResolvedDependency[]; args: string[]; env: Record<string, string | undefined> },
+): Promise<number> {
+  const bin = options.env.KPM_KCL_BIN || "kcl";
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(bin, {
+      args: compilerArgs(options.dependencies, options.args),
+      cwd: packageDir,
+      stdin: "inherit",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).spawn();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new CompilerError(
+        `The KCL compiler "${bin}" is not installed; the package is resolved in "${packageDir}"\n` +
+          "hint: install kcl (https://kcl-lang.io/docs/user_docs/getting-started/install) or set KPM_KCL_BIN",
+      );
+    }
+    throw new CompilerError(`Cannot start the KCL compiler "${bin}": ${(error as Error).message}`);
+  }
+  return (await child.status).code;
+}
