@@ -1,0 +1,109 @@
+/**
+ * kcl.mod.lock: the full, resolved dependency graph with checksums, read and written in the exact layout the
+ * reference kpm produces (BurntSushi/toml encoding of pkg/package/toml.go's DependenciesUI: one indented table
+ * per dependency, keys sorted, fields in struct order, empty fields omitted).
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { parseToml } from "../deps.ts";
+import { writeFileAtomic } from "../oci/atomic_file.ts";
+import { ModFileError, tomlString } from "./modfile.ts";
+
+/** The file name. */
+export const LOCK_FILE = "kcl.mod.lock";
+
+/** One locked dependency; field order is the reference's. */
+export interface LockedDependency {
+  name: string;
+  full_name?: string;
+  version?: string;
+  sum?: string;
+  url?: string;
+  branch?: string;
+  commit?: string;
+  git_tag?: string;
+  package?: string;
+  reg?: string;
+  repo?: string;
+  oci_tag?: string;
+}
+
+const FIELD_ORDER: (keyof LockedDependency)[] = [
+  "name",
+  "full_name",
+  "version",
+  "sum",
+  "url",
+  "branch",
+  "commit",
+  "git_tag",
+  "package",
+  "reg",
+  "repo",
+  "oci_tag",
+];
+
+/**
+ * Parses kcl.mod.lock text into locked dependencies keyed by their kcl.mod name.
+ *
+ * @throws {ModFileError} naming file:line:col
+ */
+export function parseLockFile(text: string, path: string): Map<string, LockedDependency> {
+  let doc: Record<string, unknown>;
+  try {
+    doc = parseToml(text) as Record<string, unknown>;
+  } catch (error) {
+    const e = error as Error & { line?: number; column?: number };
+    const at = e.line !== undefined ? `:${e.line}:${e.column ?? 1}` : "";
+    throw new ModFileError(`Invalid kcl.mod.lock "${path}${at}": ${e.message.split("\n")[0]}`);
+  }
+  const result = new Map<string, LockedDependency>();
+  const deps = (doc.dependencies ?? {}) as Record<string, Record<string, unknown>>;
+  for (const key of Object.keys(deps).sort()) {
+    const table = deps[key]!;
+    if (!table || typeof table !== "object") {
+      throw new ModFileError(`Invalid kcl.mod.lock "${path}": [dependencies.${key}] must be a table`);
+    }
+    const entry: LockedDependency = { name: String(table.name ?? key) };
+    for (const field of FIELD_ORDER) {
+      const value = table[field];
+      if (typeof value === "string" && field !== "name") entry[field] = value;
+    }
+    result.set(key, entry);
+  }
+  return result;
+}
+
+/** The text of a kcl.mod.lock (empty when there are no dependencies, as the reference writes it). */
+export function formatLockFile(dependencies: Map<string, LockedDependency>): string {
+  if (dependencies.size === 0) return "";
+  const keys = [...dependencies.keys()].sort();
+  let text = "[dependencies]\n";
+  for (const key of keys) {
+    const entry = dependencies.get(key)!;
+    text += `  [dependencies.${/^[A-Za-z0-9_-]+$/.test(key) ? key : tomlString(key)}]\n`;
+    for (const field of FIELD_ORDER) {
+      const value = entry[field];
+      if (value !== undefined && value !== "") text += `    ${field} = ${tomlString(value)}\n`;
+    }
+  }
+  return text;
+}
+
+/** Reads `DIR/kcl.mod.lock`; an absent file is an empty lock. */
+export async function readLockFile(dir: string): Promise<Map<string, LockedDependency>> {
+  const path = join(dir, LOCK_FILE);
+  try {
+    return parseLockFile(await Deno.readTextFile(path), path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return new Map();
+    throw error;
+  }
+}
+
+/** Writes `DIR/kcl.mod.lock` atomically. */
+export async function writeLockFile(dir: string, dependencies: Map<string, LockedDependency>): Promise<void> {
+  await writeFileAtomic(join(dir, LOCK_FILE), formatLockFile(dependencies));
+}

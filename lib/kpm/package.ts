@@ -1,0 +1,260 @@
+/**
+ * KCL package archives: a reproducible gzip tar of a package folder, safe extraction (nothing outside the
+ * target, nothing half-extracted visible), and the reference's checksum ("sum").
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { dirname, join, posix, relative, resolve, sep } from "node:path";
+import { createTarDecoder, createTarPacker, type TarHeader } from "../deps.ts";
+
+/** Thrown for an archive that is unsafe or broken; names the entry. */
+export class PackageArchiveError extends Error {
+  override name = "PackageArchiveError";
+}
+
+/** The fixed modification time of packed entries, so the same folder gives the same bytes. */
+const FIXED_MTIME = new Date(0);
+
+/** Paths the reference's checksum skips: any path containing one of these. */
+const SUM_IGNORES = [".git", ".tar"];
+
+/** Archive names never packed into a package. */
+const ARCHIVE = /\.(tar|tgz|tar\.gz)$/i;
+
+/** Lists a folder's files recursively in the reference's walk order (entries sorted by name, depth first). */
+async function walk(root: string, dir = root, out: string[] = []): Promise<string[]> {
+  const entries: Deno.DirEntry[] = [];
+  for await (const entry of Deno.readDir(dir)) entries.push(entry);
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory) await walk(root, path, out);
+    else out.push(relative(root, path).split(sep).join("/"));
+  }
+  return out;
+}
+
+/**
+ * The reference kpm's checksum of a package folder (HashDir): standard base64 of the SHA-256 over the contents of
+ * its files, concatenated in walk order, skipping paths that contain ".git" or ".tar".
+ *
+ * @example await packageSum("./mypkg") // "yNADGqn3jclWtfpwvWMHBsgkAKzOaMWg/VYxfcOJs64="
+ */
+export async function packageSum(dir: string): Promise<string> {
+  const hash = createHash("sha256");
+  for (const file of await walk(dir)) {
+    if (SUM_IGNORES.some((ignore) => file.includes(ignore))) continue;
+    const handle = await Deno.open(join(dir, file));
+    for await (const chunk of handle.readable) hash.update(chunk);
+  }
+  return hash.digest("base64");
+}
+
+/** Converts a kcl.mod include/exclude glob to a RegExp over `/`-separated relative paths. */
+function globToRegExp(glob: string): RegExp {
+  let pattern = glob.replace(/^\.\//, "");
+  const dirOnly = pattern.endsWith("/");
+  if (dirOnly) pattern = pattern.slice(0, -1);
+  let source = "";
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === "*" && pattern[i + 1] === "*") {
+      source += ".*";
+      i++;
+      if (pattern[i + 1] === "/") i++;
+    } else if (c === "*") source += "[^/]*";
+    else if (c === "?") source += "[^/]";
+    else source += c.replace(/[.+^${}()|[\]\\]/g, "\\$&");
+  }
+  const anchored = pattern.includes("/") ? `^${source}` : `(?:^|/)${source}`;
+  return new RegExp(`${anchored}(?:/.*)?$`);
+}
+
+/**
+ * The files a package archive holds: every file but `.git` folders and archives, narrowed by kcl.mod's
+ * `include` and `exclude` globs (kcl.mod itself is always kept).
+ */
+export async function packageFiles(dir: string, options: { include?: string[]; exclude?: string[] } = {}) {
+  const include = options.include?.map(globToRegExp);
+  const exclude = options.exclude?.map(globToRegExp) ?? [];
+  return (await walk(dir)).filter((file) => {
+    if (file.split("/").includes(".git") || ARCHIVE.test(file)) return false;
+    if (file === "kcl.mod") return true;
+    if (include && !include.some((re) => re.test(file))) return false;
+    return !exclude.some((re) => re.test(file));
+  });
+}
+
+/**
+ * Packs a package folder as a gzip tar stream: entries sorted, fixed mtime, owner 0:0, no user names, so the
+ * same folder always gives the same bytes (and digest).
+ *
+ * @param options kcl.mod's include/exclude globs
+ */
+export function packPackage(
+  dir: string,
+  options: { include?: string[]; exclude?: string[] } = {},
+): ReadableStream<Uint8Array> {
+  const { readable, controller } = createTarPacker();
+  (async () => {
+    try {
+      const files = await packageFiles(dir, options);
+      const dirs = new Set<string>();
+      for (const file of files) {
+        for (let d = posix.dirname(file); d !== "."; d = posix.dirname(d)) dirs.add(d);
+      }
+      const entries = [...dirs].map((d) => ({ name: `${d}/`, dir: true })).concat(
+        files.map((f) => ({ name: f, dir: false })),
+      ).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      for (const entry of entries) {
+        const base: TarHeader = {
+          name: entry.name,
+          size: 0,
+          mtime: FIXED_MTIME,
+          uid: 0,
+          gid: 0,
+          uname: "",
+          gname: "",
+        };
+        if (entry.dir) {
+          await controller.add({ ...base, type: "directory", mode: 0o755 }).close();
+          continue;
+        }
+        const path = join(dir, entry.name);
+        const info = await Deno.stat(path);
+        const executable = (info.mode ?? 0) & 0o111;
+        const body = controller.add({
+          ...base,
+          type: "file",
+          size: info.size,
+          mode: executable ? 0o755 : 0o644,
+        });
+        const file = await Deno.open(path);
+        await file.readable.pipeTo(body);
+      }
+      controller.finalize();
+    } catch (error) {
+      controller.error(error);
+    }
+  })();
+  return readable.pipeThrough(
+    new CompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>,
+  );
+}
+
+/** Rejects entry names that are absolute, climb out with `..`, or carry a drive letter. */
+function safeEntryPath(root: string, name: string, archive: string): string {
+  const clean = name.replace(/\\/g, "/").replace(/^\.\//, "");
+  if (clean.startsWith("/") || /^[a-zA-Z]:/.test(clean) || clean.split("/").includes("..")) {
+    throw new PackageArchiveError(
+      `Refusing archive "${archive}": entry "${name}" points outside the package`,
+    );
+  }
+  const target = resolve(root, clean);
+  if (target !== root && !target.startsWith(root + sep)) {
+    throw new PackageArchiveError(
+      `Refusing archive "${archive}": entry "${name}" points outside the package`,
+    );
+  }
+  return target;
+}
+
+/**
+ * Extracts a package archive (gzip or plain tar, sniffed) into `destination`, through a temporary sibling folder
+ * renamed into place only when complete. Absolute paths, `..`, links pointing outside and special files are
+ * refused; nothing is written outside the temporary folder.
+ *
+ * @param options `name` names the archive in errors
+ * @throws {PackageArchiveError} for a hostile or broken archive; `destination` is then left untouched
+ */
+export async function unpackPackage(
+  stream: ReadableStream<Uint8Array>,
+  destination: string,
+  options: { name?: string } = {},
+): Promise<void> {
+  const archive = options.name ?? destination;
+  await Deno.mkdir(dirname(destination), { recursive: true });
+  const temp = `${destination}.${crypto.randomUUID().slice(0, 8)}.partial`;
+  await Deno.mkdir(temp);
+  const root = resolve(temp);
+  try {
+    const decoder = createTarDecoder();
+    const entries = (await gunzipIfNeeded(stream)).pipeThrough(decoder);
+    for await (const entry of entries) {
+      const { header } = entry;
+      const type = header.type ?? "file";
+      if (
+        type === "pax-header" || type === "pax-global-header" || header.name === "" || header.name === "./"
+      ) {
+        await entry.body.cancel();
+        continue;
+      }
+      const target = safeEntryPath(root, header.name, archive);
+      if (type === "directory") {
+        await entry.body.cancel();
+        await Deno.mkdir(target, { recursive: true });
+      } else if (type === "file") {
+        await Deno.mkdir(dirname(target), { recursive: true });
+        const file = await Deno.open(target, {
+          write: true,
+          createNew: true,
+          mode: (header.mode ?? 0o644) & 0o755,
+        });
+        await entry.body.pipeTo(file.writable);
+      } else if (type === "symlink") {
+        await entry.body.cancel();
+        const link = header.linkname ?? "";
+        const resolved = resolve(dirname(target), link);
+        if (link.startsWith("/") || (resolved !== root && !resolved.startsWith(root + sep))) {
+          throw new PackageArchiveError(
+            `Refusing archive "${archive}": symlink "${header.name}" points outside the package ("${link}")`,
+          );
+        }
+        await Deno.mkdir(dirname(target), { recursive: true });
+        await Deno.symlink(link, target);
+      } else {
+        await entry.body.cancel();
+        throw new PackageArchiveError(
+          `Refusing archive "${archive}": entry "${header.name}" is a ${type}, which packages may not hold`,
+        );
+      }
+    }
+    await Deno.rename(temp, destination);
+  } catch (error) {
+    await Deno.remove(temp, { recursive: true }).catch(() => {});
+    if (error instanceof PackageArchiveError || error instanceof Deno.errors.AlreadyExists) {
+      if (error instanceof Deno.errors.AlreadyExists) {
+        throw new PackageArchiveError(`Refusing archive "${archive}": it holds the same entry twice`);
+      }
+      throw error;
+    }
+    throw new PackageArchiveError(`Cannot extract archive "${archive}": ${(error as Error).message}`);
+  }
+}
+
+/** Passes the stream through gunzip when it starts with the gzip magic bytes. */
+async function gunzipIfNeeded(stream: ReadableStream<Uint8Array>): Promise<ReadableStream<Uint8Array>> {
+  const reader = stream.getReader();
+  const first = await reader.read();
+  const head = first.value ?? new Uint8Array();
+  const rest = new ReadableStream<Uint8Array>({
+    start(controller) {
+      if (head.byteLength) controller.enqueue(head);
+      if (first.done) controller.close();
+    },
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+  const gzip = head[0] === 0x1f && head[1] === 0x8b;
+  return gzip
+    ? rest.pipeThrough(new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>)
+    : rest;
+}
