@@ -12,7 +12,7 @@ import { formatReference, parseReference, type Reference } from "../oci/referenc
 import type { Command, CommandContext } from "./command.ts";
 import { flagOption, listOption, stringOption, UsageError } from "./command.ts";
 import { progress } from "./progress.ts";
-import { registryClient } from "./registry_context.ts";
+import { commandSettings, registryClient } from "./registry_context.ts";
 
 /** Parses `K=V` annotations. */
 export function parseAnnotations(values: string[]): Record<string, string> {
@@ -41,7 +41,7 @@ async function push(ctx: CommandContext): Promise<void> {
   if (files.length === 0 && !stringOption(ctx, "config")) {
     throw new UsageError("Nothing to push: name at least one FILE[:TYPE]");
   }
-  const client = registryClient(ctx);
+  const client = registryClient(ctx, await commandSettings(ctx));
   const bar = progress(ctx, "Pushing");
   const config = stringOption(ctx, "config");
   const result = await pushArtifact(client, ref, files, {
@@ -70,7 +70,7 @@ async function push(ctx: CommandContext): Promise<void> {
 
 async function pull(ctx: CommandContext): Promise<void> {
   const ref = parseReference(ctx.args[0]!);
-  const client = registryClient(ctx);
+  const client = registryClient(ctx, await commandSettings(ctx));
   const bar = progress(ctx, "Pulling");
   const result = await pullArtifact(client, ref.tag || ref.digest ? ref : { ...ref, tag: "latest" }, {
     outDir: resolve(ctx.cwd, stringOption(ctx, "output") ?? "."),

@@ -7,11 +7,15 @@
 import type { Command } from "./command.ts";
 import { loginCommand, logoutCommand } from "./registry.ts";
 import { artifactPullCommand, artifactPushCommand } from "./artifact.ts";
+import { modCommands } from "./mod.ts";
+import { runCommand } from "./run.ts";
 
 /** Every command kpm knows. */
 export const COMMANDS: Command[] = [
   loginCommand,
   logoutCommand,
+  ...modCommands,
+  runCommand,
   artifactPushCommand,
   artifactPullCommand,
 ];

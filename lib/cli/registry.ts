@@ -7,7 +7,7 @@
 import type { Command, CommandContext } from "./command.ts";
 import { flagOption, stringOption, UsageError } from "./command.ts";
 import { prompt, readStdin } from "./prompt.ts";
-import { credentialStore, registryClient } from "./registry_context.ts";
+import { commandSettings, credentialStore, registryClient } from "./registry_context.ts";
 import { isValidHost } from "../oci/reference.ts";
 import { normalizeRegistryKey } from "../oci/credentials.ts";
 
@@ -32,7 +32,8 @@ async function login(ctx: CommandContext): Promise<void> {
   if (password === undefined) password = await prompt(ctx, "Password: ", { hidden: true });
   if (username === "" || password === "") throw new UsageError("Username and password must not be empty");
   const credential = { username, password };
-  const client = registryClient(ctx, { credential });
+  const settings = await commandSettings(ctx);
+  const client = registryClient(ctx, settings, { credential });
   const response = await client.send({
     registry,
     path: "",
@@ -41,14 +42,14 @@ async function login(ctx: CommandContext): Promise<void> {
     what: `log in to "${registry}"`,
   });
   await response.body?.cancel();
-  await credentialStore(ctx).store(registry, credential);
+  await credentialStore(ctx, settings).store(registry, credential);
   if (ctx.global.json) ctx.json({ registry, username, status: "Login succeeded" });
   ctx.out("Login succeeded");
 }
 
 async function logout(ctx: CommandContext): Promise<void> {
   const registry = registryArgument(ctx.args[0]!);
-  const removed = await credentialStore(ctx).erase(registry);
+  const removed = await credentialStore(ctx, await commandSettings(ctx)).erase(registry);
   if (ctx.global.json) ctx.json({ registry, loggedOut: removed });
   if (removed) ctx.out("Logout succeeded");
   else ctx.log(`Not logged in to "${registry}"`);

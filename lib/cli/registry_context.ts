@@ -1,54 +1,48 @@
 /**
- * Builds the credential store and registry client a command uses, from the global options and environment.
+ * Builds the settings, credential store and registry client a command uses, from the global options and the
+ * environment.
  *
  * @module
  */
 
-import { join } from "node:path";
 import { RegistryClient } from "../oci/client.ts";
 import { type Credential, CredentialStore, dockerConfigPaths } from "../oci/credentials.ts";
-import { UsageError } from "./command.ts";
+import { isLoopback } from "../oci/reference.ts";
+import { type KpmSettings, loadSettings } from "../kpm/settings.ts";
 import type { CommandContext } from "./command.ts";
 
-/** `$KCL_PKG_PATH`, else `$HOME/.kcl/kpm`. */
-export function kpmHome(env: Record<string, string | undefined>): string {
-  if (env.KCL_PKG_PATH) return env.KCL_PKG_PATH;
-  const home = env.HOME ?? env.USERPROFILE;
-  if (!home) throw new UsageError("Cannot find the home folder: set HOME or KCL_PKG_PATH");
-  return join(home, ".kcl", "kpm");
+/** Resolves kpm's settings for this command (flags > env > kpm.json > defaults). */
+export function commandSettings(ctx: CommandContext): Promise<KpmSettings> {
+  return loadSettings({ env: ctx.env, flags: { plainHttp: ctx.global.plainHttp || undefined } });
 }
 
 /**
  * The credential store: `--registry-config FILE`, else kpm's `$KCL_PKG_PATH/.kpm/config/config.json`, with
  * the docker config (and its helpers) read as a fallback.
  */
-export function credentialStore(ctx: CommandContext): CredentialStore {
-  const path = ctx.global.registryConfig ?? join(kpmHome(ctx.env), ".kpm", "config", "config.json");
+export function credentialStore(ctx: CommandContext, settings: KpmSettings): CredentialStore {
+  const path = ctx.global.registryConfig ?? settings.credentialsFile;
   return new CredentialStore({ path, fallbacks: dockerConfigPaths(ctx.env).filter((p) => p !== path) });
 }
 
-/** Whether plain HTTP is on: `--plain-http`, or `OCI_REG_PLAIN_HTTP=on` as the reference kpm reads it. */
-export function plainHttpWanted(ctx: CommandContext): boolean {
-  const value = ctx.env.OCI_REG_PLAIN_HTTP;
-  if (value !== undefined && value !== "" && value !== "on" && value !== "off") {
-    throw new UsageError(`Invalid OCI_REG_PLAIN_HTTP "${value}": expected "on" or "off"`);
-  }
-  return ctx.global.plainHttp || value === "on";
-}
-
 /**
- * The registry client of a command.
+ * The registry client of a command. Plain HTTP is used for loopback registries, with `--plain-http` or
+ * `OCI_REG_PLAIN_HTTP=on`, and for the default registry when kpm.json's DefaultOciPlainHttp says so.
  *
  * @param options `credential` replaces the stored credentials (used by login to verify new ones)
  */
 export function registryClient(
   ctx: CommandContext,
-  options: { credential?: Credential; plainHttp?: boolean } = {},
+  settings: KpmSettings,
+  options: { credential?: Credential } = {},
 ): RegistryClient {
-  const store = options.credential ? undefined : credentialStore(ctx);
+  const store = options.credential ? undefined : credentialStore(ctx, settings);
+  const plain = settings.plainHttp;
   return new RegistryClient({
     fetch: ctx.fetch,
-    plainHttp: options.plainHttp ?? plainHttpWanted(ctx),
+    plainHttp: (registry) =>
+      isLoopback(registry) ||
+      (plain.value && (plain.source !== "kpm.json" || registry === settings.registry.value)),
     credentials: store ? (registry) => store.get(registry) : () => Promise.resolve(options.credential),
     log: ctx.global.verbose ? (line) => ctx.writeError(`${line}\n`) : undefined,
   });

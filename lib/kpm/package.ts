@@ -40,11 +40,12 @@ async function walk(root: string, dir = root, out: string[] = []): Promise<strin
  * The reference kpm's checksum of a package folder (HashDir): standard base64 of the SHA-256 over the contents of
  * its files, concatenated in walk order, skipping paths that contain ".git" or ".tar".
  *
+ * @param options `files`: only these (relative, in walk order), e.g. what packageFiles keeps
  * @example await packageSum("./mypkg") // "yNADGqn3jclWtfpwvWMHBsgkAKzOaMWg/VYxfcOJs64="
  */
-export async function packageSum(dir: string): Promise<string> {
+export async function packageSum(dir: string, options: { files?: string[] } = {}): Promise<string> {
   const hash = createHash("sha256");
-  for (const file of await walk(dir)) {
+  for (const file of options.files ?? await walk(dir)) {
     if (SUM_IGNORES.some((ignore) => file.includes(ignore))) continue;
     const handle = await Deno.open(join(dir, file));
     for await (const chunk of handle.readable) hash.update(chunk);
@@ -91,11 +92,11 @@ export async function packageFiles(dir: string, options: { include?: string[]; e
  * Packs a package folder as a gzip tar stream: entries sorted, fixed mtime, owner 0:0, no user names, so the
  * same folder always gives the same bytes (and digest).
  *
- * @param options kcl.mod's include/exclude globs
+ * @param options kcl.mod's include/exclude globs; `gzip: false` for a plain tar
  */
 export function packPackage(
   dir: string,
-  options: { include?: string[]; exclude?: string[] } = {},
+  options: { include?: string[]; exclude?: string[]; gzip?: boolean } = {},
 ): ReadableStream<Uint8Array> {
   const { readable, controller } = createTarPacker();
   (async () => {
@@ -139,6 +140,7 @@ export function packPackage(
       controller.error(error);
     }
   })();
+  if (options.gzip === false) return readable;
   return readable.pipeThrough(
     new CompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>,
   );

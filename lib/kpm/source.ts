@@ -20,10 +20,7 @@ export interface OciSource {
 }
 
 /** A package folder or archive on disk. */
-export interface LocalSource {
-  kind: "path" | "archive";
-  path: string;
-}
+export type LocalSource = { kind: "path"; path: string } | { kind: "archive"; path: string };
 
 /** Any package source. */
 export type PackageSource = OciSource | LocalSource;

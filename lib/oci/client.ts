@@ -17,8 +17,8 @@ export interface RegistryClientOptions {
   fetch?: typeof fetch;
   /** Finds credentials for a registry host. */
   credentials?: CredentialLookup;
-  /** Use plain HTTP for every registry (loopback registries always use it). */
-  plainHttp?: boolean;
+  /** Use plain HTTP for every registry, or for those the function picks (loopback registries always use it). */
+  plainHttp?: boolean | ((registry: string) => boolean);
   /** Retries of idempotent requests on 429, 5xx and dropped connections (default 3). */
   retries?: number;
   /** Waits between retries; injectable for tests. */
@@ -62,7 +62,7 @@ const MAX_RETRY_AFTER_MS = 30_000;
 export class RegistryClient {
   #fetch: typeof fetch;
   #credentials: CredentialLookup;
-  #plainHttp: boolean;
+  #plainHttp: (registry: string) => boolean;
   #retries: number;
   #sleep: (ms: number) => Promise<void>;
   #userAgent: string;
@@ -75,7 +75,8 @@ export class RegistryClient {
   constructor(options: RegistryClientOptions = {}) {
     this.#fetch = options.fetch ?? globalThis.fetch;
     this.#credentials = options.credentials ?? (() => Promise.resolve(undefined));
-    this.#plainHttp = options.plainHttp ?? false;
+    const plain = options.plainHttp ?? false;
+    this.#plainHttp = typeof plain === "function" ? plain : () => plain;
     this.#retries = options.retries ?? 3;
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.#userAgent = options.userAgent ?? `kpm/${VERSION}`;
@@ -85,7 +86,7 @@ export class RegistryClient {
 
   /** The base URL of a registry's API (`https://ghcr.io/v2/`, `http://localhost:5001/v2/`). */
   baseUrl(registry: string): string {
-    const scheme = this.#plainHttp || isLoopback(registry) ? "http" : "https";
+    const scheme = this.#plainHttp(registry) || isLoopback(registry) ? "http" : "https";
     return `${scheme}://${registryEndpoint(registry)}/v2/`;
   }
 

@@ -1,0 +1,56 @@
+/**
+ * What every package command needs: settings, the registry client, the cache home, and source parsing with
+ * the one-time lowercase note.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import type { RegistryClient } from "../oci/client.ts";
+import type { KpmSettings } from "../kpm/settings.ts";
+import { type PackageSource, parseSource } from "../kpm/source.ts";
+import type { CommandContext } from "./command.ts";
+import { commandSettings, registryClient } from "./registry_context.ts";
+
+/** Settings, client and helpers of a package command. */
+export interface KpmContext {
+  settings: KpmSettings;
+  client: RegistryClient;
+  /** The package cache (`$KCL_PKG_PATH`). */
+  home: string;
+  /** Temporary files (same filesystem as the cache, so renames are atomic). */
+  tempDir: string;
+  /** Parses a SOURCE argument with the default registry/repository. */
+  source(input: string, tag?: string): PackageSource;
+}
+
+/** Builds the KpmContext of a command. */
+export async function kpmContext(ctx: CommandContext): Promise<KpmContext> {
+  const settings = await commandSettings(ctx);
+  let warned = false;
+  return {
+    settings,
+    client: registryClient(ctx, settings),
+    home: settings.home,
+    tempDir: join(settings.home, ".kpm", "tmp"),
+    source: (input, tag) =>
+      parseSource(input, {
+        defaults: { registry: settings.registry.value, repository: settings.repository.value },
+        tag,
+        cwd: ctx.cwd,
+        stat: (path) => {
+          try {
+            const info = Deno.statSync(path);
+            return info.isDirectory ? "dir" : "file";
+          } catch {
+            return undefined;
+          }
+        },
+        onLowercase: (from, to) => {
+          if (warned) return;
+          warned = true;
+          ctx.log(`note: OCI repository names are lowercase; using "${to}" for "${from}"`);
+        },
+      }),
+  };
+}

@@ -1,0 +1,10 @@
+/**
+ * The package manager's error: a failed package operation, with a one-line message and an optional hint.
+ *
+ * @module
+ */
+
+/** A failed package operation (push, pull, add, resolve). */
+export class PackageError extends Error {
+  override name = "PackageError";
+}

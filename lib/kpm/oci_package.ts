@@ -1,0 +1,204 @@
+/**
+ * KCL packages as OCI artifacts: push a package folder (one gzip tar layer, empty config, the reference's
+ * annotations), and fetch one into the cache, verified against its checksum.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { pushBlob } from "../oci/blob_upload.ts";
+import { downloadBlob } from "../oci/blobs.ts";
+import type { RegistryClient } from "../oci/client.ts";
+import { Hasher } from "../oci/digest.ts";
+import { type Descriptor, encodeManifest, type ImageManifest, isIndex } from "../oci/manifest.ts";
+import {
+  ANNOTATION_CREATED,
+  ANNOTATION_TITLE,
+  OCI_LAYER_TAR,
+  OCI_LAYER_TAR_GZIP,
+  OCI_MANIFEST,
+} from "../oci/media_types.ts";
+import { fetchManifest, headManifest, listTags, pushManifest } from "../oci/manifests.ts";
+import { formatReference, type Reference } from "../oci/reference.ts";
+import { EMPTY_CONFIG } from "../artifact/push.ts";
+import { PackageError } from "./errors.ts";
+import { readModFile } from "./modfile.ts";
+import { highestSemverTag } from "./mvs.ts";
+import { packageFiles, packageSum, packPackage, unpackPackage } from "./package.ts";
+
+/** kcl.mod's package name, as an annotation. */
+export const ANNOTATION_NAME = "org.kcllang.package.name";
+/** kcl.mod's package version. */
+export const ANNOTATION_VERSION = "org.kcllang.package.version";
+/** kcl.mod's package description. */
+export const ANNOTATION_DESCRIPTION = "org.kcllang.package.description";
+/** The package checksum (see packageSum). */
+export const ANNOTATION_SUM = "org.kcllang.package.sum";
+
+/** Where a package lives in a registry. */
+export type PackageLocation = Pick<Reference, "registry" | "repository"> & { tag?: string };
+
+/** What a push produced. */
+export interface PushedPackage {
+  name: string;
+  version: string;
+  tag: string;
+  sum: string;
+  manifest: Descriptor;
+  layer: Descriptor;
+}
+
+/**
+ * Pushes the package in `dir` to `location` (tag: `location.tag`, else kcl.mod's version verbatim).
+ *
+ * @param options `force` overwrites an existing tag; `now` stamps org.opencontainers.image.created
+ * @throws {PackageError} when kcl.mod lacks name or version, or the tag exists without force
+ */
+export async function pushPackage(
+  client: RegistryClient,
+  dir: string,
+  location: PackageLocation,
+  options: { force?: boolean; now?: Date; tempDir: string },
+): Promise<PushedPackage> {
+  const mod = await readModFile(dir);
+  const { name, version, description } = mod.package;
+  if (!version) throw new PackageError(`Cannot push "${mod.path}": package.version is missing`);
+  const tag = location.tag ?? version;
+  const ref: Reference = { registry: location.registry, repository: location.repository, tag };
+  if (!options.force && await headManifest(client, ref)) {
+    throw new PackageError(
+      `Package version "${tag}" already exists in "${location.registry}/${location.repository}"\nhint: use --force to overwrite it`,
+    );
+  }
+  const files = await packageFiles(dir, { include: mod.package.include, exclude: mod.package.exclude });
+  const sum = await packageSum(dir, { files });
+  await Deno.mkdir(options.tempDir, { recursive: true });
+  const archive = join(options.tempDir, `${name}_${version}.${crypto.randomUUID().slice(0, 8)}.tgz`);
+  try {
+    const hasher = new Hasher();
+    const file = await Deno.open(archive, { write: true, createNew: true });
+    await packPackage(dir, { include: mod.package.include, exclude: mod.package.exclude })
+      .pipeThrough(new TransformStream({ transform: (chunk, c) => (hasher.update(chunk), c.enqueue(chunk)) }))
+      .pipeTo(file.writable);
+    const layer: Descriptor = {
+      mediaType: OCI_LAYER_TAR_GZIP,
+      digest: hasher.digest(),
+      size: hasher.size,
+      annotations: { [ANNOTATION_TITLE]: `${name}_${version}.tgz` },
+    };
+    await pushBlob(client, ref, layer, async () => (await Deno.open(archive)).readable);
+    await pushBlob(client, ref, EMPTY_CONFIG, new TextEncoder().encode("{}"));
+    const manifest: ImageManifest = {
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      artifactType: OCI_LAYER_TAR_GZIP,
+      config: EMPTY_CONFIG,
+      layers: [layer],
+      annotations: {
+        [ANNOTATION_NAME]: name,
+        [ANNOTATION_VERSION]: version,
+        [ANNOTATION_DESCRIPTION]: description ?? "",
+        [ANNOTATION_SUM]: sum,
+        [ANNOTATION_CREATED]: (options.now ?? new Date()).toISOString().replace(/\.\d{3}Z$/, "Z"),
+      },
+    };
+    const pushed = await pushManifest(client, ref, {
+      bytes: encodeManifest(manifest),
+      mediaType: OCI_MANIFEST,
+    });
+    return { name, version, tag, sum, manifest: pushed, layer };
+  } finally {
+    await Deno.remove(archive).catch(() => {});
+  }
+}
+
+/** A package in the cache. */
+export interface CachedPackage {
+  name: string;
+  version: string;
+  tag: string;
+  sum: string;
+  dir: string;
+  location: Required<PackageLocation>;
+}
+
+/** Picks the tag to fetch: the given one, else the highest semver tag over all pages of the tag list. */
+export async function resolveTag(client: RegistryClient, location: PackageLocation): Promise<string> {
+  if (location.tag) return location.tag;
+  const tags = await listTags(client, location);
+  const best = highestSemverTag(tags);
+  if (!best) {
+    throw new PackageError(
+      `No semver tag in "${location.registry}/${location.repository}" (${tags.length} tags)`,
+    );
+  }
+  return best;
+}
+
+/**
+ * Fetches a package into the cache (`HOME/NAME_VERSION`), through a temporary folder renamed into place, and
+ * verifies its checksum against the manifest's annotation and `expectedSum` (from a lock file). A cached copy
+ * whose checksum does not match is fetched again.
+ *
+ * @throws {PackageError} when the artifact is not a KCL package or its content does not match its checksum
+ */
+export async function fetchPackage(
+  client: RegistryClient,
+  location: PackageLocation,
+  options: { home: string; expectedSum?: string; log?: (line: string) => void },
+): Promise<CachedPackage> {
+  const tag = await resolveTag(client, location);
+  const ref: Reference = { registry: location.registry, repository: location.repository, tag };
+  const { manifest } = await fetchManifest(client, ref);
+  if (isIndex(manifest)) throw new PackageError(`"${formatReference(ref)}" is an index, not a KCL package`);
+  const layer =
+    manifest.layers.find((l) => l.mediaType === OCI_LAYER_TAR_GZIP || l.mediaType === OCI_LAYER_TAR) ??
+      (manifest.layers.length === 1 ? manifest.layers[0] : undefined);
+  if (!layer) throw new PackageError(`"${formatReference(ref)}" holds no package layer`);
+  const annotations = manifest.annotations ?? {};
+  const name = annotations[ANNOTATION_NAME] || location.repository.split("/").pop()!;
+  const version = annotations[ANNOTATION_VERSION] || tag;
+  const annotated = annotations[ANNOTATION_SUM];
+  const dir = join(options.home, `${name}_${version}`);
+  const wanted = options.expectedSum ?? annotated;
+  const result = { name, version, tag, dir, location: { ...location, tag } };
+  if (await isDir(dir)) {
+    const sum = await packageSum(dir);
+    if (!wanted || sum === wanted) return { ...result, sum };
+    options.log?.(`Cached package "${dir}" does not match its checksum; fetching it again`);
+    await Deno.remove(dir, { recursive: true });
+  }
+  const tempDir = join(options.home, ".kpm", "tmp");
+  await Deno.mkdir(tempDir, { recursive: true });
+  const archive = join(tempDir, `${name}_${version}.${crypto.randomUUID().slice(0, 8)}.layer`);
+  try {
+    await downloadBlob(client, ref, layer, archive);
+    try {
+      await unpackPackage((await Deno.open(archive)).readable, dir, { name: formatReference(ref) });
+    } catch (error) {
+      if (!(await isDir(dir))) throw error; // another kpm finished first: its copy is checked below
+    }
+  } finally {
+    await Deno.remove(archive).catch(() => {});
+  }
+  const sum = await packageSum(dir);
+  for (
+    const [expected, from] of [[annotated, "its annotation"], [options.expectedSum, "kcl.mod.lock"]] as const
+  ) {
+    if (expected && sum !== expected) {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      throw new PackageError(
+        `Package "${formatReference(ref)}" has checksum "${sum}" but ${from} says "${expected}"; refusing it`,
+      );
+    }
+  }
+  return { ...result, sum };
+}
+
+async function isDir(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * Dependency resolution: turn kcl.mod's dependencies into registry locations, walk the graph fetching each
+ * package into the cache (in parallel per level), select versions by MVS, and build the lock.
+ *
+ * @module
+ */
+
+import { isAbsolute, resolve as resolvePath } from "node:path";
+import type { RegistryClient } from "../oci/client.ts";
+import { parseReference } from "../oci/reference.ts";
+import { PackageError } from "./errors.ts";
+import type { LockedDependency } from "./lockfile.ts";
+import { type DependencySpec, type ModFile, readModFile } from "./modfile.ts";
+import { selectVersions } from "./mvs.ts";
+import { fetchPackage, type PackageLocation } from "./oci_package.ts";
+import { packageSum } from "./package.ts";
+
+/** The default registry and repository for `name = "version"` dependencies. */
+export interface RegistryDefaults {
+  registry: string;
+  repository: string;
+}
+
+/** A dependency made concrete: where it comes from and what it is called. */
+export type ConcreteDependency =
+  | { kind: "oci"; name: string; location: PackageLocation }
+  | { kind: "path"; name: string; path: string };
+
+/** A resolved package of the graph. */
+export interface ResolvedPackage {
+  /** Name as imported (the kcl.mod key). */
+  name: string;
+  /** The package's own name (differs from `name` for aliases). */
+  packageName: string;
+  version: string;
+  dir: string;
+  sum: string;
+  location?: Required<PackageLocation>;
+}
+
+/** The result of resolving a package's dependencies. */
+export interface Resolution {
+  /** Every package of the graph, one version each. */
+  packages: Map<string, ResolvedPackage>;
+  /** Edges `from@version → to@version`, root first. */
+  edges: [string, string][];
+  /** The lock to write. */
+  lock: Map<string, LockedDependency>;
+}
+
+/**
+ * Makes a kcl.mod dependency concrete.
+ *
+ * @param baseDir the folder of the kcl.mod declaring it, for relative paths
+ * @throws {PackageError} for git dependencies (not supported) and malformed URLs
+ */
+export function concreteDependency(
+  name: string,
+  spec: DependencySpec,
+  options: { defaults: RegistryDefaults; baseDir: string },
+): ConcreteDependency {
+  const pkg = spec.package ?? name;
+  switch (spec.kind) {
+    case "registry":
+      return {
+        kind: "oci",
+        name,
+        location: {
+          registry: options.defaults.registry,
+          repository: `${options.defaults.repository}/${pkg}`.toLowerCase(),
+          tag: spec.version,
+        },
+      };
+    case "oci": {
+      const ref = parseReference(spec.oci.toLowerCase());
+      return {
+        kind: "oci",
+        name,
+        location: { registry: ref.registry, repository: ref.repository, tag: spec.tag ?? ref.tag },
+      };
+    }
+    case "repo":
+      return {
+        kind: "oci",
+        name,
+        location: {
+          registry: spec.reg ?? options.defaults.registry,
+          repository: spec.repo.toLowerCase(),
+          tag: spec.tag,
+        },
+      };
+    case "path":
+      return {
+        kind: "path",
+        name,
+        path: isAbsolute(spec.path) ? spec.path : resolvePath(options.baseDir, spec.path),
+      };
+    case "git":
+      throw new PackageError(
+        `Dependency "${name}" comes from git ("${spec.git}"), which kpm does not fetch; use an OCI source`,
+      );
+  }
+}
+
+/**
+ * Resolves the dependency graph of the package in `dir`.
+ *
+ * @param options client, defaults, cache home, the current lock (its sums are enforced), a log
+ * @throws {PackageError} / {ResolutionError} when a package cannot be fetched, verified or names clash
+ */
+export async function resolveDependencies(
+  client: RegistryClient,
+  dir: string,
+  options: {
+    defaults: RegistryDefaults;
+    home: string;
+    lock?: Map<string, LockedDependency>;
+    log?: (line: string) => void;
+    /** The root kcl.mod when it is not (yet) the one on disk. */
+    root?: ModFile;
+  },
+): Promise<Resolution> {
+  const root = options.root ?? await readModFile(dir);
+  const fetched = new Map<string, Promise<{ pkg: ResolvedPackage; deps: ConcreteDependency[] }>>();
+  const sources = new Map<string, ConcreteDependency>();
+  const key = (name: string, version: string) => `${name}@${version}`;
+
+  const load = (dep: ConcreteDependency) => {
+    const id = dep.kind === "oci"
+      ? `${dep.name}|${dep.location.registry}/${dep.location.repository}:${dep.location.tag ?? ""}`
+      : `${dep.name}|${dep.path}`;
+    let promise = fetched.get(id);
+    if (!promise) {
+      promise = (async () => {
+        let pkg: ResolvedPackage;
+        if (dep.kind === "oci") {
+          const lockedSum = options.lock?.get(dep.name)?.sum;
+          const lockedTag = options.lock?.get(dep.name)?.oci_tag;
+          const cached = await fetchPackage(client, dep.location, {
+            home: options.home,
+            expectedSum: lockedTag && lockedTag === dep.location.tag ? lockedSum : undefined,
+            log: options.log,
+          });
+          pkg = {
+            name: dep.name,
+            packageName: cached.name,
+            version: cached.version,
+            dir: cached.dir,
+            sum: cached.sum,
+            location: cached.location,
+          };
+        } else {
+          const mod = await readModFile(dep.path);
+          pkg = {
+            name: dep.name,
+            packageName: mod.package.name,
+            version: mod.package.version ?? "0.0.0",
+            dir: dep.path,
+            sum: await packageSum(dep.path),
+          };
+        }
+        const mod = await readModFile(pkg.dir);
+        const deps = [...mod.dependencies].map(([n, s]) =>
+          concreteDependency(n, s, { defaults: options.defaults, baseDir: pkg.dir })
+        );
+        return { pkg, deps };
+      })();
+      fetched.set(id, promise);
+    }
+    return promise;
+  };
+
+  const rootDeps = [...root.dependencies].map(([n, s]) =>
+    concreteDependency(n, s, { defaults: options.defaults, baseDir: dir })
+  );
+  const resolved = new Map<string, ResolvedPackage>();
+  const requirement = async (dep: ConcreteDependency) => {
+    const { pkg } = await load(dep);
+    sources.set(key(dep.name, pkg.version), dep);
+    resolved.set(key(dep.name, pkg.version), pkg);
+    return { name: dep.name, version: pkg.version };
+  };
+  const roots = await Promise.all(rootDeps.map(requirement));
+  const { selected, edges } = await selectVersions(roots, async (req) => {
+    const dep = sources.get(key(req.name, req.version))!;
+    const { deps } = await load(dep);
+    return Promise.all(deps.map(requirement));
+  });
+  const packages = new Map<string, ResolvedPackage>();
+  const lock = new Map<string, LockedDependency>();
+  for (const [name, version] of selected) {
+    const pkg = resolved.get(key(name, version))!;
+    packages.set(name, pkg);
+    lock.set(name, lockEntry(pkg));
+  }
+  const rootId = key(root.package.name, root.package.version ?? "0.0.0");
+  return {
+    packages,
+    edges: [
+      ...roots.map((r) => [rootId, key(r.name, r.version)] as [string, string]),
+      ...edges.map(([a, b]) => [key(a.name, a.version), key(b.name, b.version)] as [string, string]),
+    ],
+    lock,
+  };
+}
+
+/** The kcl.mod.lock entry of a resolved package. */
+export function lockEntry(pkg: ResolvedPackage): LockedDependency {
+  const entry: LockedDependency = {
+    name: pkg.packageName,
+    full_name: `${pkg.packageName}_${pkg.version}`,
+    version: pkg.version,
+    sum: pkg.sum,
+  };
+  if (pkg.location) {
+    entry.reg = pkg.location.registry;
+    entry.repo = pkg.location.repository;
+    entry.oci_tag = pkg.location.tag;
+  }
+  return entry;
+}
