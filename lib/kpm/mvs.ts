@@ -18,19 +18,27 @@ export class ResolutionError extends Error {
   override name = "ResolutionError";
 }
 
-/** Compares two versions: semver when both parse (a leading `v` is allowed), else plain string order. */
+/** Parses a version as semver, accepting a leading `v` and short forms such as `1.28` (as KCL tags use). */
+function toSemver(version: string): string | undefined {
+  const bare = version.replace(/^v/, "");
+  const valid = semver.valid(bare, { loose: true });
+  if (valid) return valid;
+  return /^\d+(\.\d+)?$/.test(bare) ? semver.coerce(bare)?.version : undefined;
+}
+
+/** Compares two versions: semver when both parse (see toSemver), else plain string order. */
 export function compareVersions(a: string, b: string): number {
-  const va = semver.valid(a.replace(/^v/, ""), { loose: true });
-  const vb = semver.valid(b.replace(/^v/, ""), { loose: true });
-  if (va && vb) return semver.compare(va, vb, { loose: true });
+  const va = toSemver(a);
+  const vb = toSemver(b);
+  if (va && vb) return semver.compare(va, vb, { loose: true }) || (a < b ? -1 : a > b ? 1 : 0);
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** The highest semver tag in a list (a leading `v` allowed), ignoring tags that are not semver. */
+/** The highest version tag in a list (semver, a leading `v`, or `1.28`-style), ignoring other tags. */
 export function highestSemverTag(tags: readonly string[]): string | undefined {
   let best: string | undefined;
   for (const tag of tags) {
-    if (!semver.valid(tag.replace(/^v/, ""))) continue;
+    if (!toSemver(tag)) continue;
     if (best === undefined || compareVersions(tag, best) > 0) best = tag;
   }
   return best;

@@ -108,14 +108,11 @@ export async function loadSettings(
     if (file) readFrom = oldFile;
   }
   if (!file) {
-    file = {
-      DefaultOciRegistry: DEFAULT_REGISTRY,
-      DefaultOciRepo: DEFAULT_REPOSITORY,
-      DefaultOciPlainHttp: false,
-    };
+    file = {};
+    const defaults = { DefaultOciRegistry: DEFAULT_REGISTRY, DefaultOciRepo: DEFAULT_REPOSITORY };
     try {
       await Deno.mkdir(join(home, ".kpm", "config"), { recursive: true });
-      await writeFileAtomic(settingsFile, JSON.stringify(file));
+      await writeFileAtomic(settingsFile, JSON.stringify({ ...defaults, DefaultOciPlainHttp: false }));
     } catch {
       // a read-only home still works with the defaults
     }
