@@ -1,0 +1,350 @@
+/**
+ * The chart-repository adapter: serves a Helm chart repository (`index.yaml` and `charts/NAME-VERSION.tgz`)
+ * whose content is the Helm chart artifacts of an OCI registry.
+ *
+ * Unlike the original oci-chartrepo (cache filled once at start, never refreshed), tags are re-listed when the
+ * index is older than `refreshSeconds` or on request, while manifests and configs are cached by digest.
+ *
+ * @module
+ */
+
+import type { RegistryClient } from "../oci/client.ts";
+import { openBlob } from "../oci/blobs.ts";
+import { type Digest, digestHex, digestOf, verifyingStream } from "../oci/digest.ts";
+import type { Descriptor } from "../oci/manifest.ts";
+import { fetchManifest, headManifest, listRepositories, listTags } from "../oci/manifests.ts";
+import { RegistryError } from "../oci/registry_error.ts";
+import {
+  type ChartCatalog,
+  ChartIndexer,
+  type ChartRecord,
+  type ChartSource,
+  type RenderedIndex,
+  renderIndex,
+  tagFromVersion,
+  versionFromTag,
+} from "./chart_index.ts";
+
+/** Options of startChartRepo. */
+export interface ChartRepoOptions {
+  /** Address to listen on (default `0.0.0.0`). */
+  hostname?: string;
+  /** Port to listen on; 0 picks a free one. */
+  port: number;
+  /** The registry holding the charts: `HOST[:PORT]`. */
+  registry: string;
+  /** `http`, `https`, or empty to try https and then http (used only when `client` is a factory). */
+  scheme?: "http" | "https" | "";
+  /** The registry client, or a factory that makes one for plain HTTP (true) or HTTPS (false). */
+  client: RegistryClient | ((plainHttp: boolean) => RegistryClient);
+  /** How old index.yaml may get before tags are listed again (default 30 s). */
+  refreshSeconds?: number;
+  /** Registry requests in flight at once while indexing (default 16). */
+  concurrency?: number;
+  /** Receives diagnostics (skipped repositories, failures, the scheme chosen). */
+  log?: (line: string) => void;
+  /** Clock, for tests. */
+  now?: () => Date;
+}
+
+/** A running chart repository. */
+export interface ChartRepoServer {
+  /** Base URL, e.g. `http://127.0.0.1:8080`. */
+  url: string;
+  port: number;
+  /** Resolves when the server has stopped. */
+  finished: Promise<void>;
+  /** Stops accepting connections and waits for requests in flight. */
+  close(): Promise<void>;
+}
+
+/** A registry as a ChartSource, through the OCI client. */
+export function registryChartSource(client: RegistryClient, registry: string): ChartSource {
+  return {
+    listRepositories: () => listRepositories(client, registry),
+    listTags: (repository) => listTags(client, { registry, repository }),
+    resolveTag: async (repository, tag) =>
+      (await headManifest(client, { registry, repository, tag }))?.digest,
+    fetchManifest: async (repository, digest) =>
+      (await fetchManifest(client, { registry, repository, digest })).manifest,
+    fetchBlob: async (repository, descriptor) => {
+      const { body } = await openBlob(client, { registry, repository }, descriptor.digest);
+      const verified = body.pipeThrough(verifyingStream(descriptor, `blob "${descriptor.digest}"`));
+      return new Uint8Array(await new Response(verified).arrayBuffer());
+    },
+  };
+}
+
+/**
+ * Picks the client for the configured scheme; with an empty scheme, pings `/v2/` over https and falls back to
+ * http when https cannot connect at all (any HTTP answer, even 401, means the scheme works).
+ *
+ * @throws {RegistryError} when neither scheme reaches the registry
+ */
+export async function connectRegistry(
+  options: Pick<ChartRepoOptions, "client" | "scheme" | "registry" | "log">,
+): Promise<RegistryClient> {
+  const { client, registry } = options;
+  if (typeof client !== "function") return client;
+  const scheme = (options.scheme ?? "").toLowerCase();
+  if (scheme === "http" || scheme === "https") return client(scheme === "http");
+  const https = client(false);
+  if (await reachable(https, registry)) return https;
+  options.log?.(`cannot reach "${registry}" over https; trying http`);
+  const http = client(true);
+  if (await reachable(http, registry)) return http;
+  throw new RegistryError(`Cannot reach registry "${registry}" over https or http`, { status: 0, registry });
+}
+
+async function reachable(client: RegistryClient, registry: string): Promise<boolean> {
+  try {
+    const response = await client.send({
+      registry,
+      path: "",
+      scopes: [],
+      expect: [200, 401, 404],
+      what: `ping "${registry}"`,
+    });
+    await response.body?.cancel();
+    return true;
+  } catch (error) {
+    return error instanceof RegistryError && error.status !== 0;
+  }
+}
+
+interface Snapshot extends RenderedIndex {
+  etag: string;
+  builtAt: number;
+  repositories: string[];
+}
+
+/**
+ * Starts the chart repository.
+ *
+ * Routes: `GET /index.yaml` (`?refresh=1` re-lists now; ETag and If-None-Match), `POST /refresh`,
+ * `GET /charts/NAME-VERSION.tgz` and `.tgz.prov` (streamed from the registry, digest-verified on the fly),
+ * `GET /healthz`.
+ *
+ * @returns the running server; call `close()` to stop it
+ * @throws {RegistryError} when the registry cannot be reached with an empty scheme
+ * @example
+ * const repo = await startChartRepo({ port: 8080, registry: "localhost:5000", client: new RegistryClient() });
+ */
+export async function startChartRepo(options: ChartRepoOptions): Promise<ChartRepoServer> {
+  const log = options.log ?? (() => {});
+  const client = await connectRegistry({ ...options, log });
+  const source = registryChartSource(client, options.registry);
+  const repo = new ChartRepo(client, options.registry, source, {
+    refreshMs: (options.refreshSeconds ?? 30) * 1000,
+    concurrency: options.concurrency,
+    log,
+    now: options.now ?? (() => new Date()),
+  });
+  const controller = new AbortController();
+  const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();
+  const server = Deno.serve({
+    hostname: options.hostname ?? "0.0.0.0",
+    port: options.port,
+    signal: controller.signal,
+    onListen: (addr) => resolve(addr as Deno.NetAddr),
+  }, (request) => repo.handle(request));
+  const addr = await listening;
+  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  repo.index(false).catch(() => {}); // warm the cache; failures are logged and retried on request
+  return {
+    url: `http://${host}:${addr.port}`,
+    port: addr.port,
+    finished: server.finished,
+    close: async () => {
+      controller.abort();
+      await server.finished;
+    },
+  };
+}
+
+class ChartRepo {
+  #client: RegistryClient;
+  #registry: string;
+  #indexer: ChartIndexer;
+  #source: ChartSource;
+  #refreshMs: number;
+  #log: (line: string) => void;
+  #now: () => Date;
+  #snapshot?: Snapshot;
+  #building?: Promise<Snapshot>;
+  #queued?: Promise<Snapshot>;
+
+  constructor(
+    client: RegistryClient,
+    registry: string,
+    source: ChartSource,
+    options: { refreshMs: number; concurrency?: number; log: (line: string) => void; now: () => Date },
+  ) {
+    this.#client = client;
+    this.#registry = registry;
+    this.#source = source;
+    this.#refreshMs = options.refreshMs;
+    this.#log = options.log;
+    this.#now = options.now;
+    this.#indexer = new ChartIndexer(source, {
+      concurrency: options.concurrency,
+      log: options.log,
+      now: options.now,
+    });
+  }
+
+  async handle(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const path = safeDecode(url.pathname);
+    const read = request.method === "GET" || request.method === "HEAD";
+    try {
+      if (path === "/healthz") return read ? text(200, "ok") : notAllowed("GET");
+      if (path === "/index.yaml") {
+        if (!read) return notAllowed("GET");
+        return await this.#serveIndex(request, url.searchParams.has("refresh"));
+      }
+      if (path === "/refresh") {
+        if (request.method !== "POST") return notAllowed("POST");
+        const snapshot = await this.index(true);
+        return text(200, `indexed ${snapshot.files.size} chart versions`);
+      }
+      if (path.startsWith("/charts/")) {
+        if (!read) return notAllowed("GET");
+        return await this.#serveChart(request, path.slice("/charts/".length));
+      }
+      if (path === "/") return text(200, "kpm chart repository: add it with `helm repo add NAME URL`");
+      return text(404, `Not found: "${path}"`);
+    } catch (error) {
+      const message = (error as Error).message.split("\n")[0];
+      this.#log(`${request.method} ${path}: ${message}`);
+      return text(502, `Cannot answer ${request.method} ${path}: ${message}`);
+    }
+  }
+
+  /** The current index, re-listing tags when stale or when `force` (a forced build starts after the request). */
+  index(force: boolean): Promise<Snapshot> {
+    const fresh = this.#snapshot && this.#now().getTime() - this.#snapshot.builtAt < this.#refreshMs;
+    if (!force && fresh) return Promise.resolve(this.#snapshot!);
+    if (!this.#building) return this.#start();
+    if (!force) return this.#building;
+    this.#queued ??= this.#building.catch(() => {}).then(() => {
+      this.#queued = undefined;
+      return this.#start();
+    });
+    return this.#queued;
+  }
+
+  #start(): Promise<Snapshot> {
+    const building = this.#build().finally(() => {
+      if (this.#building === building) this.#building = undefined;
+    });
+    this.#building = building;
+    return building;
+  }
+
+  async #build(): Promise<Snapshot> {
+    let catalog: ChartCatalog;
+    try {
+      catalog = await this.#indexer.walk();
+    } catch (error) {
+      this.#log(`cannot index "${this.#registry}": ${(error as Error).message.split("\n")[0]}`);
+      if (this.#snapshot) return this.#snapshot; // serve the last good index while the registry is away
+      throw error;
+    }
+    const now = this.#now();
+    const rendered = renderIndex(catalog.charts, now.toISOString(), {
+      log: this.#log,
+      previous: this.#snapshot,
+    });
+    const etag = `"${digestHex(digestOf(rendered.body)).slice(0, 32)}"`;
+    this.#snapshot = { ...rendered, etag, builtAt: now.getTime(), repositories: catalog.repositories };
+    return this.#snapshot;
+  }
+
+  async #serveIndex(request: Request, force: boolean): Promise<Response> {
+    const snapshot = await this.index(force);
+    const headers = { "ETag": snapshot.etag, "Cache-Control": "no-cache" };
+    if (matchesEtag(request.headers.get("If-None-Match"), snapshot.etag)) {
+      return new Response(null, { status: 304, headers });
+    }
+    return new Response(request.method === "HEAD" ? null : snapshot.body, {
+      headers: { ...headers, "Content-Type": "application/x-yaml; charset=utf-8" },
+    });
+  }
+
+  async #serveChart(request: Request, file: string): Promise<Response> {
+    const prov = file.endsWith(".tgz.prov");
+    const chartFile = prov ? file.slice(0, -".prov".length) : file;
+    if (!chartFile.endsWith(".tgz") || chartFile.includes("/")) {
+      return text(404, `Not found: "charts/${file}": expected charts/NAME-VERSION.tgz or .tgz.prov`);
+    }
+    const chart = await this.#findChart(chartFile);
+    if (!chart) return text(404, `Chart "${chartFile}" is not in registry "${this.#registry}"`);
+    const layer = prov ? chart.provenance : chart.chart;
+    if (!layer) return text(404, `Chart "${chartFile}" has no provenance file`);
+    const headers = {
+      "Content-Type": prov ? "application/pgp-signature" : "application/gzip",
+      "Content-Length": String(layer.size),
+      "ETag": `"${layer.digest}"`,
+    };
+    if (matchesEtag(request.headers.get("If-None-Match"), headers.ETag)) {
+      return new Response(null, { status: 304, headers });
+    }
+    if (request.method === "HEAD") return new Response(null, { headers });
+    return new Response(await this.#open(chart.repository, layer), { headers });
+  }
+
+  async #open(repository: string, layer: Descriptor): Promise<ReadableStream<Uint8Array>> {
+    const { body } = await openBlob(this.#client, { registry: this.#registry, repository }, layer.digest);
+    const what = `blob "${layer.digest}" of "${this.#registry}/${repository}"`;
+    return body.pipeThrough(verifyingStream({ digest: layer.digest as Digest, size: layer.size }, what));
+  }
+
+  /**
+   * Finds a chart file's current location: the indexed repository first, else every repository whose last
+   * path segment is a prefix of the file name (so charts pushed since the last index are served too). The tag
+   * is resolved again each time, so a download always matches the registry.
+   */
+  async #findChart(file: string): Promise<ChartRecord | undefined> {
+    const base = file.slice(0, -".tgz".length);
+    const indexed = this.#snapshot?.files.get(file);
+    const candidates: { repository: string; name: string; version: string }[] = [];
+    if (indexed) candidates.push(indexed);
+    const stale = !this.#snapshot || this.#now().getTime() - this.#snapshot.builtAt >= this.#refreshMs;
+    const repositories = !indexed && stale
+      ? await this.#source.listRepositories()
+      : this.#snapshot?.repositories;
+    for (const repository of indexed ? [] : repositories ?? []) {
+      const name = repository.slice(repository.lastIndexOf("/") + 1);
+      const version = base.startsWith(`${name}-`) ? base.slice(name.length + 1) : "";
+      if (versionFromTag(tagFromVersion(version)) === version) candidates.push({ repository, name, version });
+    }
+    for (const candidate of candidates) {
+      const found = await this.#indexer.lookup(candidate.repository, tagFromVersion(candidate.version));
+      if (found && found.name === candidate.name && found.version === candidate.version) return found;
+    }
+    return undefined;
+  }
+}
+
+function text(status: number, body: string): Response {
+  return new Response(`${body}\n`, { status, headers: { "Content-Type": "text/plain; charset=utf-8" } });
+}
+
+function notAllowed(allow: string): Response {
+  return new Response("Method not allowed\n", { status: 405, headers: { Allow: allow } });
+}
+
+function safeDecode(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
+}
+
+/** If-None-Match: a list of (possibly weak) entity tags, or `*`. */
+function matchesEtag(header: string | null, etag: string): boolean {
+  if (!header) return false;
+  return header.split(",").map((t) => t.trim().replace(/^W\//, "")).some((t) => t === "*" || t === etag);
+}
