@@ -301,29 +301,42 @@ class ChartRepo {
   }
 
   /**
-   * Finds a chart file's current location: the indexed repository first, else every repository whose last
-   * path segment is a prefix of the file name (so charts pushed since the last index are served too). The tag
-   * is resolved again each time, so a download always matches the registry.
+   * Finds a chart file's current location: the indexed repository first, else every repository of the catalog
+   * (as last listed, then listed again) whose last path segment is a prefix of the file name, so that charts
+   * pushed since the last index are served too. The tag is resolved again each time, so a download always
+   * matches the registry.
    */
   async #findChart(file: string): Promise<ChartRecord | undefined> {
-    const base = file.slice(0, -".tgz".length);
     const indexed = this.#snapshot?.files.get(file);
-    const candidates: { repository: string; name: string; version: string }[] = [];
-    if (indexed) candidates.push(indexed);
-    const stale = !this.#snapshot || this.#now().getTime() - this.#snapshot.builtAt >= this.#refreshMs;
-    const repositories = !indexed && stale
-      ? await this.#source.listRepositories()
-      : this.#snapshot?.repositories;
-    for (const repository of indexed ? [] : repositories ?? []) {
-      const name = repository.slice(repository.lastIndexOf("/") + 1);
-      const version = base.startsWith(`${name}-`) ? base.slice(name.length + 1) : "";
-      if (versionFromTag(tagFromVersion(version)) === version) candidates.push({ repository, name, version });
+    if (indexed) {
+      const found = await this.#indexer.lookup(indexed.repository, indexed.tag);
+      if (found && found.name === indexed.name && found.version === indexed.version) return found;
     }
-    for (const candidate of candidates) {
-      const found = await this.#indexer.lookup(candidate.repository, tagFromVersion(candidate.version));
-      if (found && found.name === candidate.name && found.version === candidate.version) return found;
+    const tried = new Set<string>(indexed ? [indexed.repository] : []);
+    for (const list of [() => this.#snapshot?.repositories ?? [], () => this.#source.listRepositories()]) {
+      for (const repository of await list()) {
+        if (tried.has(repository)) continue;
+        tried.add(repository);
+        const found = await this.#lookupFile(repository, file);
+        if (found) return found;
+      }
     }
     return undefined;
+  }
+
+  /** Looks for `NAME-VERSION.tgz` in a repository whose last path segment is NAME. */
+  async #lookupFile(repository: string, file: string): Promise<ChartRecord | undefined> {
+    const name = repository.slice(repository.lastIndexOf("/") + 1);
+    if (!file.startsWith(`${name}-`)) return undefined;
+    const version = file.slice(name.length + 1, -".tgz".length);
+    if (versionFromTag(tagFromVersion(version)) !== version) return undefined;
+    try {
+      const found = await this.#indexer.lookup(repository, tagFromVersion(version));
+      return found && found.name === name && found.version === version ? found : undefined;
+    } catch (error) {
+      this.#log(`cannot look up "${file}" in "${repository}": ${(error as Error).message.split("\n")[0]}`);
+      return undefined;
+    }
   }
 }
 

@@ -1,0 +1,124 @@
+/**
+ * `kpm chart-repo serve`: a Helm chart repository over the Helm charts of an OCI registry, with the launch
+ * arguments of the original oci-chartrepo.
+ *
+ * @module
+ */
+
+import { RegistryClient } from "../oci/client.ts";
+import { type CredentialLookup, CredentialStore } from "../oci/credentials.ts";
+import { isLoopback } from "../oci/reference.ts";
+import { startChartRepo } from "../server/chartrepo.ts";
+import type { Command, CommandContext } from "./command.ts";
+import { stringOption, UsageError } from "./command.ts";
+import { commandSettings, credentialStore } from "./registry_context.ts";
+
+/** Where Kubernetes mounts a `kubernetes.io/dockerconfigjson` secret in the original's deployment. */
+export const DEFAULT_DOCKER_CONFIG = "/etc/secret/dockerconfigjson";
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** `--docker-config FILE`, else the mounted secret when present, else kpm's usual credential store. */
+async function credentials(ctx: CommandContext): Promise<{ lookup: CredentialLookup; from: string }> {
+  const given = stringOption(ctx, "docker-config");
+  if (given !== undefined && !(await exists(given))) {
+    throw new UsageError(`Docker config "${given}" does not exist`);
+  }
+  const path = given ?? (await exists(DEFAULT_DOCKER_CONFIG) ? DEFAULT_DOCKER_CONFIG : undefined);
+  const store = path ? new CredentialStore({ path }) : credentialStore(ctx, await commandSettings(ctx));
+  return { lookup: (registry) => store.get(registry), from: store.path };
+}
+
+function port(value: string | undefined): number {
+  const port = Number(value ?? "8080");
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new UsageError(`Invalid port "${value}": expected 0-65535`);
+  }
+  return port;
+}
+
+async function serve(ctx: CommandContext): Promise<void> {
+  const storage = stringOption(ctx, "storage") ?? "registry";
+  if (storage !== "registry") {
+    throw new UsageError(`Unsupported storage "${storage}": only "registry" is supported`);
+  }
+  const registry = stringOption(ctx, "storage-registry-repo") ?? "localhost:5000";
+  const scheme = (stringOption(ctx, "storage-registry-scheme") ?? "").toLowerCase();
+  if (scheme !== "" && scheme !== "http" && scheme !== "https") {
+    throw new UsageError(`Invalid scheme "${scheme}": expected http or https`);
+  }
+  const refresh = Number(stringOption(ctx, "refresh") ?? "30");
+  if (!Number.isFinite(refresh) || refresh < 0) throw new UsageError(`Invalid refresh interval "${refresh}"`);
+  const { lookup, from } = await credentials(ctx);
+  if (ctx.global.verbose) ctx.log(`Reading registry credentials from ${from}`);
+  const verbose = ctx.global.verbose ? (line: string) => ctx.writeError(`${line}\n`) : undefined;
+  const server = await startChartRepo({
+    hostname: stringOption(ctx, "addr") ?? "0.0.0.0",
+    port: port(stringOption(ctx, "port")),
+    registry,
+    scheme: ctx.global.plainHttp && scheme === "" ? "http" : scheme as "" | "http" | "https",
+    client: (plain) =>
+      new RegistryClient({
+        fetch: ctx.fetch,
+        credentials: lookup,
+        plainHttp: (host) => plain || isLoopback(host),
+        log: verbose,
+      }),
+    refreshSeconds: refresh,
+    log: (line) => ctx.log(line),
+  });
+  ctx.out(`Listening on ${server.url}`);
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  const stop = () => {
+    ctx.log("Shutting down");
+    server.close();
+  };
+  for (const signal of signals) Deno.addSignalListener(signal, stop);
+  try {
+    await server.finished;
+  } finally {
+    for (const signal of signals) Deno.removeSignalListener(signal, stop);
+  }
+}
+
+/** `kpm chart-repo serve`. */
+export const chartRepoServeCommand: Command = {
+  path: ["chart-repo", "serve"],
+  summary: "Serve the Helm charts of an OCI registry as a chart repository (index.yaml)",
+  usage: "chart-repo serve --port N --storage registry --storage-registry-repo HOST[:PORT] " +
+    "[--storage-registry-scheme http|https] [--docker-config FILE] [--addr HOST] [--refresh SECONDS]",
+  options: {
+    port: { type: "string", value: "N", description: "port to listen on (default 8080)" },
+    addr: { type: "string", value: "HOST", description: "address to listen on (default 0.0.0.0)" },
+    storage: { type: "string", value: "registry", description: "storage backend; only registry" },
+    "storage-registry-repo": {
+      type: "string",
+      value: "HOST[:PORT]",
+      description: "the registry holding the charts (default localhost:5000)",
+    },
+    "storage-registry-scheme": {
+      type: "string",
+      value: "SCHEME",
+      description: "http or https (default: try https, then http)",
+    },
+    "docker-config": {
+      type: "string",
+      value: "FILE",
+      description:
+        `registry credentials, docker config.json format (default ${DEFAULT_DOCKER_CONFIG} when present)`,
+    },
+    refresh: {
+      type: "string",
+      value: "SECONDS",
+      description: "re-list tags when older than this (default 30)",
+    },
+  },
+  args: { min: 0, max: 0 },
+  run: serve,
+};

@@ -1,0 +1,266 @@
+/**
+ * `kpm chart-repo serve` against real registries: the CNCF `distribution` registry and, when present, kpm's
+ * embedded registry. Charts are real packaged charts pushed with kpm's own client.
+ */
+
+import { join } from "node:path";
+import { parseYaml } from "../../lib/deps.ts";
+import { pushBlob } from "../../lib/oci/blob_upload.ts";
+import { RegistryClient } from "../../lib/oci/client.ts";
+import { digestHex, digestOf } from "../../lib/oci/digest.ts";
+import { pushManifest } from "../../lib/oci/manifests.ts";
+import { OCI_CONFIG, OCI_LAYER_TAR, OCI_MANIFEST } from "../../lib/oci/media_types.ts";
+import { startChartRepo } from "../../lib/server/chartrepo.ts";
+import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
+import { packageChart, pushChart } from "./chart_fixture.ts";
+
+/** A registry under test. */
+interface TestRegistry {
+  host: string;
+  close(): Promise<void>;
+}
+
+type Starter = () => Promise<TestRegistry>;
+
+async function exists(path: string): Promise<boolean> {
+  return await Deno.stat(new URL(path, import.meta.url)).then(() => true, () => false);
+}
+
+/** The registries available: distribution (the shared helper, or a minimal start here) and the embedded one. */
+async function registries(): Promise<[string, Starter][]> {
+  const list: [string, Starter][] = [];
+  if (await exists("./support/distribution.ts")) {
+    const support = "./support/distribution.ts";
+    const { startDistribution } = await import(support);
+    list.push(["distribution", () => startDistribution({ auth: "none" })]);
+  } else list.push(["distribution", startDockerRegistry]);
+  if (await exists("../../lib/server/registry.ts")) {
+    const embedded = "../../lib/server/registry.ts";
+    const { startRegistry } = await import(embedded);
+    list.push(["embedded registry", async () => {
+      const root = await Deno.makeTempDir({ prefix: "kpm-chartrepo-reg-" });
+      const server = await startRegistry({ root, port: 0, hostname: "127.0.0.1" });
+      return {
+        host: server.host,
+        close: async () => {
+          await server.close();
+          await Deno.remove(root, { recursive: true });
+        },
+      };
+    }]);
+  }
+  return list;
+}
+
+/** Starts `docker-registry` (distribution 2.8) on a free loopback port with no auth. */
+async function startDockerRegistry(): Promise<TestRegistry> {
+  const dir = await Deno.makeTempDir({ prefix: "kpm-chartrepo-dist-" });
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  const config = join(dir, "config.yml");
+  await Deno.writeTextFile(
+    config,
+    `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\n` +
+      `  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n`,
+  );
+  const child = new Deno.Command("docker-registry", {
+    args: ["serve", config],
+    stdout: "null",
+    stderr: "null",
+  })
+    .spawn();
+  const host = `127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    const ok = await fetch(`http://${host}/v2/`).then((r) => r.body?.cancel().then(() => r.ok), () => false);
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    host,
+    close: async () => {
+      child.kill("SIGTERM");
+      await child.status;
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+type Index = { apiVersion: string; generated: string; entries: Record<string, Record<string, unknown>[]> };
+
+for (const [label, start] of await registries()) {
+  Deno.test(`chart-repo serves the Helm charts of the ${label}`, async (t) => {
+    const registry = await start();
+    const client = new RegistryClient();
+    const logs: string[] = [];
+    const repo = await startChartRepo({
+      hostname: "127.0.0.1",
+      port: 0,
+      registry: registry.host,
+      client,
+      refreshSeconds: 3600,
+      log: (line) => logs.push(line),
+    });
+    const get = (path: string, init?: RequestInit) => fetch(`${repo.url}${path}`, init);
+    try {
+      const nginx1 = await pushChart(client, { registry: registry.host, repository: "charts/nginx" }, {
+        apiVersion: "v2",
+        name: "nginx",
+        version: "1.0.0",
+        description: "A web server",
+        appVersion: "1.25.3",
+        keywords: ["http", "proxy"],
+        maintainers: [{ name: "Ann", email: "ann@example.com" }],
+        annotations: { category: "web" },
+        type: "application",
+      }, {
+        prov: new TextEncoder().encode("-----BEGIN PGP SIGNED MESSAGE-----\n"),
+        created: "2024-01-02T03:04:05Z",
+      });
+      const nginx2 = await pushChart(client, { registry: registry.host, repository: "charts/nginx" }, {
+        apiVersion: "v2",
+        name: "nginx",
+        version: "1.2.0+build.5",
+      });
+      const alpine = await pushChart(client, { registry: registry.host, repository: "alpine" }, {
+        apiVersion: "v1",
+        name: "alpine",
+        version: "0.1.0",
+      });
+      await pushImage(client, registry.host);
+
+      let etag = "";
+      await t.step("index.yaml lists exactly the charts, with their fields and digests", async () => {
+        const response = await get("/index.yaml?refresh=1");
+        assertEquals(response.status, 200);
+        etag = response.headers.get("ETag") ?? "";
+        assert(etag, "an ETag");
+        const index = parseYaml(await response.text()) as Index;
+        assertEquals(index.apiVersion, "v1");
+        assert(!Number.isNaN(Date.parse(index.generated)));
+        assertEquals(Object.keys(index.entries), ["alpine", "nginx"]);
+        assertEquals(index.entries.nginx!.map((e) => e.version), ["1.2.0+build.5", "1.0.0"]);
+        assertEquals(index.entries.nginx![1], {
+          apiVersion: "v2",
+          annotations: { category: "web" },
+          appVersion: "1.25.3",
+          created: "2024-01-02T03:04:05Z",
+          description: "A web server",
+          digest: digestHex(digestOf(nginx1.tgz)),
+          keywords: ["http", "proxy"],
+          maintainers: [{ email: "ann@example.com", name: "Ann" }],
+          name: "nginx",
+          type: "application",
+          urls: ["charts/nginx-1.0.0.tgz"],
+          version: "1.0.0",
+        });
+        assertEquals(index.entries.nginx![0]!.digest, digestHex(nginx2.chart.digest));
+        assertEquals(index.entries.nginx![0]!.urls, ["charts/nginx-1.2.0+build.5.tgz"]);
+        assertEquals(index.entries.alpine![0]!.digest, digestHex(digestOf(alpine.tgz)));
+        assert(typeof index.entries.alpine![0]!.created === "string");
+      });
+
+      await t.step("downloads are byte-identical, + versions included", async () => {
+        for (
+          const [path, bytes] of [
+            ["/charts/nginx-1.0.0.tgz", nginx1.tgz],
+            ["/charts/nginx-1.0.0.tgz.prov", nginx1.prov!],
+            ["/charts/nginx-1.2.0+build.5.tgz", nginx2.tgz],
+            ["/charts/nginx-1.2.0%2Bbuild.5.tgz", nginx2.tgz],
+            ["/charts/alpine-0.1.0.tgz", alpine.tgz],
+          ] as const
+        ) {
+          const response = await get(path);
+          assertEquals(response.status, 200, path);
+          assertEquals(new Uint8Array(await response.arrayBuffer()), bytes, path);
+        }
+      });
+
+      await t.step("unknown files are 404 with a clear message", async () => {
+        for (const path of ["/charts/nginx-9.9.9.tgz", "/charts/alpine-0.1.0.tgz.prov", "/charts/x.zip"]) {
+          const response = await get(path);
+          assertEquals(response.status, 404, path);
+          assert((await response.text()).length > 10);
+        }
+        const text = await (await get("/charts/nginx-9.9.9.tgz")).text();
+        assertStringIncludes(text, `"nginx-9.9.9.tgz" is not in registry "${registry.host}"`);
+      });
+
+      await t.step("If-None-Match answers 304 while the index is unchanged", async () => {
+        const response = await get("/index.yaml", { headers: { "If-None-Match": etag } });
+        assertEquals(response.status, 304);
+        await response.body?.cancel();
+        const refreshed = await get("/index.yaml?refresh=1", { headers: { "If-None-Match": etag } });
+        assertEquals(refreshed.status, 304, "an unchanged registry keeps the ETag");
+        await refreshed.body?.cancel();
+      });
+
+      await t.step("new charts download before indexing and appear after a refresh", async () => {
+        const next = await pushChart(client, { registry: registry.host, repository: "charts/nginx" }, {
+          apiVersion: "v2",
+          name: "nginx",
+          version: "1.3.0",
+        });
+        const redis = await pushChart(client, { registry: registry.host, repository: "db/redis" }, {
+          apiVersion: "v2",
+          name: "redis",
+          version: "7.0.0",
+        });
+        const stale = await get("/index.yaml", { headers: { "If-None-Match": etag } });
+        assertEquals(stale.status, 304, "within the refresh interval the index is cached");
+        await stale.body?.cancel();
+        for (
+          const [path, bytes] of [["/charts/nginx-1.3.0.tgz", next.tgz], [
+            "/charts/redis-7.0.0.tgz",
+            redis.tgz,
+          ]] as const
+        ) {
+          const response = await get(path);
+          assertEquals(response.status, 200, path);
+          assertEquals(new Uint8Array(await response.arrayBuffer()), bytes, path);
+        }
+        const post = await get("/refresh", { method: "POST" });
+        assertEquals(post.status, 200);
+        await post.body?.cancel();
+        const response = await get("/index.yaml", { headers: { "If-None-Match": etag } });
+        assertEquals(response.status, 200);
+        assert(response.headers.get("ETag") !== etag);
+        const index = parseYaml(await response.text()) as Index;
+        assertEquals(index.entries.nginx!.map((e) => e.version), ["1.3.0", "1.2.0+build.5", "1.0.0"]);
+        assertEquals(index.entries.redis![0]!.digest, digestHex(redis.chart.digest));
+      });
+
+      await t.step("health endpoint", async () => {
+        const response = await get("/healthz");
+        assertEquals([response.status, await response.text()], [200, "ok\n"]);
+      });
+      assertEquals(logs.filter((l) => !l.includes("images/app")), [], logs.join("\n"));
+    } finally {
+      await repo.close();
+      await registry.close();
+    }
+  });
+}
+
+/** A container image (not a chart) under a version-like tag: must be skipped. */
+async function pushImage(client: RegistryClient, registry: string): Promise<void> {
+  const target = { registry, repository: "images/app" };
+  const config = new TextEncoder().encode('{"architecture":"amd64","os":"linux"}');
+  const layer = await packageChart({ name: "notachart", version: "0.0.1" });
+  const descriptors = [
+    { mediaType: OCI_CONFIG, digest: digestOf(config), size: config.byteLength },
+    { mediaType: OCI_LAYER_TAR, digest: digestOf(layer), size: layer.byteLength },
+  ];
+  await pushBlob(client, target, descriptors[0]!, config);
+  await pushBlob(client, target, descriptors[1]!, layer);
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    config: descriptors[0],
+    layers: [descriptors[1]],
+  };
+  await pushManifest(client, { ...target, tag: "1.0.0" }, {
+    bytes: new TextEncoder().encode(JSON.stringify(manifest)),
+    mediaType: OCI_MANIFEST,
+  });
+}
