@@ -9,6 +9,7 @@ import { loginCommand, logoutCommand } from "./registry.ts";
 import { artifactPullCommand, artifactPushCommand } from "./artifact.ts";
 import { modCommands } from "./mod.ts";
 import { runCommand } from "./run.ts";
+import { chartRepoServeCommand } from "./chart_repo.ts";
 
 /** Every command kpm knows. */
 export const COMMANDS: Command[] = [
@@ -18,4 +19,5 @@ export const COMMANDS: Command[] = [
   runCommand,
   artifactPushCommand,
   artifactPullCommand,
+  chartRepoServeCommand,
 ];
