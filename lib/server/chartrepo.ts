@@ -297,7 +297,10 @@ class ChartRepo {
   async #open(repository: string, layer: Descriptor): Promise<ReadableStream<Uint8Array>> {
     const { body } = await openBlob(this.#client, { registry: this.#registry, repository }, layer.digest);
     const what = `blob "${layer.digest}" of "${this.#registry}/${repository}"`;
-    return body.pipeThrough(verifyingStream({ digest: layer.digest as Digest, size: layer.size }, what));
+    const verified = body.pipeThrough(
+      verifyingStream({ digest: layer.digest as Digest, size: layer.size }, what),
+    );
+    return holdLastChunk(verified, (error) => this.#log(`aborted a download: ${(error as Error).message}`));
   }
 
   /**
@@ -338,6 +341,40 @@ class ChartRepo {
       return undefined;
     }
   }
+}
+
+/**
+ * Passes a stream on one chunk behind, so that the last chunk goes out only once the source has ended
+ * cleanly. When the source fails (e.g. the digest does not match), the body ends short of its Content-Length,
+ * so the client sees a broken download instead of a complete, wrong file (and the server prints nothing).
+ */
+function holdLastChunk(
+  source: ReadableStream<Uint8Array>,
+  onError: (error: unknown) => void,
+): ReadableStream<Uint8Array> {
+  const reader = source.getReader();
+  let held: Uint8Array | undefined;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        while (true) {
+          const { value, done } = await reader.read();
+          if (done) {
+            if (held) controller.enqueue(held);
+            controller.close();
+            return;
+          }
+          const previous = held;
+          held = value;
+          if (previous) return controller.enqueue(previous);
+        }
+      } catch (error) {
+        onError(error);
+        controller.close();
+      }
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
 }
 
 function text(status: number, body: string): Response {
