@@ -118,3 +118,79 @@ export async function pushChart(
   });
   return { tgz, prov: options.prov, chart: descriptors[1]!, manifestDigest: pushed.digest, tag };
 }
+
+/** A registry under test. */
+export interface TestRegistry {
+  host: string;
+  close(): Promise<void>;
+}
+
+/** Starts `docker-registry` (distribution 2.8) on a free loopback port with no auth. */
+export async function startDockerRegistry(): Promise<TestRegistry> {
+  const dir = await Deno.makeTempDir({ prefix: "kpm-chartrepo-dist-" });
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  const config = join(dir, "config.yml");
+  await Deno.writeTextFile(
+    config,
+    `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\n` +
+      `  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n`,
+  );
+  const child = new Deno.Command("docker-registry", {
+    args: ["serve", config],
+    stdout: "null",
+    stderr: "null",
+  })
+    .spawn();
+  const host = `127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    const ok = await fetch(`http://${host}/v2/`).then((r) => r.body?.cancel().then(() => r.ok), () => false);
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    host,
+    close: async () => {
+      child.kill("SIGTERM");
+      await child.status;
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+/** Starts a registry for a test. */
+export type Starter = () => Promise<TestRegistry>;
+
+async function exists(path: string): Promise<boolean> {
+  return await Deno.stat(new URL(path, import.meta.url)).then(() => true, () => false);
+}
+
+/**
+ * The registries available: distribution (the shared helper, or a minimal start here) and the embedded one
+ * (kpm's `lib/server/registry.ts`, once it exists).
+ */
+export async function availableRegistries(): Promise<[string, Starter][]> {
+  const list: [string, Starter][] = [];
+  if (await exists("./support/distribution.ts")) {
+    const support = "./support/distribution.ts";
+    const { startDistribution } = await import(support);
+    list.push(["distribution", () => startDistribution({ auth: "none" })]);
+  } else list.push(["distribution", startDockerRegistry]);
+  if (await exists("../../lib/server/registry.ts")) {
+    const embedded = "../../lib/server/registry.ts";
+    const { startRegistry } = await import(embedded);
+    list.push(["embedded registry", async () => {
+      const root = await Deno.makeTempDir({ prefix: "kpm-chartrepo-reg-" });
+      const server = await startRegistry({ root, port: 0, hostname: "127.0.0.1" });
+      return {
+        host: server.host,
+        close: async () => {
+          await server.close();
+          await Deno.remove(root, { recursive: true });
+        },
+      };
+    }]);
+  }
+  return list;
+}

@@ -3,7 +3,6 @@
  * embedded registry. Charts are real packaged charts pushed with kpm's own client.
  */
 
-import { join } from "node:path";
 import { parseYaml } from "../../lib/deps.ts";
 import { pushBlob } from "../../lib/oci/blob_upload.ts";
 import { RegistryClient } from "../../lib/oci/client.ts";
@@ -12,83 +11,11 @@ import { pushManifest } from "../../lib/oci/manifests.ts";
 import { OCI_CONFIG, OCI_LAYER_TAR, OCI_MANIFEST } from "../../lib/oci/media_types.ts";
 import { startChartRepo } from "../../lib/server/chartrepo.ts";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
-import { packageChart, pushChart } from "./chart_fixture.ts";
-
-/** A registry under test. */
-interface TestRegistry {
-  host: string;
-  close(): Promise<void>;
-}
-
-type Starter = () => Promise<TestRegistry>;
-
-async function exists(path: string): Promise<boolean> {
-  return await Deno.stat(new URL(path, import.meta.url)).then(() => true, () => false);
-}
-
-/** The registries available: distribution (the shared helper, or a minimal start here) and the embedded one. */
-async function registries(): Promise<[string, Starter][]> {
-  const list: [string, Starter][] = [];
-  if (await exists("./support/distribution.ts")) {
-    const support = "./support/distribution.ts";
-    const { startDistribution } = await import(support);
-    list.push(["distribution", () => startDistribution({ auth: "none" })]);
-  } else list.push(["distribution", startDockerRegistry]);
-  if (await exists("../../lib/server/registry.ts")) {
-    const embedded = "../../lib/server/registry.ts";
-    const { startRegistry } = await import(embedded);
-    list.push(["embedded registry", async () => {
-      const root = await Deno.makeTempDir({ prefix: "kpm-chartrepo-reg-" });
-      const server = await startRegistry({ root, port: 0, hostname: "127.0.0.1" });
-      return {
-        host: server.host,
-        close: async () => {
-          await server.close();
-          await Deno.remove(root, { recursive: true });
-        },
-      };
-    }]);
-  }
-  return list;
-}
-
-/** Starts `docker-registry` (distribution 2.8) on a free loopback port with no auth. */
-async function startDockerRegistry(): Promise<TestRegistry> {
-  const dir = await Deno.makeTempDir({ prefix: "kpm-chartrepo-dist-" });
-  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (probe.addr as Deno.NetAddr).port;
-  probe.close();
-  const config = join(dir, "config.yml");
-  await Deno.writeTextFile(
-    config,
-    `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\n` +
-      `  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n`,
-  );
-  const child = new Deno.Command("docker-registry", {
-    args: ["serve", config],
-    stdout: "null",
-    stderr: "null",
-  })
-    .spawn();
-  const host = `127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    const ok = await fetch(`http://${host}/v2/`).then((r) => r.body?.cancel().then(() => r.ok), () => false);
-    if (ok) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    host,
-    close: async () => {
-      child.kill("SIGTERM");
-      await child.status;
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
-}
+import { availableRegistries, packageChart, pushChart } from "./chart_fixture.ts";
 
 type Index = { apiVersion: string; generated: string; entries: Record<string, Record<string, unknown>[]> };
 
-for (const [label, start] of await registries()) {
+for (const [label, start] of await availableRegistries()) {
   Deno.test(`chart-repo serves the Helm charts of the ${label}`, async (t) => {
     const registry = await start();
     const client = new RegistryClient();
