@@ -195,3 +195,20 @@ Deno.test("the same chart version in two repositories is served from the first",
   assertEquals(rendered.files.get("web-1.0.0.tgz")?.chart.digest, first.digest);
   assertEquals(lines.length, 1);
 });
+
+Deno.test("a lasting problem is logged once, and again when it comes back", async () => {
+  const source = new StubSource();
+  source.chart("charts/a", { apiVersion: "v2", name: "a", version: "1.0.0" });
+  source.tags.set("broken/repo", new Map());
+  source.broken.add("broken/repo");
+  const lines: string[] = [];
+  const indexer = new ChartIndexer(source, { log: (l) => lines.push(l) });
+  await indexer.walk();
+  await indexer.walk();
+  assertEquals(lines.length, 1);
+  source.broken.delete("broken/repo");
+  await indexer.walk();
+  source.broken.add("broken/repo");
+  await indexer.walk();
+  assertEquals(lines.length, 2);
+});

@@ -126,6 +126,9 @@ export class ChartIndexer {
   #configs = new Map<Digest, Promise<Record<string, unknown>>>();
   /** Digests met by the walk in progress. */
   #touched?: Set<Digest>;
+  /** Problems reported by the last walk and the one in progress: each is logged once while it lasts. */
+  #reported = new Set<string>();
+  #reporting?: Set<string>;
 
   /** @param source the registry (or a stub) */
   constructor(source: ChartSource, options: ChartIndexerOptions = {}) {
@@ -145,11 +148,13 @@ export class ChartIndexer {
     const repositories = await this.#source.listRepositories();
     const touched = new Set<Digest>();
     this.#touched = touched;
+    const reporting = new Set<string>();
+    this.#reporting = reporting;
     const tagLists = await mapLimit(repositories, this.#concurrency, async (repository) => {
       try {
         return (await this.#source.listTags(repository)).map((tag) => ({ repository, tag }));
       } catch (error) {
-        this.#log(`skipping repository "${repository}": ${firstLine(error)}`);
+        this.#report(`skipping repository "${repository}": ${firstLine(error)}`);
         return [];
       }
     });
@@ -158,12 +163,13 @@ export class ChartIndexer {
       try {
         return await this.lookup(repository, tag);
       } catch (error) {
-        this.#log(`skipping "${repository}:${tag}": ${firstLine(error)}`);
+        this.#report(`skipping "${repository}:${tag}": ${firstLine(error)}`);
         return undefined;
       }
     });
     const charts = found.filter((c): c is ChartRecord => c !== undefined);
     if (this.#touched === touched) this.#prune(touched);
+    if (this.#reporting === reporting) this.#reported = reporting;
     return { charts, repositories };
   }
 
@@ -188,11 +194,11 @@ export class ChartIndexer {
     const metadata = await this.#config(repository, kind.config);
     const name = metadata.name;
     if (typeof name !== "string" || name === "" || typeof metadata.version !== "string") {
-      this.#log(`skipping "${repository}:${tag}": the chart config has no name or version`);
+      this.#report(`skipping "${repository}:${tag}": the chart config has no name or version`);
       return undefined;
     }
     if (metadata.version !== version) {
-      this.#log(`skipping "${repository}:${tag}": the chart says version "${metadata.version}"`);
+      this.#report(`skipping "${repository}:${tag}": the chart says version "${metadata.version}"`);
       return undefined;
     }
     return {
@@ -207,6 +213,12 @@ export class ChartIndexer {
       provenance: kind.provenance,
       created: kind.created,
     };
+  }
+
+  /** Logs a problem, once while it persists from walk to walk. */
+  #report(line: string): void {
+    this.#reporting?.add(line);
+    if (!this.#reported.has(line)) this.#log(line);
   }
 
   #classified(repository: string, digest: Digest): Promise<Classified> {

@@ -173,6 +173,8 @@ class ChartRepo {
   #snapshot?: Snapshot;
   #building?: Promise<Snapshot>;
   #queued?: Promise<Snapshot>;
+  /** Duplicate chart versions reported by the last build, so each is logged once. */
+  #duplicates = new Set<string>();
 
   constructor(
     client: RegistryClient,
@@ -201,7 +203,8 @@ class ChartRepo {
       if (path === "/healthz") return read ? text(200, "ok") : notAllowed("GET");
       if (path === "/index.yaml") {
         if (!read) return notAllowed("GET");
-        return await this.#serveIndex(request, url.searchParams.has("refresh"));
+        const refresh = url.searchParams.get("refresh");
+        return await this.#serveIndex(request, refresh !== null && refresh !== "0" && refresh !== "false");
       }
       if (path === "/refresh") {
         if (request.method !== "POST") return notAllowed("POST");
@@ -252,10 +255,15 @@ class ChartRepo {
       throw error;
     }
     const now = this.#now();
+    const duplicates = new Set<string>();
     const rendered = renderIndex(catalog.charts, now.toISOString(), {
-      log: this.#log,
+      log: (line) => {
+        duplicates.add(line);
+        if (!this.#duplicates.has(line)) this.#log(line);
+      },
       previous: this.#snapshot,
     });
+    this.#duplicates = duplicates;
     const etag = `"${digestHex(digestOf(rendered.body)).slice(0, 32)}"`;
     this.#snapshot = { ...rendered, etag, builtAt: now.getTime(), repositories: catalog.repositories };
     return this.#snapshot;
