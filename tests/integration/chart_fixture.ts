@@ -125,17 +125,22 @@ export interface TestRegistry {
   close(): Promise<void>;
 }
 
-/** Starts `docker-registry` (distribution 2.8) on a free loopback port with no auth. */
-export async function startDockerRegistry(): Promise<TestRegistry> {
+/**
+ * Starts `docker-registry` (distribution 2.8) on a free loopback port, with no auth or, given `htpasswd`
+ * lines (`htpasswd -Bbn USER PASS`), with Basic auth.
+ */
+export async function startDockerRegistry(options: { htpasswd?: string } = {}): Promise<TestRegistry> {
   const dir = await Deno.makeTempDir({ prefix: "kpm-chartrepo-dist-" });
   const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (probe.addr as Deno.NetAddr).port;
   probe.close();
   const config = join(dir, "config.yml");
+  if (options.htpasswd) await Deno.writeTextFile(join(dir, "htpasswd"), options.htpasswd);
+  const auth = options.htpasswd ? `auth:\n  htpasswd:\n    realm: test\n    path: ${dir}/htpasswd\n` : "";
   await Deno.writeTextFile(
     config,
     `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\n` +
-      `  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n`,
+      `  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n${auth}`,
   );
   const child = new Deno.Command("docker-registry", {
     args: ["serve", config],
@@ -145,7 +150,10 @@ export async function startDockerRegistry(): Promise<TestRegistry> {
     .spawn();
   const host = `127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
-    const ok = await fetch(`http://${host}/v2/`).then((r) => r.body?.cancel().then(() => r.ok), () => false);
+    const ok = await fetch(`http://${host}/v2/`).then(
+      (r) => r.body?.cancel().then(() => r.status === 200 || r.status === 401),
+      () => false,
+    );
     if (ok) break;
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -11,7 +11,7 @@ import { pushManifest } from "../../lib/oci/manifests.ts";
 import { OCI_CONFIG, OCI_LAYER_TAR, OCI_MANIFEST } from "../../lib/oci/media_types.ts";
 import { startChartRepo } from "../../lib/server/chartrepo.ts";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
-import { availableRegistries, packageChart, pushChart } from "./chart_fixture.ts";
+import { availableRegistries, packageChart, pushChart, startDockerRegistry } from "./chart_fixture.ts";
 
 type Index = { apiVersion: string; generated: string; entries: Record<string, Record<string, unknown>[]> };
 
@@ -168,6 +168,69 @@ for (const [label, start] of await availableRegistries()) {
     }
   });
 }
+
+Deno.test("kpm chart-repo serve reads registry credentials from --docker-config", async () => {
+  const hash = await new Deno.Command("htpasswd", { args: ["-Bbn", "alice", "s3cret"], stdout: "piped" })
+    .output();
+  const registry = await startDockerRegistry({ htpasswd: new TextDecoder().decode(hash.stdout) });
+  const dir = await Deno.makeTempDir({ prefix: "kpm-chartrepo-cli-" });
+  const config = `${dir}/dockerconfigjson`;
+  await Deno.writeTextFile(
+    config,
+    JSON.stringify({ auths: { [registry.host]: { auth: btoa("alice:s3cret") } } }),
+  );
+  const client = new RegistryClient({
+    credentials: () => Promise.resolve({ username: "alice", password: "s3cret" }),
+  });
+  const pushed = await pushChart(client, { registry: registry.host, repository: "team/web" }, {
+    apiVersion: "v2",
+    name: "web",
+    version: "0.3.0",
+  });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("../../main.ts", import.meta.url).pathname,
+      "chart-repo",
+      "serve",
+      "--port=0",
+      "--addr=127.0.0.1",
+      "--storage=registry",
+      `--storage-registry-repo=${registry.host}`,
+      "--storage-registry-scheme=http",
+      `--docker-config=${config}`,
+    ],
+    stdout: "piped",
+    stderr: "null",
+    env: { HOME: dir, DOCKER_CONFIG: dir, KCL_PKG_PATH: dir },
+  }).spawn();
+  try {
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let out = "";
+    while (!out.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      out += value;
+    }
+    const url = /Listening on (\S+)/.exec(out)?.[1];
+    assert(url, out);
+    const index = parseYaml(await (await fetch(`${url}/index.yaml`)).text()) as Index;
+    assertEquals(index.entries.web?.[0]?.digest, digestHex(pushed.chart.digest));
+    const tgz = new Uint8Array(await (await fetch(`${url}/charts/web-0.3.0.tgz`)).arrayBuffer());
+    assertEquals(tgz, pushed.tgz);
+    child.kill("SIGTERM");
+    assertEquals((await child.status).code, 0);
+    reader.releaseLock();
+    await child.stdout.cancel().catch(() => {});
+  } finally {
+    try {
+      child.kill();
+    } catch { /* stopped */ }
+    await registry.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
 
 /** A container image (not a chart) under a version-like tag: must be skipped. */
 async function pushImage(client: RegistryClient, registry: string): Promise<void> {
