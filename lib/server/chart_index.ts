@@ -8,7 +8,10 @@
  */
 
 import { semver, stringifyYaml } from "../deps.ts";
-import { type Digest, digestHex, digestOf } from "../oci/digest.ts";
+import { openBlob } from "../oci/blobs.ts";
+import type { RegistryClient } from "../oci/client.ts";
+import { fetchManifest, headManifest, listRepositories, listTags } from "../oci/manifests.ts";
+import { type Digest, digestHex, digestOf, verifyingStream } from "../oci/digest.ts";
 import { type Descriptor, isIndex, type Manifest } from "../oci/manifest.ts";
 import { ANNOTATION_CREATED, HELM_CHART, HELM_CONFIG, HELM_PROVENANCE } from "../oci/media_types.ts";
 
@@ -24,6 +27,23 @@ export interface ChartSource {
   fetchManifest(repository: string, digest: Digest): Promise<Manifest>;
   /** A small blob, whole and verified. */
   fetchBlob(repository: string, descriptor: Descriptor): Promise<Uint8Array>;
+}
+
+/** A registry as a ChartSource, through the OCI client. */
+export function registryChartSource(client: RegistryClient, registry: string): ChartSource {
+  return {
+    listRepositories: () => listRepositories(client, registry),
+    listTags: (repository) => listTags(client, { registry, repository }),
+    resolveTag: async (repository, tag) =>
+      (await headManifest(client, { registry, repository, tag }))?.digest,
+    fetchManifest: async (repository, digest) =>
+      (await fetchManifest(client, { registry, repository, digest })).manifest,
+    fetchBlob: async (repository, descriptor) => {
+      const { body } = await openBlob(client, { registry, repository }, descriptor.digest);
+      const verified = body.pipeThrough(verifyingStream(descriptor, `blob "${descriptor.digest}"`));
+      return new Uint8Array(await new Response(verified).arrayBuffer());
+    },
+  };
 }
 
 /** One chart version found in the registry. */

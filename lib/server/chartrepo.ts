@@ -12,13 +12,13 @@ import type { RegistryClient } from "../oci/client.ts";
 import { openBlob } from "../oci/blobs.ts";
 import { type Digest, digestHex, digestOf, verifyingStream } from "../oci/digest.ts";
 import type { Descriptor } from "../oci/manifest.ts";
-import { fetchManifest, headManifest, listRepositories, listTags } from "../oci/manifests.ts";
 import { RegistryError } from "../oci/registry_error.ts";
 import {
   type ChartCatalog,
   ChartIndexer,
   type ChartRecord,
   type ChartSource,
+  registryChartSource,
   type RenderedIndex,
   renderIndex,
   tagFromVersion,
@@ -56,23 +56,6 @@ export interface ChartRepoServer {
   finished: Promise<void>;
   /** Stops accepting connections and waits for requests in flight. */
   close(): Promise<void>;
-}
-
-/** A registry as a ChartSource, through the OCI client. */
-export function registryChartSource(client: RegistryClient, registry: string): ChartSource {
-  return {
-    listRepositories: () => listRepositories(client, registry),
-    listTags: (repository) => listTags(client, { registry, repository }),
-    resolveTag: async (repository, tag) =>
-      (await headManifest(client, { registry, repository, tag }))?.digest,
-    fetchManifest: async (repository, digest) =>
-      (await fetchManifest(client, { registry, repository, digest })).manifest,
-    fetchBlob: async (repository, descriptor) => {
-      const { body } = await openBlob(client, { registry, repository }, descriptor.digest);
-      const verified = body.pipeThrough(verifyingStream(descriptor, `blob "${descriptor.digest}"`));
-      return new Uint8Array(await new Response(verified).arrayBuffer());
-    },
-  };
 }
 
 /**
