@@ -12,6 +12,8 @@ export interface Challenge {
 }
 
 const TOKEN = /[!#$%&'*+\-.^_`|~0-9A-Za-z]+/y;
+/** An unquoted parameter value: a token, leniently also `/`, `:` and the like (unquoted realm URLs). */
+const BARE_VALUE = /[^\s,"]+/y;
 const SPACES = /[ \t]*/y;
 
 /**
@@ -25,6 +27,7 @@ export function parseChallenges(header: string): Challenge[] {
   const challenges: Challenge[] = [];
   let pos = 0;
   const skipSpaces = () => {
+    if (pos >= header.length) return; // a sticky regex past the end resets lastIndex to 0
     SPACES.lastIndex = pos;
     SPACES.exec(header);
     pos = SPACES.lastIndex;
@@ -44,8 +47,15 @@ export function parseChallenges(header: string): Challenge[] {
       value += header[pos];
       pos++;
     }
-    pos++; // closing quote
+    pos = Math.min(pos + 1, header.length); // closing quote (absent when the value is unterminated)
     return value;
+  };
+  const readBareValue = (): string => {
+    BARE_VALUE.lastIndex = pos;
+    const match = BARE_VALUE.exec(header);
+    if (!match) return "";
+    pos = BARE_VALUE.lastIndex;
+    return match[0];
   };
 
   while (pos < header.length) {
@@ -77,7 +87,7 @@ export function parseChallenges(header: string): Challenge[] {
       }
       pos++;
       skipSpaces();
-      const value = header[pos] === '"' ? readQuoted() : readToken() ?? "";
+      const value = header[pos] === '"' ? readQuoted() : readBareValue();
       challenge.params[key.toLowerCase()] = value;
       skipSpaces();
       if (header[pos] === ",") pos++;
