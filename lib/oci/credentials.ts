@@ -213,7 +213,14 @@ export class CredentialStore {
         }`,
       );
     }
-    const parsed = JSON.parse(result.stdout) as { Username?: string; Secret?: string };
+    let parsed: { Username?: string; Secret?: string };
+    try {
+      parsed = JSON.parse(result.stdout);
+    } catch {
+      throw new CredentialError(
+        `Credential helper "docker-credential-${helper}" answered something that is not JSON for "${registry}"`,
+      );
+    }
     if (parsed.Username === "<token>") return { identityToken: parsed.Secret };
     return { username: parsed.Username, password: parsed.Secret };
   }
