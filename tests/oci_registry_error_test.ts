@@ -1,0 +1,159 @@
+/** Registry error mapping: the spec's error JSON to one readable line with code and hint; capped reading. */
+
+import { errorFromResponse, MAX_ERROR_BODY, readCapped, RegistryError } from "../lib/oci/registry_error.ts";
+import { assert, assertEquals } from "./assert.ts";
+
+const what = 'push blob "sha256:abc" to "ghcr.io/x/y"';
+const context = { registry: "ghcr.io", repository: "x/y" };
+
+Deno.test("errorFromResponse maps registry answers to one line and a hint", async (t) => {
+  const cases: {
+    name: string;
+    status: number;
+    statusText?: string;
+    body: string | null;
+    message: string;
+    code?: string;
+  }[] = [
+    {
+      name: "401 with the spec's error JSON",
+      status: 401,
+      body: JSON.stringify({
+        errors: [{ code: "UNAUTHORIZED", message: "authentication required", detail: null }],
+      }),
+      message: `Cannot ${what}: registry answered 401 UNAUTHORIZED: authentication required\n` +
+        "hint: run `kpm registry login ghcr.io`",
+      code: "UNAUTHORIZED",
+    },
+    {
+      name: "403 DENIED",
+      status: 403,
+      body: JSON.stringify({
+        errors: [{ code: "DENIED", message: "requested access to the resource is denied" }],
+      }),
+      message: `Cannot ${what}: registry answered 403 DENIED: requested access to the resource is denied\n` +
+        "hint: the credentials have no access to this repository",
+      code: "DENIED",
+    },
+    {
+      name: "404 MANIFEST_UNKNOWN with a string detail",
+      status: 404,
+      body: JSON.stringify({
+        errors: [{ code: "MANIFEST_UNKNOWN", message: "manifest unknown", detail: "tag 1.0" }],
+      }),
+      message: `Cannot ${what}: registry answered 404 MANIFEST_UNKNOWN: manifest unknown (tag 1.0)\n` +
+        "hint: check the repository name and the tag",
+      code: "MANIFEST_UNKNOWN",
+    },
+    {
+      name: "an object detail is left out; only the first error is shown",
+      status: 400,
+      body: JSON.stringify({
+        errors: [
+          { code: "DIGEST_INVALID", message: "provided digest did not match", detail: { a: 1 } },
+          { code: "SIZE_INVALID", message: "second" },
+        ],
+      }),
+      message: `Cannot ${what}: registry answered 400 DIGEST_INVALID: provided digest did not match`,
+      code: "DIGEST_INVALID",
+    },
+    {
+      name: "a plain-text body gives its first line",
+      status: 502,
+      statusText: "Bad Gateway",
+      body: "upstream connect error\nsecond line\n",
+      message: `Cannot ${what}: registry answered 502 Bad Gateway: upstream connect error`,
+    },
+    {
+      name: "an HTML body is cut to 200 characters",
+      status: 500,
+      statusText: "Internal Server Error",
+      body: `<html>${"x".repeat(1000)}</html>`,
+      message: `Cannot ${what}: registry answered 500 Internal Server Error: <html>${"x".repeat(194)}`,
+    },
+    {
+      name: "no body, no status text",
+      status: 418,
+      body: null,
+      message: `Cannot ${what}: registry answered 418`,
+    },
+    {
+      name: "JSON without errors keeps only the status",
+      status: 409,
+      statusText: "Conflict",
+      body: "{}",
+      message: `Cannot ${what}: registry answered 409 Conflict`,
+    },
+    {
+      name: "401 without JSON still hints at login",
+      status: 401,
+      statusText: "Unauthorized",
+      body: "",
+      message: `Cannot ${what}: registry answered 401 Unauthorized\nhint: run \`kpm registry login ghcr.io\``,
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, async () => {
+      const response = new Response(c.body, { status: c.status, statusText: c.statusText ?? "" });
+      const error = await errorFromResponse(response, what, context);
+      assert(error instanceof RegistryError);
+      assertEquals(error.message, c.message);
+      assertEquals(error.status, c.status);
+      assertEquals(error.code, c.code);
+      assertEquals(error.registry, "ghcr.io");
+      assertEquals(error.repository, "x/y");
+      assertEquals(error.message.split("\n")[0]!.includes("\n"), false);
+    });
+  }
+});
+
+Deno.test("errorFromResponse hints at login without a registry too", async () => {
+  const error = await errorFromResponse(new Response("", { status: 401 }), "log in");
+  assertEquals(error.message, "Cannot log in: registry answered 401\nhint: log in to the registry first");
+});
+
+/** A body of `total` bytes in `chunk`-sized pieces that records how much was pulled and whether it was cancelled. */
+function countingBody(total: number, chunk: number) {
+  const state = { pulled: 0, cancelled: false };
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (state.pulled >= total) return controller.close();
+      const size = Math.min(chunk, total - state.pulled);
+      state.pulled += size;
+      controller.enqueue(new Uint8Array(size).fill(0x61));
+    },
+    cancel() {
+      state.cancelled = true;
+    },
+  }, { highWaterMark: 0 });
+  return { body, state };
+}
+
+Deno.test("readCapped reads at most the limit and cancels the rest", async (t) => {
+  await t.step("a huge body is cut at the limit and cancelled", async () => {
+    const { body, state } = countingBody(100 * 1024 * 1024, 16 * 1024);
+    const bytes = await readCapped(new Response(body), 100_000);
+    assertEquals(bytes.byteLength, 100_000);
+    assert(state.cancelled, "the rest of the body is cancelled");
+    assert(state.pulled < 200_000, `read ${state.pulled} bytes for a 100,000 byte cap`);
+  });
+  await t.step("a short body is read whole", async () => {
+    const { body, state } = countingBody(5000, 1000);
+    assertEquals((await readCapped(new Response(body), 100_000)).byteLength, 5000);
+    assertEquals(state.cancelled, false);
+  });
+  await t.step("a body exactly at the limit", async () => {
+    const { body } = countingBody(4096, 1024);
+    assertEquals((await readCapped(new Response(body), 4096)).byteLength, 4096);
+  });
+  await t.step("no body", async () => {
+    assertEquals((await readCapped(new Response(null), 10)).byteLength, 0);
+  });
+  await t.step("errorFromResponse reads at most MAX_ERROR_BODY", async () => {
+    const { body, state } = countingBody(64 * 1024 * 1024, 64 * 1024);
+    const error = await errorFromResponse(new Response(body, { status: 500 }), "x");
+    assert(state.cancelled);
+    assert(state.pulled <= MAX_ERROR_BODY + 64 * 1024);
+    assert(error.message.length < 400);
+  });
+});
