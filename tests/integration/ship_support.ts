@@ -1,0 +1,180 @@
+/**
+ * Helpers for the "ship it" tests (run from a URL, exit codes, proxies) and the start-up benchmark: a
+ * read-only static file server for the checkout, a registry with Basic-auth users (the embedded one when
+ * `lib/server/registry.ts` exists, else the CNCF distribution), and a way to spawn kpm with a clean
+ * environment.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The checkout's root folder. */
+export const ROOT: string = fileURLToPath(new URL("../../", import.meta.url));
+
+/** A running static file server. */
+export interface StaticServer {
+  /** `http://127.0.0.1:PORT`, no trailing slash. */
+  origin: string;
+  /** Paths served so far (GET/HEAD that found a file). */
+  served: string[];
+  close(): Promise<void>;
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  ".ts": "application/typescript; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".json": "application/json",
+};
+
+/**
+ * Serves `root` read-only over plain HTTP on 127.0.0.1 (any free port): GET and HEAD of files only, no
+ * listings, no `..`, no dot-files.
+ */
+export function serveStatic(root: string): StaticServer {
+  const served: string[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      return new Response("read-only", { status: 405, headers: { allow: "GET, HEAD" } });
+    }
+    const path = decodeURIComponent(new URL(request.url).pathname);
+    if (path.split("/").some((part) => part.startsWith("."))) return new Response("no", { status: 404 });
+    try {
+      const body = await Deno.readFile(join(root, path));
+      served.push(path);
+      const ext = path.slice(path.lastIndexOf("."));
+      return new Response(request.method === "HEAD" ? null : body, {
+        headers: { "content-type": CONTENT_TYPES[ext] ?? "application/octet-stream" },
+      });
+    } catch {
+      return new Response("not found", { status: 404 });
+    }
+  });
+  return { origin: `http://127.0.0.1:${server.addr.port}`, served, close: () => server.shutdown() };
+}
+
+/** A registry for a test. */
+export interface TestRegistry {
+  /** `127.0.0.1:PORT`. */
+  host: string;
+  /** "embedded registry" or "distribution". */
+  kind: string;
+  close(): Promise<void>;
+}
+
+async function exists(url: URL): Promise<boolean> {
+  return await Deno.stat(url).then(() => true, () => false);
+}
+
+/**
+ * Starts a loopback registry, with Basic auth for `users` when given: kpm's embedded registry once
+ * `lib/server/registry.ts` exists, else the CNCF distribution (`docker-registry`, started by the chart-repo
+ * tests' helper).
+ */
+export async function startTestRegistry(
+  options: { users?: { username: string; password: string }[] } = {},
+): Promise<TestRegistry> {
+  const users = options.users ?? [];
+  const embedded = new URL("../../lib/server/registry.ts", import.meta.url);
+  if (await exists(embedded)) {
+    const { startRegistry } = await import(embedded.href);
+    const root = await Deno.makeTempDir({ prefix: "kpm-ship-reg-" });
+    const server = await startRegistry({ root, port: 0, hostname: "127.0.0.1", users });
+    return {
+      host: server.host,
+      kind: "embedded registry",
+      close: async () => {
+        await server.close();
+        await Deno.remove(root, { recursive: true });
+      },
+    };
+  }
+  const { startDockerRegistry } = await import("./chart_fixture.ts");
+  let htpasswd = "";
+  for (const { username, password } of users) {
+    const out = await new Deno.Command("htpasswd", { args: ["-Bbn", username, password], stdout: "piped" })
+      .output();
+    htpasswd += new TextDecoder().decode(out.stdout).trim() + "\n";
+  }
+  const server = await startDockerRegistry(htpasswd ? { htpasswd } : {});
+  return { host: server.host, kind: "distribution", close: () => server.close() };
+}
+
+/** The outcome of one kpm process. */
+export interface KpmResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+let denoDir: string | undefined;
+
+/** Deno's cache folder, so that children with another HOME reuse the warm cache. */
+export async function currentDenoDir(): Promise<string> {
+  if (denoDir) return denoDir;
+  const env = Deno.env.get("DENO_DIR");
+  if (env) return denoDir = env;
+  const out = await new Deno.Command(Deno.execPath(), { args: ["info", "--json"], stdout: "piped" }).output();
+  return denoDir = (JSON.parse(new TextDecoder().decode(out.stdout)) as { denoDir: string }).denoDir;
+}
+
+/** A temporary home for kpm: HOME, KCL_PKG_PATH and DOCKER_CONFIG inside one temp folder. */
+export interface KpmHome {
+  dir: string;
+  env: Record<string, string>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Makes a temporary home (removed on dispose) and the environment that points kpm at it. */
+export async function kpmHome(): Promise<KpmHome> {
+  const dir = await Deno.makeTempDir({ prefix: "kpm-ship-home-" });
+  return {
+    dir,
+    env: {
+      HOME: dir,
+      KCL_PKG_PATH: join(dir, "kpm"),
+      DOCKER_CONFIG: join(dir, "docker"),
+      DENO_DIR: await currentDenoDir(),
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      NO_COLOR: "1",
+    },
+    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
+  };
+}
+
+/**
+ * Spawns `deno run [denoArgs] ENTRY args…` with exactly `env` (nothing inherited), stdin from `stdin` or
+ * closed, and collects the outcome.
+ *
+ * @param entry main.ts as a path or URL
+ * @param options `denoArgs` the permission flags etc. (default `-A`), `cwd`, `env`, `stdin` text
+ */
+export async function runKpm(
+  entry: string,
+  args: string[],
+  options: { denoArgs?: string[]; cwd?: string; env: Record<string, string>; stdin?: string },
+): Promise<KpmResult> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...(options.denoArgs ?? ["-A"]), entry, ...args],
+    cwd: options.cwd,
+    env: options.env,
+    clearEnv: true,
+    stdin: options.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (options.stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(options.stdin));
+    await writer.close();
+  }
+  const out = await child.output();
+  const decoder = new TextDecoder();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+/** Formats a result for an assertion message. */
+export function describe(result: KpmResult): string {
+  return `exit ${result.code}\n--- stdout\n${result.stdout}--- stderr\n${result.stderr}`;
+}
