@@ -45,20 +45,22 @@ export async function pushBlob(
   content: BlobContent,
   options: PushBlobOptions = {},
 ): Promise<UploadOutcome> {
-  if (!options.skipExistsCheck && await blobExists(client, repo, descriptor.digest)) {
-    options.onProgress?.(descriptor.size);
-    return "exists";
-  }
   const what = `push blob "${descriptor.digest}" to "${repo.registry}/${repo.repository}"`;
   const push = repositoryScope(repo.repository, ["pull", "push"]);
   const mount = options.mountFrom && options.mountFrom !== repo.repository ? options.mountFrom : undefined;
+  const scopes = mount ? [push, repositoryScope(mount, ["pull"])] : [push];
+  // The HEAD asks for the push's scopes, so that one token serves the whole push.
+  if (!options.skipExistsCheck && await blobExists(client, repo, descriptor.digest, { scopes })) {
+    options.onProgress?.(descriptor.size);
+    return "exists";
+  }
   const query = mount ? `?mount=${descriptor.digest}&from=${encodeURIComponent(mount)}` : "";
   const started = await client.send({
     registry: repo.registry,
     repository: repo.repository,
     method: "POST",
     path: `${repo.repository}/blobs/uploads/${query}`,
-    scopes: mount ? [push, repositoryScope(mount, ["pull"])] : [push],
+    scopes,
     expect: [201, 202],
     what,
     retry: true,

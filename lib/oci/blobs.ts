@@ -33,15 +33,22 @@ function blobName(repo: Repository, digest: string): string {
 /**
  * Asks whether the repository has a blob (HEAD).
  *
+ * @param options `scopes` replaces the default `pull` scope: a push asks for the scopes of the whole push, so
+ *   that one token serves the HEAD and the upload
  * @throws {RegistryError} on anything but 200 or 404
  */
-export async function blobExists(client: RegistryClient, repo: Repository, digest: Digest): Promise<boolean> {
+export async function blobExists(
+  client: RegistryClient,
+  repo: Repository,
+  digest: Digest,
+  options: { scopes?: string[] } = {},
+): Promise<boolean> {
   const response = await client.send({
     registry: repo.registry,
     repository: repo.repository,
     method: "HEAD",
     path: `${repo.repository}/blobs/${digest}`,
-    scopes: [repositoryScope(repo.repository, ["pull"])],
+    scopes: options.scopes ?? [repositoryScope(repo.repository, ["pull"])],
     expect: [200, 404],
     what: `look up ${blobName(repo, digest)}`,
   });
