@@ -84,6 +84,10 @@ Deno.test("kpm runs from a URL with no deno.json and the minimal permissions", a
       assert(pushed.digest?.startsWith("sha256:"), describe(result));
       result = await kpm(["artifact", "pull", `${host}/demo/hello:v1`, "-o", "out"], { cwd: work });
       assertEquals(result.code, 0, describe(result));
+      assert(
+        !result.stderr.includes("\r") && !result.stderr.includes("\x1b"),
+        `no progress line when stderr is a pipe: ${describe(result)}`,
+      );
       assertEquals(await Deno.readTextFile(join(work, "out", "hello.txt")), "hello from a URL\n");
     });
   } finally {
