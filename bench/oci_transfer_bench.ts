@@ -1,0 +1,239 @@
+/**
+ * Transfer benchmark: a single-layer artifact of N MiB pushed and pulled on loopback against the CNCF
+ * `distribution` registry, with kpm (as a subprocess, `deno run -A main.ts artifact push|pull`), skopeo
+ * (oci layout → registry, registry → dir:) and `curl -o FILE` of the raw blob (the limit). Wall time and peak
+ * RSS of each tool come from `/usr/bin/time -f "%e %M"`.
+ *
+ * Usage: deno run -A bench/oci_transfer_bench.ts [--size-mib 1024] [--runs 3] [--only kpm-push,kpm-pull,…]
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { digestStream } from "../lib/oci/digest.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    "size-mib": { type: "string", default: "1024" },
+    runs: { type: "string", default: "3" },
+    only: { type: "string" },
+    keep: { type: "boolean", default: false },
+  },
+});
+const sizeMiB = Number(values["size-mib"]);
+const runs = Number(values.runs);
+const only = values.only?.split(",");
+const root = new URL("..", import.meta.url).pathname;
+const work = await Deno.makeTempDir({ prefix: "kpm_transfer_bench_" });
+
+/** Runs a command under /usr/bin/time; returns seconds and peak RSS in MiB. */
+async function timed(cmd: string[], options: { cwd?: string; env?: Record<string, string> } = {}) {
+  const output = await new Deno.Command("/usr/bin/time", {
+    args: ["-f", "TIME %e %M", ...cmd],
+    cwd: options.cwd,
+    env: options.env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(output.stderr);
+  const match = /TIME ([\d.]+) (\d+)\s*$/.exec(stderr);
+  if (!output.success || !match) {
+    throw new Error(`${cmd.join(" ")} failed:\n${new TextDecoder().decode(output.stdout)}\n${stderr}`);
+  }
+  return { seconds: Number(match[1]), rssMiB: Number(match[2]) / 1024 };
+}
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/** Starts `docker-registry serve` on a free port with storage under `dir`. */
+async function startDistribution(dir: string) {
+  const port = freePort();
+  const config = join(dir, "config.yml");
+  await Deno.writeTextFile(
+    config,
+    [
+      "version: 0.1",
+      "log: { level: error, accesslog: { disabled: true } }",
+      "storage:",
+      `  filesystem: { rootdirectory: ${join(dir, "data")} }`,
+      "  cache: { blobdescriptor: inmemory }",
+      `http: { addr: "127.0.0.1:${port}" }`,
+      "",
+    ].join("\n"),
+  );
+  const child = new Deno.Command("docker-registry", {
+    args: ["serve", config],
+    stdout: "null",
+    stderr: "null",
+  })
+    .spawn();
+  for (let i = 0; i < 100; i++) {
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/v2/`);
+      await response.body?.cancel();
+      if (response.ok) break;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  return {
+    host: `127.0.0.1:${port}`,
+    async stop() {
+      child.kill("SIGTERM");
+      await child.status;
+    },
+  };
+}
+
+/** An OCI image layout holding one uncompressed layer (hard-linked to `file`), for skopeo. */
+async function ociLayout(dir: string, file: string, digest: string, size: number): Promise<void> {
+  const blobs = join(dir, "blobs", "sha256");
+  await Deno.mkdir(blobs, { recursive: true });
+  const put = async (bytes: Uint8Array) => {
+    const { digest } = await digestStream(new Blob([bytes as Uint8Array<ArrayBuffer>]).stream());
+    await Deno.writeFile(join(blobs, digest.slice(7)), bytes);
+    return { digest, size: bytes.byteLength };
+  };
+  await Deno.link(file, join(blobs, digest.slice(7)));
+  const encoder = new TextEncoder();
+  const config = await put(encoder.encode(JSON.stringify({
+    architecture: "amd64",
+    os: "linux",
+    rootfs: { type: "layers", diff_ids: [digest] },
+  })));
+  const manifest = await put(encoder.encode(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    config: { mediaType: "application/vnd.oci.image.config.v1+json", ...config },
+    layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar", digest, size }],
+  })));
+  await Deno.writeTextFile(join(dir, "oci-layout"), '{"imageLayoutVersion":"1.0.0"}');
+  await Deno.writeTextFile(
+    join(dir, "index.json"),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        ...manifest,
+        annotations: { "org.opencontainers.image.ref.name": "bench" },
+      }],
+    }),
+  );
+}
+
+const registry = await startDistribution(work);
+const results: { tool: string; seconds: number[]; rss: number[] }[] = [];
+try {
+  const file = join(work, "big.bin");
+  console.error(`making a ${sizeMiB} MiB random file…`);
+  const make = await new Deno.Command("sh", {
+    args: ["-c", `head -c ${sizeMiB * 1024 * 1024} /dev/urandom > ${file}`],
+  }).output();
+  if (!make.success) throw new Error("cannot make the test file");
+  const { digest, size } = await digestStream((await Deno.open(file)).readable);
+  await ociLayout(join(work, "layout"), file, digest, size);
+  const main = join(root, "main.ts");
+  const deno = Deno.execPath();
+  const env = { HOME: work, KCL_PKG_PATH: join(work, "kpm"), NO_COLOR: "1" };
+  // Warm Deno's module cache so start-up is not measured as download/compile time.
+  await timed([deno, "run", "-A", main, "--version"], { env: { ...Deno.env.toObject(), ...env } });
+
+  const tools: { name: string; run: (i: number) => string[]; cwd?: string; after?: () => Promise<void> }[] = [
+    {
+      name: "kpm-push",
+      run: (
+        i,
+      ) => [deno, "run", "-A", main, "artifact", "push", `${registry.host}/bench/kpm${i}:1`, "big.bin"],
+      cwd: work,
+    },
+    {
+      name: "kpm-pull",
+      run: () => [
+        deno,
+        "run",
+        "-A",
+        main,
+        "artifact",
+        "pull",
+        `${registry.host}/bench/kpm0:1`,
+        "-o",
+        join(work, "out"),
+      ],
+      after: () => Deno.remove(join(work, "out"), { recursive: true }),
+    },
+    {
+      name: "skopeo-in",
+      run: (i) => [
+        "skopeo",
+        "copy",
+        "-q",
+        "--dest-tls-verify=false",
+        `oci:${join(work, "layout")}:bench`,
+        `docker://${registry.host}/bench/skopeo${i}:1`,
+      ],
+    },
+    {
+      name: "skopeo-out",
+      run: () => [
+        "skopeo",
+        "copy",
+        "-q",
+        "--src-tls-verify=false",
+        `docker://${registry.host}/bench/skopeo0:1`,
+        `dir:${join(work, "skopeo-out")}`,
+      ],
+      after: () => Deno.remove(join(work, "skopeo-out"), { recursive: true }),
+    },
+    {
+      name: "curl",
+      run: () => [
+        "curl",
+        "-sf",
+        "-o",
+        join(work, "curl.bin"),
+        `http://${registry.host}/v2/bench/kpm0/blobs/${digest}`,
+      ],
+      after: () => Deno.remove(join(work, "curl.bin")),
+    },
+  ];
+  for (const tool of tools) {
+    if (only && !only.includes(tool.name)) continue;
+    const result = { tool: tool.name, seconds: [] as number[], rss: [] as number[] };
+    for (let i = 0; i < runs; i++) {
+      // A fresh HOME per run: skopeo's blob-info cache would otherwise turn later pushes into mounts.
+      const home = await Deno.makeTempDir({ dir: work });
+      const { seconds, rssMiB } = await timed(tool.run(i), {
+        cwd: tool.cwd,
+        env: { ...Deno.env.toObject(), ...env, HOME: home },
+      });
+      await tool.after?.();
+      result.seconds.push(seconds);
+      result.rss.push(rssMiB);
+      console.error(`${tool.name} #${i + 1}: ${seconds.toFixed(2)} s, ${rssMiB.toFixed(0)} MiB`);
+    }
+    results.push(result);
+  }
+} finally {
+  await registry.stop();
+  if (!values.keep) await Deno.remove(work, { recursive: true });
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const curl = results.find((r) => r.tool === "curl");
+console.log(`| tool | ${sizeMiB} MiB: median time (runs) | vs curl | peak RSS (max) |`);
+console.log("| --- | --- | --- | --- |");
+for (const r of results) {
+  const ratio = curl ? `${(median(r.seconds) / median(curl.seconds)).toFixed(2)}×` : "";
+  console.log(
+    `| ${r.tool} | ${median(r.seconds).toFixed(2)} s (${
+      r.seconds.map((s) => s.toFixed(2)).join(", ")
+    }) | ${ratio} | ${Math.max(...r.rss).toFixed(0)} MiB |`,
+  );
+}
