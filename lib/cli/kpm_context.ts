@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { RegistryClient } from "../oci/client.ts";
 import type { KpmSettings } from "../kpm/settings.ts";
 import { type PackageSource, parseSource } from "../kpm/source.ts";
-import type { CommandContext } from "./command.ts";
+import { type CommandContext, stringOption, UsageError } from "./command.ts";
 import { commandSettings, registryClient } from "./registry_context.ts";
 
 /** Settings, client and helpers of a package command. */
@@ -20,6 +20,8 @@ export interface KpmContext {
   home: string;
   /** Temporary files (same filesystem as the cache, so renames are atomic). */
   tempDir: string;
+  /** How many packages to download at once: `--concurrency N`, else $KPM_CONCURRENCY, else undefined. */
+  concurrency?: number;
   /** Parses a SOURCE argument with the default registry/repository. */
   source(input: string, tag?: string): PackageSource;
 }
@@ -28,7 +30,12 @@ export interface KpmContext {
 export async function kpmContext(ctx: CommandContext): Promise<KpmContext> {
   const settings = await commandSettings(ctx);
   let warned = false;
+  const limit = stringOption(ctx, "concurrency") ?? (ctx.env.KPM_CONCURRENCY || undefined);
+  if (limit !== undefined && !/^[1-9]\d*$/.test(limit)) {
+    throw new UsageError(`Invalid concurrency "${limit}": expected a whole number of 1 or more`);
+  }
   return {
+    ...(limit !== undefined && { concurrency: Number(limit) }),
     settings,
     client: registryClient(ctx, settings),
     home: settings.home,

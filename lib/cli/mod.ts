@@ -105,8 +105,11 @@ async function materialize(kc: KpmContext, ctx: CommandContext, input: string, t
     const { unpackPackage } = await import("../kpm/package.ts");
     const dir = join(kc.tempDir, `archive-${crypto.randomUUID().slice(0, 8)}`);
     await unpackPackage((await Deno.open(source.path)).readable, dir, { name: source.path });
-    const mod = await readModFile(dir);
-    return { dir, name: mod.package.name, version: mod.package.version ?? "", source };
+    const mod = await readModFile(dir).catch(async (error) => {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      throw error;
+    });
+    return { dir, name: mod.package.name, version: mod.package.version ?? "", source, temporary: dir };
   }
   const cached = await fetchPackage(kc.client, source, { home: kc.home, log: ctx.log });
   return { dir: cached.dir, name: cached.name, version: cached.version, tag: cached.tag, source };
@@ -114,13 +117,22 @@ async function materialize(kc: KpmContext, ctx: CommandContext, input: string, t
 
 async function pull(ctx: CommandContext): Promise<void> {
   const kc = await kpmContext(ctx);
-  const pulled = await materialize(kc, ctx, ctx.args[0]!, stringOption(ctx, "tag"));
-  const base = resolve(ctx.cwd, ctx.args[1] ?? ".");
+  const oci = stringOption(ctx, "oci");
+  const [input, dest] = oci !== undefined ? [oci, ctx.args[0]] : [ctx.args[0], ctx.args[1]];
+  if (!input || (oci !== undefined && ctx.args.length > 1)) {
+    throw new UsageError("Usage: kpm mod pull SOURCE [DEST] [--tag T] | --oci URL [DEST]");
+  }
+  const pulled = await materialize(kc, ctx, input, stringOption(ctx, "tag"));
+  const base = resolve(ctx.cwd, dest ?? ".");
   const target = pulled.source.kind === "oci"
     ? join(base, "oci", pulled.source.registry, pulled.source.spelled, pulled.tag!)
     : join(base, `${pulled.name}_${pulled.version}`);
-  if (await exists(target)) throw new PackageError(`Cannot pull into "${target}": it exists`);
-  await copyTree(pulled.dir, target);
+  try {
+    if (await exists(target)) throw new PackageError(`Cannot pull into "${target}": it exists`);
+    await copyTree(pulled.dir, target);
+  } finally {
+    if (pulled.temporary) await Deno.remove(pulled.temporary, { recursive: true }).catch(() => {});
+  }
   if (ctx.global.json) ctx.json({ name: pulled.name, version: pulled.version, path: target });
   ctx.out(`pulled ${pulled.name} ${pulled.version} successfully into ${target}`);
 }
@@ -155,6 +167,7 @@ async function relock(ctx: CommandContext, kc: KpmContext, dir: string, modText?
     lock: await readLockFile(dir),
     log: ctx.log,
     root,
+    concurrency: kc.concurrency,
   });
   if (modText !== undefined && modText !== current.text) await writeModFile(dir, modText);
   await writeLockFile(dir, resolution.lock);
@@ -167,6 +180,9 @@ async function add(ctx: CommandContext): Promise<void> {
   const mod = await readModFile(dir);
   const input = stringOption(ctx, "oci") ?? ctx.args[0];
   if (!input) throw new UsageError("Usage: kpm mod add SOURCE [--tag T]");
+  if (kc.source(input).kind === "archive") {
+    throw new UsageError(`Cannot add "${input}": add a package folder or an OCI source, not an archive`);
+  }
   const dep = await materialize(kc, ctx, input, stringOption(ctx, "tag"));
   let spec: DependencySpec;
   const { source } = dep;
@@ -262,6 +278,12 @@ async function config(ctx: CommandContext): Promise<void> {
 }
 
 const tag = { type: "string", value: "TAG", description: "the tag (default: the version)" } as const;
+const oci = { type: "string", value: "URL", description: "an oci:// URL (instead of SOURCE)" } as const;
+const concurrency = {
+  type: "string",
+  value: "N",
+  description: "packages downloaded at once (default 8, or $KPM_CONCURRENCY)",
+} as const;
 
 /** The package commands. */
 export const modCommands: Command[] = [
@@ -280,8 +302,9 @@ export const modCommands: Command[] = [
     usage: "mod add SOURCE [--tag T] | --oci URL",
     options: {
       tag,
-      oci: { type: "string", value: "URL", description: "an oci:// URL to add" },
+      oci,
       rename: { type: "string", value: "NAME", description: "the name to import it as" },
+      concurrency,
     },
     args: { min: 0, max: 1 },
     run: add,
@@ -299,16 +322,17 @@ export const modCommands: Command[] = [
     path: ["mod", "pull"],
     aliases: [["pull"]],
     summary: "Download a package (into DEST/oci/REGISTRY/REPO/TAG)",
-    usage: "mod pull SOURCE [DEST] [--tag T]",
-    options: { tag },
-    args: { min: 1, max: 2 },
+    usage: "mod pull SOURCE [DEST] [--tag T] | --oci URL [DEST]",
+    options: { tag, oci },
+    args: { min: 0, max: 2 },
     run: pull,
   },
   {
     path: ["mod", "update"],
     aliases: [["update"]],
     summary: "Re-resolve the dependencies and rewrite kcl.mod.lock",
-    usage: "mod update",
+    usage: "mod update [--concurrency N]",
+    options: { concurrency },
     args: { min: 0, max: 0 },
     run: update,
   },

@@ -5,31 +5,51 @@
  * @module
  */
 
+import { join } from "node:path";
+import { unpackPackage } from "../kpm/package.ts";
 import { readLockFile, writeLockFile } from "../kpm/lockfile.ts";
 import { fetchPackage } from "../kpm/oci_package.ts";
 import { resolveDependencies } from "../kpm/resolve.ts";
 import { runCompiler } from "../kpm/run.ts";
 import type { Command, CommandContext } from "./command.ts";
-import { stringOption } from "./command.ts";
-import { kpmContext } from "./kpm_context.ts";
+import { stringOption, UsageError } from "./command.ts";
+import { type KpmContext, kpmContext } from "./kpm_context.ts";
 
 async function run(ctx: CommandContext): Promise<number> {
   const kc = await kpmContext(ctx);
-  const source = ctx.args[0]
-    ? kc.source(ctx.args[0], stringOption(ctx, "tag"))
+  const input = stringOption(ctx, "oci") ?? ctx.args[0];
+  if (stringOption(ctx, "oci") !== undefined && ctx.args.length > 0) {
+    throw new UsageError("Usage: kpm run [SOURCE | --oci URL] [--tag T] [-- ARGS]");
+  }
+  const source = input
+    ? kc.source(input, stringOption(ctx, "tag"))
     : { kind: "path" as const, path: ctx.cwd };
-  if (source.kind === "archive") throw new Error(`Cannot run "${source.path}": extract the archive first`);
-  const dir = source.kind === "path"
-    ? source.path
-    : (await fetchPackage(kc.client, source, { home: kc.home, log: ctx.log })).dir;
+  let dir: string;
+  let temporary: string | undefined;
+  if (source.kind === "path") dir = source.path;
+  else if (source.kind === "oci") {
+    dir = (await fetchPackage(kc.client, source, { home: kc.home, log: ctx.log })).dir;
+  } else {
+    dir = temporary = join(kc.tempDir, `run-${crypto.randomUUID().slice(0, 8)}`);
+    await unpackPackage((await Deno.open(source.path)).readable, dir, { name: source.path });
+  }
+  try {
+    return await resolveAndRun(ctx, kc, dir, source.kind === "path");
+  } finally {
+    if (temporary) await Deno.remove(temporary, { recursive: true }).catch(() => {});
+  }
+}
+
+async function resolveAndRun(ctx: CommandContext, kc: KpmContext, dir: string, writeLock: boolean) {
   const lock = await readLockFile(dir);
   const resolution = await resolveDependencies(kc.client, dir, {
     defaults: { registry: kc.settings.registry.value, repository: kc.settings.repository.value },
     home: kc.home,
     lock,
     log: ctx.log,
+    concurrency: kc.concurrency,
   });
-  if (source.kind === "path") await writeLockFile(dir, resolution.lock);
+  if (writeLock) await writeLockFile(dir, resolution.lock);
   const dependencies = [...resolution.packages.values()].map((pkg) => ({ name: pkg.name, path: pkg.dir }));
   return await runCompiler(dir, { dependencies, args: ctx.passthrough, env: ctx.env });
 }
@@ -38,8 +58,12 @@ async function run(ctx: CommandContext): Promise<number> {
 export const runCommand: Command = {
   path: ["run"],
   summary: "Resolve a package and run the KCL compiler on it",
-  usage: "run [SOURCE] [--tag T] [-- ARGS for the KCL compiler]",
-  options: { tag: { type: "string", value: "TAG", description: "the tag of an OCI source" } },
+  usage: "run [SOURCE | --oci URL] [--tag T] [-- ARGS for the KCL compiler]",
+  options: {
+    tag: { type: "string", value: "TAG", description: "the tag of an OCI source" },
+    oci: { type: "string", value: "URL", description: "an oci:// URL (instead of SOURCE)" },
+    concurrency: { type: "string", value: "N", description: "packages downloaded at once (default 8)" },
+  },
   args: { min: 0, max: 1 },
   run,
 };

@@ -15,6 +15,25 @@ import { selectVersions } from "./mvs.ts";
 import { fetchPackage, type PackageLocation } from "./oci_package.ts";
 import { packageSum } from "./package.ts";
 
+/** How many packages are downloaded at once unless told otherwise. */
+export const DEFAULT_CONCURRENCY = 8;
+
+/** Runs at most `limit` calls of `fn` at a time (a counting semaphore). */
+function limiter(limit: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async (fn) => {
+    if (active >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    active++;
+    try {
+      return await fn();
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  };
+}
+
 /** The default registry and repository for `name = "version"` dependencies. */
 export interface RegistryDefaults {
   registry: string;
@@ -118,12 +137,15 @@ export async function resolveDependencies(
     log?: (line: string) => void;
     /** The root kcl.mod when it is not (yet) the one on disk. */
     root?: ModFile;
+    /** How many packages to download at once (default DEFAULT_CONCURRENCY; 1 = one after another). */
+    concurrency?: number;
   },
 ): Promise<Resolution> {
   const root = options.root ?? await readModFile(dir);
   const fetched = new Map<string, Promise<{ pkg: ResolvedPackage; deps: ConcreteDependency[] }>>();
   const sources = new Map<string, ConcreteDependency>();
   const key = (name: string, version: string) => `${name}@${version}`;
+  const limit = limiter(Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY));
 
   const load = (dep: ConcreteDependency) => {
     const id = dep.kind === "oci"
@@ -136,11 +158,14 @@ export async function resolveDependencies(
         if (dep.kind === "oci") {
           const lockedSum = options.lock?.get(dep.name)?.sum;
           const lockedTag = options.lock?.get(dep.name)?.oci_tag;
-          const cached = await fetchPackage(client, dep.location, {
-            home: options.home,
-            expectedSum: lockedTag && lockedTag === dep.location.tag ? lockedSum : undefined,
-            log: options.log,
-          });
+          const location = dep.location;
+          const cached = await limit(() =>
+            fetchPackage(client, location, {
+              home: options.home,
+              expectedSum: lockedTag && lockedTag === location.tag ? lockedSum : undefined,
+              log: options.log,
+            })
+          );
           pkg = {
             name: dep.name,
             packageName: cached.name,
