@@ -10,11 +10,13 @@ import { artifactPullCommand, artifactPushCommand } from "./artifact.ts";
 import { modCommands } from "./mod.ts";
 import { runCommand } from "./run.ts";
 import { chartRepoServeCommand } from "./chart_repo.ts";
+import { registryServeCommand } from "./registry_serve.ts";
 
 /** Every command kpm knows. */
 export const COMMANDS: Command[] = [
   loginCommand,
   logoutCommand,
+  registryServeCommand,
   ...modCommands,
   runCommand,
   artifactPushCommand,

@@ -1,0 +1,322 @@
+/**
+ * The embedded registry's storage on disk: content-addressed blobs shared by all repositories, and per
+ * repository the links that say which blobs and manifests it holds, its tags and its referrers.
+ *
+ * ```
+ * ROOT/blobs/sha256/ab/abcdef…            content (blobs and manifests), written once, renamed into place
+ * ROOT/uploads/<uuid>                     uploads in progress (same file system, so the rename is atomic)
+ * ROOT/repositories/<name>/_layers/sha256/<hex>             the repository holds this blob
+ * ROOT/repositories/<name>/_manifests/revisions/sha256/<hex> the repository holds this manifest (its media type)
+ * ROOT/repositories/<name>/_manifests/tags/<tag>            the tag's manifest digest
+ * ROOT/repositories/<name>/_referrers/sha256/<subject hex>/<alg>-<hex>  a referrer's descriptor (JSON)
+ * ```
+ *
+ * Crash safety comes from the order of the steps: content before the link that names it, a manifest's blob and
+ * revision link before its tag, and every file written to a temporary name and renamed. A crash leaves at most
+ * unreferenced content, never a tag pointing at a missing manifest.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { writeFileAtomic } from "../oci/atomic_file.ts";
+import { type Digest, digestAlgorithm, digestHex, Hasher, isDigest } from "../oci/digest.ts";
+import { type Descriptor, isIndex, type Manifest } from "../oci/manifest.ts";
+
+/** A manifest as stored: its bytes, media type and digest. */
+export interface StoredManifest {
+  bytes: Uint8Array;
+  mediaType: string;
+  digest: Digest;
+}
+
+async function statSize(path: string): Promise<number | undefined> {
+  try {
+    const info = await Deno.stat(path);
+    return info.isFile ? info.size : undefined;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
+async function readText(path: string): Promise<string | undefined> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
+async function removeIfPresent(path: string): Promise<boolean> {
+  try {
+    await Deno.remove(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+async function listDir(path: string): Promise<Deno.DirEntry[]> {
+  const entries: Deno.DirEntry[] = [];
+  try {
+    for await (const entry of Deno.readDir(path)) entries.push(entry);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw error;
+  }
+  return entries;
+}
+
+/** Writes a small file atomically, creating its folder first. */
+async function writeLink(path: string, content: string): Promise<void> {
+  await Deno.mkdir(join(path, ".."), { recursive: true });
+  await writeFileAtomic(path, content);
+}
+
+/**
+ * Everything the registry keeps, in one folder. Repository names and references must be validated by the
+ * caller (the router does, with the spec's grammar), so that no name can leave the folder.
+ */
+export class RegistryStorage {
+  /** The folder holding everything. */
+  readonly root: string;
+
+  /** @param root the storage folder (created by `init`) */
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  /** Creates the folders and removes uploads left over by a previous run (their sessions are gone). */
+  async init(): Promise<void> {
+    await Deno.mkdir(join(this.root, "blobs"), { recursive: true });
+    await Deno.mkdir(join(this.root, "repositories"), { recursive: true });
+    await Deno.remove(this.uploadsDir, { recursive: true }).catch(() => {});
+    await Deno.mkdir(this.uploadsDir, { recursive: true });
+  }
+
+  /** The folder of uploads in progress. */
+  get uploadsDir(): string {
+    return join(this.root, "uploads");
+  }
+
+  /** Where a blob's content lives. */
+  blobPath(digest: Digest): string {
+    const hex = digestHex(digest);
+    return join(this.root, "blobs", digestAlgorithm(digest), hex.slice(0, 2), hex);
+  }
+
+  #repo(name: string): string {
+    return join(this.root, "repositories", ...name.split("/"));
+  }
+
+  #layerLink(name: string, digest: Digest): string {
+    return join(this.#repo(name), "_layers", digestAlgorithm(digest), digestHex(digest));
+  }
+
+  #revisionLink(name: string, digest: Digest): string {
+    return join(this.#repo(name), "_manifests", "revisions", digestAlgorithm(digest), digestHex(digest));
+  }
+
+  #tagLink(name: string, tag: string): string {
+    return join(this.#repo(name), "_manifests", "tags", tag);
+  }
+
+  #referrersDir(name: string, subject: Digest): string {
+    return join(this.#repo(name), "_referrers", digestAlgorithm(subject), digestHex(subject));
+  }
+
+  /** True when the repository exists (holds or held a blob or manifest). */
+  async repositoryExists(name: string): Promise<boolean> {
+    return (await listDir(this.#repo(name))).some((e) => e.name === "_manifests" || e.name === "_layers");
+  }
+
+  /** The size of a blob the repository holds, or undefined. */
+  async blobSize(name: string, digest: Digest): Promise<number | undefined> {
+    if ((await statSize(this.#layerLink(name, digest))) === undefined) return undefined;
+    return await statSize(this.blobPath(digest));
+  }
+
+  /** True when any repository has stored this content. */
+  async contentExists(digest: Digest): Promise<boolean> {
+    return (await statSize(this.blobPath(digest))) !== undefined;
+  }
+
+  /** Records that the repository holds a blob whose content is stored. */
+  async linkBlob(name: string, digest: Digest): Promise<void> {
+    await writeLink(this.#layerLink(name, digest), digest);
+  }
+
+  /** Forgets a repository's blob; returns false when it did not hold it. Content stays for other repositories. */
+  async unlinkBlob(name: string, digest: Digest): Promise<boolean> {
+    return await removeIfPresent(this.#layerLink(name, digest));
+  }
+
+  /**
+   * Moves a verified file into the content store (or drops it when the content is already there).
+   *
+   * @param file a file on the same file system (an upload), whose content has the digest
+   */
+  async adoptContent(file: string, digest: Digest): Promise<void> {
+    const path = this.blobPath(digest);
+    if (await this.contentExists(digest)) {
+      await removeIfPresent(file);
+      return;
+    }
+    await Deno.mkdir(join(path, ".."), { recursive: true });
+    await Deno.rename(file, path);
+  }
+
+  /** Stores small content (a manifest) in the content store, atomically. */
+  async putContent(digest: Digest, bytes: Uint8Array): Promise<void> {
+    const path = this.blobPath(digest);
+    if (await this.contentExists(digest)) return;
+    await Deno.mkdir(join(path, ".."), { recursive: true });
+    await writeFileAtomic(path, bytes);
+  }
+
+  /** The digest a tag or digest reference names in the repository, or undefined. */
+  async resolve(name: string, reference: string): Promise<Digest | undefined> {
+    if (isDigest(reference)) {
+      return (await readText(this.#revisionLink(name, reference))) === undefined ? undefined : reference;
+    }
+    const target = (await readText(this.#tagLink(name, reference)))?.trim();
+    if (!target || !isDigest(target)) return undefined;
+    return (await readText(this.#revisionLink(name, target))) === undefined ? undefined : target;
+  }
+
+  /** A manifest of the repository by tag or digest, or undefined. */
+  async getManifest(name: string, reference: string): Promise<StoredManifest | undefined> {
+    const digest = await this.resolve(name, reference);
+    if (!digest) return undefined;
+    const mediaType = (await readText(this.#revisionLink(name, digest)))?.trim();
+    try {
+      const bytes = await Deno.readFile(this.blobPath(digest));
+      return { bytes, mediaType: mediaType || "application/vnd.oci.image.manifest.v1+json", digest };
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw error;
+    }
+  }
+
+  /** True when the repository holds the manifest. */
+  async hasManifest(name: string, digest: Digest): Promise<boolean> {
+    return (await readText(this.#revisionLink(name, digest))) !== undefined;
+  }
+
+  /**
+   * Stores a validated manifest: content, revision link, referrer entry, then the tag (in that order).
+   *
+   * @param manifest the parsed manifest (for its subject)
+   * @param tag the tag to point at it, when pushed by tag
+   */
+  async putManifest(
+    name: string,
+    stored: StoredManifest,
+    manifest: Manifest,
+    tag?: string,
+  ): Promise<void> {
+    await this.putContent(stored.digest, stored.bytes);
+    await writeLink(this.#revisionLink(name, stored.digest), stored.mediaType);
+    if (manifest.subject && isDigest(manifest.subject.digest)) {
+      const descriptor = referrerDescriptor(stored, manifest);
+      await writeLink(
+        join(this.#referrersDir(name, manifest.subject.digest), stored.digest.replace(":", "-")),
+        JSON.stringify(descriptor),
+      );
+    }
+    if (tag !== undefined) await writeLink(this.#tagLink(name, tag), stored.digest);
+  }
+
+  /**
+   * Deletes a tag (by tag), or a manifest with every tag pointing at it and its referrer entry (by digest).
+   *
+   * @returns false when there was nothing to delete
+   */
+  async deleteManifest(name: string, reference: string): Promise<boolean> {
+    if (!isDigest(reference)) return await removeIfPresent(this.#tagLink(name, reference));
+    const stored = await this.getManifest(name, reference);
+    if (!stored) return false;
+    for (const tag of await this.tags(name) ?? []) {
+      if ((await readText(this.#tagLink(name, tag)))?.trim() === reference) {
+        await removeIfPresent(this.#tagLink(name, tag));
+      }
+    }
+    try {
+      const subject = (JSON.parse(new TextDecoder().decode(stored.bytes)) as Manifest).subject;
+      if (subject && isDigest(subject.digest)) {
+        await removeIfPresent(join(this.#referrersDir(name, subject.digest), reference.replace(":", "-")));
+      }
+    } catch {
+      // a manifest that is not JSON has no referrer entry
+    }
+    await removeIfPresent(this.#revisionLink(name, reference));
+    return true;
+  }
+
+  /** The repository's tags, sorted, or undefined when the repository does not exist. */
+  async tags(name: string): Promise<string[] | undefined> {
+    if (!(await this.repositoryExists(name))) return undefined;
+    const entries = await listDir(join(this.#repo(name), "_manifests", "tags"));
+    return entries.filter((e) => e.isFile && !e.name.startsWith(".")).map((e) => e.name).sort();
+  }
+
+  /** Every repository name, sorted. */
+  async repositories(): Promise<string[]> {
+    const found: string[] = [];
+    const walk = async (dir: string, prefix: string[]) => {
+      const entries = await listDir(dir);
+      if (prefix.length > 0 && entries.some((e) => e.name === "_manifests" || e.name === "_layers")) {
+        found.push(prefix.join("/"));
+      }
+      for (const entry of entries) {
+        if (entry.isDirectory && !entry.name.startsWith("_") && !entry.name.startsWith(".")) {
+          await walk(join(dir, entry.name), [...prefix, entry.name]);
+        }
+      }
+    };
+    await walk(join(this.root, "repositories"), []);
+    return found.sort();
+  }
+
+  /** The descriptors of the manifests whose subject is `subject`, sorted by digest. */
+  async referrers(name: string, subject: Digest): Promise<Descriptor[]> {
+    const dir = this.#referrersDir(name, subject);
+    const list: Descriptor[] = [];
+    for (const entry of await listDir(dir)) {
+      if (!entry.isFile || entry.name.startsWith(".")) continue;
+      const text = await readText(join(dir, entry.name));
+      if (!text) continue;
+      const descriptor = JSON.parse(text) as Descriptor;
+      if (await this.hasManifest(name, descriptor.digest)) list.push(descriptor);
+    }
+    return list.sort((a, b) => a.digest.localeCompare(b.digest));
+  }
+
+  /**
+   * Computes the digest of a stored file with another algorithm (for an upload finished with a sha512
+   * digest, since uploads are hashed with sha256 as they arrive).
+   */
+  async digestFile(path: string, algorithm: string): Promise<Digest> {
+    const hasher = new Hasher(algorithm);
+    using file = await Deno.open(path);
+    for await (const chunk of file.readable) hasher.update(chunk);
+    return hasher.digest();
+  }
+}
+
+/** The descriptor the referrers API lists for a manifest with a subject. */
+function referrerDescriptor(stored: StoredManifest, manifest: Manifest): Descriptor {
+  const artifactType = manifest.artifactType ??
+    (isIndex(manifest) ? undefined : manifest.config.mediaType);
+  const descriptor: Descriptor = {
+    mediaType: stored.mediaType,
+    digest: stored.digest,
+    size: stored.bytes.byteLength,
+  };
+  if (artifactType) descriptor.artifactType = artifactType;
+  if (manifest.annotations) descriptor.annotations = manifest.annotations;
+  return descriptor;
+}

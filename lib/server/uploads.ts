@@ -1,0 +1,215 @@
+/**
+ * Blob upload sessions of the embedded registry: the bytes of each session stream into a file under the
+ * storage's uploads folder, hashed as they arrive (node:crypto through `Hasher`) and written in batches of
+ * ~4 MiB; finishing checks the digest and only then renames the file into the content store.
+ *
+ * Sessions live in memory: after a restart their files are gone and their ids answer BLOB_UPLOAD_UNKNOWN.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { type Digest, digestAlgorithm, Hasher } from "../oci/digest.ts";
+import { DistributionError } from "./registry_errors.ts";
+import type { RegistryStorage } from "./storage.ts";
+
+/** Bytes gathered before one write to disk (request bodies arrive in ~64 KiB pieces). */
+export const WRITE_BATCH_BYTES = 4 * 1024 * 1024;
+
+/** Sessions untouched for this long are dropped with their file. */
+const SESSION_TTL_MS = 60 * 60 * 1000;
+
+/** One upload in progress. */
+export interface UploadSession {
+  /** The session id (a UUID), the last segment of its Location. */
+  readonly id: string;
+  /** The repository it uploads into. */
+  readonly name: string;
+  /** Its file under the uploads folder. */
+  readonly path: string;
+  /** Bytes received so far. */
+  size: number;
+  /** Time of the last request, for expiry. */
+  touched: number;
+  hasher: Hasher;
+  /** Serialises requests on one session. */
+  queue: Promise<unknown>;
+}
+
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.byteLength) offset += await file.write(bytes.subarray(offset));
+}
+
+function concat(parts: Uint8Array[], total: number): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.byteLength;
+  }
+  return out;
+}
+
+/** Streams `body` to the end of the session's file, hashing each piece; the size follows what was written. */
+async function pump(session: UploadSession, body: ReadableStream<Uint8Array>): Promise<void> {
+  using file = await Deno.open(session.path, { append: true });
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  const flush = async () => {
+    if (pendingBytes === 0) return;
+    const bytes = concat(pending, pendingBytes);
+    pending = [];
+    pendingBytes = 0;
+    await writeAll(file, bytes);
+    session.hasher.update(bytes);
+    session.size += bytes.byteLength;
+  };
+  try {
+    for await (const chunk of body) {
+      pending.push(chunk);
+      pendingBytes += chunk.byteLength;
+      if (pendingBytes >= WRITE_BATCH_BYTES) await flush();
+    }
+  } finally {
+    await flush();
+  }
+}
+
+/** The upload sessions of one registry. */
+export class UploadSessions {
+  #storage: RegistryStorage;
+  #sessions = new Map<string, UploadSession>();
+  #now: () => number;
+
+  /** @param storage where finished uploads go */
+  constructor(storage: RegistryStorage, options: { now?: () => number } = {}) {
+    this.#storage = storage;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Opens a new, empty session for the repository `name`. */
+  async start(name: string): Promise<UploadSession> {
+    await this.#expire();
+    const id = crypto.randomUUID();
+    const path = join(this.#storage.uploadsDir, id);
+    await Deno.writeFile(path, new Uint8Array());
+    const session: UploadSession = {
+      id,
+      name,
+      path,
+      size: 0,
+      touched: this.#now(),
+      hasher: new Hasher("sha256"),
+      queue: Promise.resolve(),
+    };
+    this.#sessions.set(id, session);
+    return session;
+  }
+
+  /**
+   * The session `id` of repository `name`.
+   *
+   * @throws {DistributionError} BLOB_UPLOAD_UNKNOWN when there is no such session
+   */
+  get(name: string, id: string): UploadSession {
+    const session = this.#sessions.get(id);
+    if (!session || session.name !== name) {
+      throw new DistributionError("BLOB_UPLOAD_UNKNOWN", `Cannot find upload "${id}" in "${name}"`);
+    }
+    session.touched = this.#now();
+    return session;
+  }
+
+  /**
+   * Appends a chunk. With a Content-Range, its start must be the session's size.
+   *
+   * @param range the `start` of the chunk's Content-Range, when given
+   * @throws {DistributionError} RANGE_INVALID (416) when the chunk does not start where the upload ends
+   */
+  async append(
+    session: UploadSession,
+    body: ReadableStream<Uint8Array> | null,
+    range?: number,
+  ): Promise<void> {
+    await this.#serial(session, async () => {
+      if (range !== undefined && range !== session.size) {
+        await body?.cancel();
+        throw new DistributionError(
+          "RANGE_INVALID",
+          `Cannot append to upload "${session.id}" of "${session.name}": the chunk starts at ${range}, the upload holds ${session.size} bytes`,
+          { status: 416, headers: uploadHeaders(session) },
+        );
+      }
+      if (body) await pump(session, body);
+    });
+  }
+
+  /**
+   * Appends the last chunk (if any), checks the digest and moves the content into the store, linked to the
+   * session's repository. The session ends either way.
+   *
+   * @throws {DistributionError} DIGEST_INVALID when the content does not have `digest` (nothing is stored)
+   */
+  async finish(
+    session: UploadSession,
+    digest: Digest,
+    body: ReadableStream<Uint8Array> | null,
+  ): Promise<void> {
+    await this.#serial(session, async () => {
+      try {
+        if (body) await pump(session, body);
+        const algorithm = digestAlgorithm(digest);
+        const actual = algorithm === "sha256"
+          ? session.hasher.digest()
+          : await this.#storage.digestFile(session.path, algorithm);
+        if (actual !== digest) {
+          throw new DistributionError(
+            "DIGEST_INVALID",
+            `Cannot store blob "${digest}" in "${session.name}": the content's digest is "${actual}"`,
+          );
+        }
+        await this.#storage.adoptContent(session.path, digest);
+        await this.#storage.linkBlob(session.name, digest);
+      } finally {
+        this.#sessions.delete(session.id);
+        await Deno.remove(session.path).catch(() => {});
+      }
+    });
+  }
+
+  /** Cancels a session and deletes its file. */
+  async cancel(session: UploadSession): Promise<void> {
+    this.#sessions.delete(session.id);
+    await Deno.remove(session.path).catch(() => {});
+  }
+
+  /** Cancels every session (on close). */
+  async cancelAll(): Promise<void> {
+    for (const session of [...this.#sessions.values()]) await this.cancel(session);
+  }
+
+  async #serial(session: UploadSession, task: () => Promise<void>): Promise<void> {
+    const run = session.queue.then(task, task);
+    session.queue = run.catch(() => {});
+    await run;
+  }
+
+  async #expire(): Promise<void> {
+    const limit = this.#now() - SESSION_TTL_MS;
+    for (const session of [...this.#sessions.values()]) {
+      if (session.touched < limit) await this.cancel(session);
+    }
+  }
+}
+
+/** The headers that describe an upload's state: Location, Range (when it holds bytes) and its UUID. */
+export function uploadHeaders(session: UploadSession): Record<string, string> {
+  const headers: Record<string, string> = {
+    "Location": `/v2/${session.name}/blobs/uploads/${session.id}`,
+    "Docker-Upload-UUID": session.id,
+  };
+  if (session.size > 0) headers["Range"] = `0-${session.size - 1}`;
+  return headers;
+}
