@@ -5,7 +5,7 @@
  * @module
  */
 
-import { isAbsolute, resolve as resolvePath } from "node:path";
+import { isAbsolute, join, resolve as resolvePath } from "node:path";
 import type { RegistryClient } from "../oci/client.ts";
 import { parseReference } from "../oci/reference.ts";
 import { PackageError } from "./errors.ts";
@@ -156,13 +156,13 @@ export async function resolveDependencies(
       promise = (async () => {
         let pkg: ResolvedPackage;
         if (dep.kind === "oci") {
-          const lockedSum = options.lock?.get(dep.name)?.sum;
-          const lockedTag = options.lock?.get(dep.name)?.oci_tag;
           const location = dep.location;
-          const cached = await limit(() =>
+          const locked = lockedFor(options.lock?.get(dep.name), location);
+          const offline = locked && await cachedFromLock(options.home, locked, location);
+          const cached = offline ?? await limit(() =>
             fetchPackage(client, location, {
               home: options.home,
-              expectedSum: lockedTag && lockedTag === location.tag ? lockedSum : undefined,
+              expectedSum: locked?.sum,
               log: options.log,
             })
           );
@@ -226,6 +226,38 @@ export async function resolveDependencies(
       ...edges.map(([a, b]) => [key(a.name, a.version), key(b.name, b.version)] as [string, string]),
     ],
     lock,
+  };
+}
+
+/** The lock entry when it pins this very location (same registry, repository and tag), else undefined. */
+function lockedFor(
+  entry: LockedDependency | undefined,
+  location: PackageLocation,
+): LockedDependency | undefined {
+  if (!entry?.sum || !entry.oci_tag || entry.oci_tag !== location.tag) return undefined;
+  if (entry.reg && entry.reg !== location.registry) return undefined;
+  if (entry.repo && entry.repo !== location.repository) return undefined;
+  return entry;
+}
+
+/**
+ * The cached package a lock entry names (`HOME/FULL_NAME`), when it is there and its checksum matches the lock:
+ * then no registry is asked at all, so a locked, cached package resolves offline.
+ */
+async function cachedFromLock(home: string, locked: LockedDependency, location: PackageLocation) {
+  if (!locked.full_name || !locked.version || !location.tag) return undefined;
+  const dir = join(home, locked.full_name);
+  try {
+    if (!(await Deno.stat(dir)).isDirectory || await packageSum(dir) !== locked.sum) return undefined;
+  } catch {
+    return undefined;
+  }
+  return {
+    name: locked.name,
+    version: locked.version,
+    dir,
+    sum: locked.sum!,
+    location: { registry: location.registry, repository: location.repository, tag: location.tag },
   };
 }
 
