@@ -1,19 +1,21 @@
 /**
- * ORAS-style pull: the titled layers of an artifact, saved as files under an output folder, in parallel,
- * each verified and renamed into place.
+ * ORAS-style pull from a registry or an OCI layout: the titled layers of an artifact, saved as files (or
+ * unpacked as folders) under an output folder, in parallel, each verified and renamed into place.
  *
  * @module
  */
 
 import { dirname, join } from "node:path";
-import { downloadBlob } from "../oci/blobs.ts";
 import type { RegistryClient } from "../oci/client.ts";
+import { isDigest } from "../oci/digest.ts";
 import { type Descriptor, isIndex } from "../oci/manifest.ts";
-import { ANNOTATION_TITLE } from "../oci/media_types.ts";
-import { fetchManifest } from "../oci/manifests.ts";
-import { formatReference, type Reference } from "../oci/reference.ts";
+import { ANNOTATION_CONTENT_DIGEST, ANNOTATION_TITLE, ANNOTATION_UNPACK } from "../oci/media_types.ts";
+import { type Reference, referenceTarget } from "../oci/reference.ts";
+import { RegistryStore } from "../oci/registry_store.ts";
+import type { Store } from "../oci/store.ts";
 import { mapLimit } from "./concurrency.ts";
 import { ArtifactError, safeRelativePath } from "./files.ts";
+import { unpackFolder } from "./folder.ts";
 
 /** Options of pullArtifact. */
 export interface PullArtifactOptions {
@@ -25,6 +27,7 @@ export interface PullArtifactOptions {
   keepOldFiles?: boolean;
   /** Allow titles that climb out of the output folder. */
   allowPathTraversal?: boolean;
+  /** Parallel downloads (default 3, like oras). */
   concurrency?: number;
   onProgress?: (title: string, bytes: number, total: number) => void;
 }
@@ -44,7 +47,7 @@ export interface PullResult {
 }
 
 /**
- * Pulls an artifact's titled layers into `options.outDir`.
+ * Pulls an artifact's titled layers from a registry into `options.outDir`: see pullFromStore.
  *
  * @throws {ArtifactError} for unsafe titles, an index with several manifests, or existing files with keepOldFiles
  * @throws {RegistryError} / {DigestError} when the registry refuses or content does not match
@@ -54,20 +57,36 @@ export async function pullArtifact(
   ref: Reference,
   options: PullArtifactOptions,
 ): Promise<PullResult> {
-  let fetched = await fetchManifest(client, ref);
+  return await pullFromStore(new RegistryStore(client, ref), referenceTarget(ref), options);
+}
+
+/**
+ * Pulls an artifact's titled layers into `options.outDir`; layers without a title are skipped (as oras does),
+ * layers annotated `io.deis.oras.content.unpack` are unpacked as folders after checking the tar's digest.
+ *
+ * @param reference a tag or digest in the store
+ * @throws {ArtifactError} for unsafe titles, hostile archives, an index with several manifests, or existing
+ *   files with keepOldFiles
+ * @throws {RegistryError} / {LayoutError} / {DigestError} when the store refuses or content does not match
+ */
+export async function pullFromStore(
+  store: Store,
+  reference: string,
+  options: PullArtifactOptions,
+): Promise<PullResult> {
+  const name = `${store.name}${isDigest(reference) ? "@" : ":"}${reference}`;
+  let fetched = await store.fetchManifest(reference);
   if (isIndex(fetched.manifest)) {
     const children = fetched.manifest.manifests;
     if (children.length !== 1) {
       throw new ArtifactError(
-        `Cannot pull "${
-          formatReference(ref)
-        }": it is an index of ${children.length} manifests; pull one by digest`,
+        `Cannot pull "${name}": it is an index of ${children.length} manifests; pull one by digest`,
       );
     }
-    fetched = await fetchManifest(client, { ...ref, tag: undefined, digest: children[0]!.digest });
+    fetched = await store.fetchManifest(children[0]!);
   }
   if (isIndex(fetched.manifest)) {
-    throw new ArtifactError(`Cannot pull "${formatReference(ref)}": nested index`);
+    throw new ArtifactError(`Cannot pull "${name}": nested index`);
   }
   const wanted = options.mediaTypes?.length ? new Set(options.mediaTypes) : undefined;
   const layers = fetched.manifest.layers.filter((layer) => !wanted || wanted.has(layer.mediaType));
@@ -75,8 +94,9 @@ export async function pullArtifact(
   const titled = layers.filter((layer) => layer.annotations?.[ANNOTATION_TITLE]);
   const targets = titled.map((layer) => {
     const title = layer.annotations![ANNOTATION_TITLE]!;
-    const relative = options.allowPathTraversal ? title : safeRelativePath(title, "layer title");
-    return { layer, title, path: join(options.outDir, relative) };
+    const unpack = layer.annotations?.[ANNOTATION_UNPACK] === "true";
+    const relative = options.allowPathTraversal && !unpack ? title : safeRelativePath(title, "layer title");
+    return { layer, title, unpack, relative, path: join(options.outDir, relative) };
   });
   const seen = new Set<string>();
   for (const target of targets) {
@@ -84,21 +104,40 @@ export async function pullArtifact(
       throw new ArtifactError(`Cannot pull: two layers are titled "${target.title}"`);
     }
     seen.add(target.path);
-    if (options.keepOldFiles && await exists(target.path)) {
+    if (options.keepOldFiles && !target.unpack && await exists(target.path)) {
       throw new ArtifactError(`Cannot pull "${target.title}": "${target.path}" exists (--keep-old-files)`);
     }
   }
-  await mapLimit(targets, options.concurrency ?? 3, async ({ layer, title, path }) => {
+  await mapLimit(targets, options.concurrency ?? 3, async ({ layer, title, unpack, relative, path }) => {
+    const onProgress = (bytes: number) => options.onProgress?.(title, bytes, layer.size);
+    if (unpack) {
+      const digest = layer.annotations?.[ANNOTATION_CONTENT_DIGEST];
+      const stream = (await store.fetchBlob(layer)).pipeThrough(counting(onProgress));
+      await unpackFolder(stream, options.outDir, relative, {
+        tarDigest: digest && isDigest(digest) ? digest : undefined,
+        keepOldFiles: options.keepOldFiles,
+      });
+      return;
+    }
     await Deno.mkdir(dirname(path), { recursive: true });
-    await downloadBlob(client, ref, layer, path, {
-      onProgress: (bytes) => options.onProgress?.(title, bytes, layer.size),
-    });
+    await store.downloadBlob(layer, path, { onProgress });
   });
   return {
     manifest: fetched.descriptor,
     files: targets.map(({ layer, path }) => ({ path, descriptor: layer })),
     skipped,
   };
+}
+
+function counting(onProgress: (bytes: number) => void): TransformStream<Uint8Array, Uint8Array> {
+  let total = 0;
+  return new TransformStream({
+    transform(chunk, controller) {
+      total += chunk.byteLength;
+      onProgress(total);
+      controller.enqueue(chunk);
+    },
+  });
 }
 
 async function exists(path: string): Promise<boolean> {

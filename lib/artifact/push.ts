@@ -1,27 +1,32 @@
 /**
- * ORAS-style push of files as an OCI artifact (image-spec 1.1 layout, as `oras push` writes it).
+ * ORAS-style push of files and folders as an OCI artifact (image-spec 1.1, as `oras push` 1.2 writes it), to a
+ * registry or an OCI layout folder.
  *
  * @module
  */
 
 import { resolve } from "node:path";
-import { pushBlob } from "../oci/blob_upload.ts";
-import type { ProgressCallback } from "../oci/blobs.ts";
 import type { RegistryClient } from "../oci/client.ts";
 import { digestOf, digestStream } from "../oci/digest.ts";
 import { type Descriptor, encodeManifest, type ImageManifest } from "../oci/manifest.ts";
 import {
+  ANNOTATION_CONTENT_DIGEST,
   ANNOTATION_CREATED,
   ANNOTATION_TITLE,
+  ANNOTATION_UNPACK,
   OCI_EMPTY,
   OCI_LAYER_TAR,
+  OCI_LAYER_TAR_GZIP,
   OCI_MANIFEST,
   UNKNOWN_ARTIFACT,
+  UNKNOWN_CONFIG,
 } from "../oci/media_types.ts";
-import { pushManifest } from "../oci/manifests.ts";
 import type { Reference } from "../oci/reference.ts";
+import { RegistryStore } from "../oci/registry_store.ts";
+import type { Store } from "../oci/store.ts";
 import { ArtifactError, type FileSpec, safeRelativePath } from "./files.ts";
 import { mapLimit } from "./concurrency.ts";
+import { packFolder } from "./folder.ts";
 
 /** The empty JSON config `{}` of image-spec 1.1. */
 export const EMPTY_CONFIG: Descriptor = {
@@ -40,27 +45,34 @@ export interface PushArtifactOptions {
   annotations?: Record<string, string>;
   /** Per-file annotations, keyed by title. */
   fileAnnotations?: Record<string, Record<string, string>>;
+  /** Annotations of the config descriptor. */
+  configAnnotations?: Record<string, string>;
   /** A config file; the empty config when absent. */
   config?: FileSpec;
   /** Extra tags to apply after the first. */
   extraTags?: string[];
+  /** Parallel uploads (default 3, like oras). */
   concurrency?: number;
   /** Called with a file's title and bytes sent so far. */
   onProgress?: (title: string, bytes: number, total: number) => void;
   /** The time written as org.opencontainers.image.created (default now). */
   created?: Date;
+  /** The manifest this artifact refers to (`attach`): written as the manifest's `subject`. */
+  subject?: Descriptor;
 }
 
 /** What a push produced. */
 export interface PushResult {
   manifest: Descriptor;
   layers: Descriptor[];
-  reference: Reference;
+  /** The tags applied. */
+  tags: string[];
+  /** The registry reference pushed to (pushArtifact only). */
+  reference?: Reference;
 }
 
 /**
- * Pushes files as one artifact: a layer per file (title annotation = the path as given), the empty config
- * (or the given one), and an image manifest with `artifactType`, tagged as `ref.tag` and `extraTags`.
+ * Pushes files as one artifact to a registry: see pushToStore.
  *
  * @throws {ArtifactError} for missing or unsafe files
  * @throws {RegistryError} when the registry refuses
@@ -71,34 +83,49 @@ export async function pushArtifact(
   files: FileSpec[],
   options: PushArtifactOptions,
 ): Promise<PushResult> {
-  const layers = await mapLimit(files, options.concurrency ?? 3, async (file) => {
+  const tags = ref.tag !== undefined ? [ref.tag, ...(options.extraTags ?? [])] : options.extraTags ?? [];
+  const result = await pushToStore(new RegistryStore(client, ref), files, { ...options, tags });
+  return { ...result, reference: ref };
+}
+
+/**
+ * Pushes files as one artifact: a layer per file (title annotation = the path as given; folders as tar+gzip
+ * with oras's unpack and content-digest annotations), the empty config (or the given one), and an image
+ * manifest with `artifactType`, under every tag of `options.tags` (by digest only when there is none).
+ *
+ * @throws {ArtifactError} for missing or unsafe files, or an annotation file naming files not pushed
+ * @throws {RegistryError} / {LayoutError} when the store refuses
+ */
+export async function pushToStore(
+  store: Store,
+  files: FileSpec[],
+  options: PushArtifactOptions & { tags?: string[] },
+): Promise<PushResult> {
+  const titles = new Set<string>();
+  for (const file of files) {
     const title = safeRelativePath(file.path, "file").replaceAll("\\", "/");
-    const path = resolve(options.cwd, file.path);
-    const info = await Deno.stat(path).catch(() => {
-      throw new ArtifactError(`Cannot push "${file.path}": no such file`);
-    });
-    if (!info.isFile) throw new ArtifactError(`Cannot push "${file.path}": not a regular file`);
-    const { digest, size } = await digestStream((await Deno.open(path)).readable);
-    const descriptor: Descriptor = {
-      mediaType: file.mediaType ?? OCI_LAYER_TAR,
-      digest,
-      size,
-      annotations: { ...options.fileAnnotations?.[title], [ANNOTATION_TITLE]: title },
-    };
-    const progress: ProgressCallback = (bytes) => options.onProgress?.(title, bytes, size);
-    await pushBlob(client, ref, descriptor, async () => (await Deno.open(path)).readable, {
-      onProgress: progress,
-    });
-    return descriptor;
-  });
-  const config = options.config ? await pushConfig(client, ref, options) : EMPTY_CONFIG;
-  if (!options.config) await pushBlob(client, ref, config, new TextEncoder().encode("{}"));
+    if (titles.has(title)) throw new ArtifactError(`Cannot push "${file.path}": it is named twice`);
+    titles.add(title);
+  }
+  const layers = await mapLimit(files, options.concurrency ?? 3, (file) => pushFile(store, file, options));
+  const config = options.config ? await pushConfig(store, options) : { ...EMPTY_CONFIG };
+  if (!options.config) await store.pushBlob(config, new TextEncoder().encode("{}"));
+  if (options.configAnnotations && Object.keys(options.configAnnotations).length) {
+    config.annotations = { ...options.configAnnotations };
+  }
   const manifest: ImageManifest = {
     schemaVersion: 2,
     mediaType: OCI_MANIFEST,
     artifactType: options.artifactType ?? (options.config ? undefined : UNKNOWN_ARTIFACT),
     config,
     layers,
+    ...(options.subject && {
+      subject: {
+        mediaType: options.subject.mediaType,
+        digest: options.subject.digest,
+        size: options.subject.size,
+      },
+    }),
     annotations: {
       ...options.annotations,
       [ANNOTATION_CREATED]: options.annotations?.[ANNOTATION_CREATED] ??
@@ -107,18 +134,51 @@ export async function pushArtifact(
   };
   if (!manifest.artifactType) delete manifest.artifactType;
   const bytes = encodeManifest(manifest);
-  const descriptor = await pushManifest(client, ref, { bytes, mediaType: OCI_MANIFEST });
-  for (const tag of options.extraTags ?? []) {
-    await pushManifest(client, { ...ref, tag, digest: undefined }, { bytes, mediaType: OCI_MANIFEST });
-  }
-  return { manifest: descriptor, layers, reference: ref };
+  const [first, ...more] = options.tags ?? [];
+  const descriptor = await store.pushManifest(bytes, OCI_MANIFEST, { tag: first });
+  for (const tag of more) await store.pushManifest(bytes, OCI_MANIFEST, { tag });
+  return { manifest: descriptor, layers, tags: options.tags ?? [] };
 }
 
-async function pushConfig(
-  client: RegistryClient,
-  ref: Reference,
-  options: PushArtifactOptions,
-): Promise<Descriptor> {
+/** Pushes one file (or folder) and returns its layer descriptor. */
+async function pushFile(store: Store, file: FileSpec, options: PushArtifactOptions): Promise<Descriptor> {
+  const title = safeRelativePath(file.path, "file").replaceAll("\\", "/").replace(/\/+$/, "");
+  const path = resolve(options.cwd, file.path);
+  const info = await Deno.stat(path).catch(() => {
+    throw new ArtifactError(`Cannot push "${file.path}": no such file or folder`);
+  });
+  const annotations = { ...options.fileAnnotations?.[title], [ANNOTATION_TITLE]: title };
+  if (info.isDirectory) {
+    const packed = await packFolder(path, title);
+    try {
+      const descriptor: Descriptor = {
+        mediaType: file.mediaType ?? OCI_LAYER_TAR_GZIP,
+        digest: packed.digest,
+        size: packed.size,
+        annotations: {
+          ...annotations,
+          [ANNOTATION_CONTENT_DIGEST]: packed.tarDigest,
+          [ANNOTATION_UNPACK]: "true",
+        },
+      };
+      await store.pushBlob(descriptor, async () => (await Deno.open(packed.path)).readable, {
+        onProgress: (bytes) => options.onProgress?.(title, bytes, packed.size),
+      });
+      return descriptor;
+    } finally {
+      await Deno.remove(packed.path).catch(() => {});
+    }
+  }
+  if (!info.isFile) throw new ArtifactError(`Cannot push "${file.path}": not a regular file or folder`);
+  const { digest, size } = await digestStream((await Deno.open(path)).readable);
+  const descriptor: Descriptor = { mediaType: file.mediaType ?? OCI_LAYER_TAR, digest, size, annotations };
+  await store.pushBlob(descriptor, async () => (await Deno.open(path)).readable, {
+    onProgress: (bytes) => options.onProgress?.(title, bytes, size),
+  });
+  return descriptor;
+}
+
+async function pushConfig(store: Store, options: PushArtifactOptions): Promise<Descriptor> {
   const spec = options.config!;
   const path = resolve(options.cwd, spec.path);
   let bytes: Uint8Array;
@@ -128,10 +188,10 @@ async function pushConfig(
     throw new ArtifactError(`Cannot read config file "${spec.path}"`);
   }
   const descriptor: Descriptor = {
-    mediaType: spec.mediaType ?? "application/vnd.unknown.config.v1+json",
+    mediaType: spec.mediaType ?? UNKNOWN_CONFIG,
     digest: digestOf(bytes),
     size: bytes.byteLength,
   };
-  await pushBlob(client, ref, descriptor, bytes);
+  await store.pushBlob(descriptor, bytes);
   return descriptor;
 }

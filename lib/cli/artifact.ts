@@ -1,87 +1,129 @@
 /**
- * `kpm artifact push|pull`: ORAS-style artifacts.
+ * `kpm artifact push|pull`: ORAS-style artifacts, to and from registries and OCI layout folders; and the
+ * helpers the other artifact command files share (targets, stores, --concurrency).
  *
  * @module
  */
 
 import { resolve } from "node:path";
-import { parseFileSpec } from "../artifact/files.ts";
-import { pullArtifact } from "../artifact/pull.ts";
-import { pushArtifact } from "../artifact/push.ts";
-import { formatReference, parseReference, type Reference } from "../oci/reference.ts";
+import { mergeAnnotations, parseAnnotationFile, parseAnnotationFlags } from "../artifact/annotations.ts";
+import { ArtifactError, parseFileSpec, safeRelativePath } from "../artifact/files.ts";
+import { pullFromStore } from "../artifact/pull.ts";
+import { pushToStore } from "../artifact/push.ts";
+import { formatTarget, openTarget, parseTarget, type Target, targetReference } from "../artifact/target.ts";
+import type { Store } from "../oci/store.ts";
 import type { Command, CommandContext } from "./command.ts";
 import { flagOption, listOption, stringOption, UsageError } from "./command.ts";
 import { progress } from "./progress.ts";
 import { commandSettings, registryClient } from "./registry_context.ts";
 
-/** Parses `K=V` annotations. */
+/** Parses `K=V` annotations; a malformed one is a usage error. */
 export function parseAnnotations(values: string[]): Record<string, string> {
-  const annotations: Record<string, string> = {};
-  for (const value of values) {
-    const eq = value.indexOf("=");
-    if (eq <= 0) throw new UsageError(`Invalid annotation "${value}": expected KEY=VALUE`);
-    annotations[value.slice(0, eq)] = value.slice(eq + 1);
+  try {
+    return parseAnnotationFlags(values);
+  } catch (error) {
+    if (error instanceof ArtifactError) throw new UsageError(error.message);
+    throw error;
   }
-  return annotations;
 }
 
-/** Parses a push reference, where `REF:t1,t2` means several tags. */
-export function parsePushReference(value: string): { ref: Reference; extraTags: string[] } {
-  const lastSlash = value.lastIndexOf("/");
-  const colon = value.indexOf(":", lastSlash + 1);
-  const tags = colon >= 0 && !value.includes("@") ? value.slice(colon + 1).split(",") : [];
-  const ref = parseReference(tags.length > 1 ? `${value.slice(0, colon)}:${tags[0]}` : value);
-  for (const tag of tags.slice(1)) parseReference(`${value.slice(0, colon)}:${tag}`);
-  return { ref: ref.tag || ref.digest ? ref : { ...ref, tag: "latest" }, extraTags: tags.slice(1) };
+/** Parses a REF argument (`host/repo[:tag|@digest]` or `oci-layout:DIR[:tag|@digest]`); malformed is a usage error. */
+export function parseTargetArg(ctx: CommandContext, value: string, multipleTags = false): Target {
+  try {
+    return parseTarget(value, { cwd: ctx.cwd, multipleTags });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
 }
+
+/** Opens the store of a target; the registry client is made only for registry targets. */
+export async function targetStore(ctx: CommandContext, target: Target, create = false): Promise<Store> {
+  return await openTarget(target, {
+    create,
+    client: async () => registryClient(ctx, await commandSettings(ctx)),
+  });
+}
+
+/** Reads `--concurrency` (default 3, like oras). */
+export function concurrencyOption(ctx: CommandContext): number {
+  const value = stringOption(ctx, "concurrency");
+  if (value === undefined) return 3;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new UsageError(`Invalid --concurrency "${value}": expected a whole number ≥ 1`);
+  }
+  return n;
+}
+
+/** The `--concurrency` option spec. */
+export const CONCURRENCY_OPTION = {
+  type: "string",
+  value: "N",
+  description: "parallel transfers (default 3)",
+} as const;
 
 async function push(ctx: CommandContext): Promise<void> {
-  const { ref, extraTags } = parsePushReference(ctx.args[0]!);
+  const target = parseTargetArg(ctx, ctx.args[0]!, true);
+  if (target.digest) throw new UsageError(`Cannot push to a digest "${ctx.args[0]}": name a tag`);
+  const tags = target.tags.length ? target.tags : ["latest"];
   const files = ctx.args.slice(1).map(parseFileSpec);
-  if (files.length === 0 && !stringOption(ctx, "config")) {
-    throw new UsageError("Nothing to push: name at least one FILE[:TYPE]");
-  }
-  const client = registryClient(ctx, await commandSettings(ctx));
-  const bar = progress(ctx, "Pushing");
   const config = stringOption(ctx, "config");
-  const result = await pushArtifact(client, ref, files, {
+  if (files.length === 0 && !config) throw new UsageError("Nothing to push: name at least one FILE[:TYPE]");
+  const annotationFile = stringOption(ctx, "annotation-file");
+  const fromFile = annotationFile
+    ? parseAnnotationFile(await readText(resolve(ctx.cwd, annotationFile), annotationFile), annotationFile)
+    : undefined;
+  const titles = files.map((f) => safeRelativePath(f.path, "file").replaceAll("\\", "/").replace(/\/+$/, ""));
+  const annotations = mergeAnnotations(parseAnnotations(listOption(ctx, "annotation")), fromFile, titles);
+  const store = await targetStore(ctx, target, true);
+  const bar = progress(ctx, "Pushing");
+  const result = await pushToStore(store, files, {
     cwd: ctx.cwd,
     artifactType: stringOption(ctx, "artifact-type"),
-    annotations: parseAnnotations(listOption(ctx, "annotation")),
+    annotations: annotations.manifest,
+    configAnnotations: annotations.config,
+    fileAnnotations: annotations.files,
     config: config ? parseFileSpec(config) : undefined,
-    extraTags,
+    tags,
+    concurrency: concurrencyOption(ctx),
     onProgress: bar.update,
   }).finally(bar.done);
+  const pushed = formatTarget({ ...target, tags });
   if (ctx.global.json) {
-    ctx.json({
-      reference: formatReference(ref),
-      tags: [ref.tag, ...extraTags].filter(Boolean),
-      ...result.manifest,
-      layers: result.layers,
-    });
+    ctx.json({ reference: pushed, tags, ...result.manifest, layers: result.layers });
     return;
   }
   for (const layer of result.layers) {
     ctx.log(`Uploaded ${layer.annotations?.["org.opencontainers.image.title"]}`);
   }
-  ctx.out(`Pushed ${formatReference(ref)}`);
+  ctx.out(`Pushed ${pushed}`);
   ctx.out(`Digest: ${result.manifest.digest}`);
 }
 
+async function readText(path: string, name: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    throw new ArtifactError(`Cannot read "${name}": ${(error as Error).message}`);
+  }
+}
+
 async function pull(ctx: CommandContext): Promise<void> {
-  const ref = parseReference(ctx.args[0]!);
-  const client = registryClient(ctx, await commandSettings(ctx));
+  const target = parseTargetArg(ctx, ctx.args[0]!);
+  const store = await targetStore(ctx, target);
   const bar = progress(ctx, "Pulling");
-  const result = await pullArtifact(client, ref.tag || ref.digest ? ref : { ...ref, tag: "latest" }, {
+  const result = await pullFromStore(store, targetReference(target, "latest")!, {
     outDir: resolve(ctx.cwd, stringOption(ctx, "output") ?? "."),
     mediaTypes: flagOption(ctx, "allow-all") ? [] : listOption(ctx, "media-type"),
     keepOldFiles: flagOption(ctx, "keep-old-files"),
     allowPathTraversal: flagOption(ctx, "allow-path-traversal"),
+    concurrency: concurrencyOption(ctx),
     onProgress: bar.update,
   }).finally(bar.done);
+  const pulled = formatTarget(target);
   if (ctx.global.json) {
     ctx.json({
-      reference: formatReference(ref),
+      reference: pulled,
       ...result.manifest,
       files: result.files.map((f) => ({ path: f.path, ...f.descriptor })),
       skipped: result.skipped,
@@ -90,16 +132,16 @@ async function pull(ctx: CommandContext): Promise<void> {
   }
   for (const layer of result.skipped) ctx.log(`Skipped layer ${layer.digest} (no title)`);
   for (const file of result.files) ctx.log(`Downloaded ${file.path}`);
-  ctx.out(`Pulled ${formatReference(ref)}`);
+  ctx.out(`Pulled ${pulled}`);
   ctx.out(`Digest: ${result.manifest.digest}`);
 }
 
 /** `kpm artifact push`. */
 export const artifactPushCommand: Command = {
   path: ["artifact", "push"],
-  summary: "Push files to a registry as an OCI artifact",
+  summary: "Push files and folders as an OCI artifact (registry or oci-layout:DIR)",
   usage:
-    "artifact push REF[:TAG[,TAG…]] FILE[:TYPE]… [--artifact-type T] [--annotation K=V]… [--config FILE[:TYPE]]",
+    "artifact push REF[:TAG[,TAG…]] FILE|DIR[:TYPE]… [--artifact-type T] [--annotation K=V]… [--annotation-file F] [--config FILE[:TYPE]]",
   options: {
     "artifact-type": { type: "string", value: "TYPE", description: "the manifest's artifactType" },
     annotation: {
@@ -109,7 +151,13 @@ export const artifactPushCommand: Command = {
       value: "K=V",
       description: "manifest annotation",
     },
+    "annotation-file": {
+      type: "string",
+      value: "FILE",
+      description: 'oras annotation JSON: {"$manifest": {...}, "$config": {...}, "FILE": {...}}',
+    },
     config: { type: "string", value: "FILE[:TYPE]", description: "config blob (default: the empty config)" },
+    concurrency: CONCURRENCY_OPTION,
   },
   args: { min: 1, max: Infinity },
   run: push,
@@ -118,14 +166,15 @@ export const artifactPushCommand: Command = {
 /** `kpm artifact pull`. */
 export const artifactPullCommand: Command = {
   path: ["artifact", "pull"],
-  summary: "Pull an artifact's files from a registry",
-  usage: "artifact pull REF [-o DIR] [--media-type T]… [--allow-all]",
+  summary: "Pull an artifact's files and folders (registry or oci-layout:DIR)",
+  usage: "artifact pull REF [-o DIR] [--media-type T]… [--allow-all] [--concurrency N]",
   options: {
     output: { type: "string", short: "o", value: "DIR", description: "output folder (default: current)" },
     "media-type": { type: "string", multiple: true, value: "TYPE", description: "only layers of this type" },
     "allow-all": { type: "boolean", description: "pull layers of every media type (ignores --media-type)" },
     "keep-old-files": { type: "boolean", short: "k", description: "fail instead of overwriting files" },
     "allow-path-traversal": { type: "boolean", description: "allow titles outside the output folder" },
+    concurrency: CONCURRENCY_OPTION,
   },
   args: { min: 1, max: 1 },
   run: pull,

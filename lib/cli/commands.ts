@@ -7,6 +7,8 @@
 import type { Command } from "./command.ts";
 import { loginCommand, logoutCommand } from "./registry.ts";
 import { artifactPullCommand, artifactPushCommand } from "./artifact.ts";
+import { artifactAdminCommands } from "./artifact_admin.ts";
+import { artifactRefCommands } from "./artifact_refs.ts";
 import { modCommands } from "./mod.ts";
 import { runCommand } from "./run.ts";
 import { chartRepoServeCommand } from "./chart_repo.ts";
@@ -21,5 +23,7 @@ export const COMMANDS: Command[] = [
   runCommand,
   artifactPushCommand,
   artifactPullCommand,
+  ...artifactAdminCommands,
+  ...artifactRefCommands,
   chartRepoServeCommand,
 ];

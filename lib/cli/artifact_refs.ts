@@ -1,0 +1,119 @@
+/**
+ * `kpm artifact attach|discover`: artifacts that refer to another manifest through `subject` (signatures,
+ * SBOMs…), as `oras attach` and `oras discover` do; the referrers API, or the `sha256-<hex>` tag schema on
+ * registries without it.
+ *
+ * @module
+ */
+
+import { resolve } from "node:path";
+import { mergeAnnotations, parseAnnotationFile } from "../artifact/annotations.ts";
+import { parseFileSpec, safeRelativePath } from "../artifact/files.ts";
+import { pushToStore } from "../artifact/push.ts";
+import { formatTarget, targetReference } from "../artifact/target.ts";
+import type { Command, CommandContext } from "./command.ts";
+import { listOption, stringOption, UsageError } from "./command.ts";
+import {
+  CONCURRENCY_OPTION,
+  concurrencyOption,
+  parseAnnotations,
+  parseTargetArg,
+  targetStore,
+} from "./artifact.ts";
+import { progress } from "./progress.ts";
+
+async function attach(ctx: CommandContext): Promise<void> {
+  const target = parseTargetArg(ctx, ctx.args[0]!);
+  const artifactType = stringOption(ctx, "artifact-type");
+  if (!artifactType) {
+    throw new UsageError(
+      "Usage: kpm artifact attach --artifact-type T REF FILE… (--artifact-type is required)",
+    );
+  }
+  const files = ctx.args.slice(1).map(parseFileSpec);
+  const annotationFile = stringOption(ctx, "annotation-file");
+  const fromFile = annotationFile
+    ? parseAnnotationFile(await Deno.readTextFile(resolve(ctx.cwd, annotationFile)), annotationFile)
+    : undefined;
+  const titles = files.map((f) => safeRelativePath(f.path, "file").replaceAll("\\", "/").replace(/\/+$/, ""));
+  const annotations = mergeAnnotations(parseAnnotations(listOption(ctx, "annotation")), fromFile, titles);
+  if (files.length === 0 && Object.keys(annotations.manifest).length === 0) {
+    throw new UsageError("Nothing to attach: name a FILE or give --annotation");
+  }
+  const store = await targetStore(ctx, target);
+  const subject = await store.resolve(targetReference(target, "latest")!);
+  const bar = progress(ctx, "Attaching");
+  const result = await pushToStore(store, files, {
+    cwd: ctx.cwd,
+    artifactType,
+    annotations: annotations.manifest,
+    configAnnotations: annotations.config,
+    fileAnnotations: annotations.files,
+    subject,
+    concurrency: concurrencyOption(ctx),
+    onProgress: bar.update,
+  }).finally(bar.done);
+  if (ctx.global.json) {
+    ctx.json({
+      reference: formatTarget(target),
+      subject,
+      ...result.manifest,
+      artifactType,
+      layers: result.layers,
+    });
+    return;
+  }
+  ctx.out(`Attached to ${formatTarget(target)}@${subject.digest}`);
+  ctx.out(`Digest: ${result.manifest.digest}`);
+}
+
+async function discover(ctx: CommandContext): Promise<void> {
+  const target = parseTargetArg(ctx, ctx.args[0]!);
+  const store = await targetStore(ctx, target);
+  const subject = await store.resolve(targetReference(target, "latest")!);
+  const referrers = await store.referrers(subject, { artifactType: stringOption(ctx, "artifact-type") });
+  if (ctx.global.json) {
+    ctx.json({ subject, manifests: referrers });
+    return;
+  }
+  ctx.out(`${formatTarget(target)}@${subject.digest}`);
+  referrers.forEach((referrer, i) => {
+    const last = i === referrers.length - 1;
+    ctx.out(`${last ? "└──" : "├──"} ${referrer.artifactType ?? referrer.mediaType}`);
+    ctx.out(`${last ? "    " : "│   "}└── ${referrer.digest}`);
+  });
+}
+
+/** `kpm artifact attach`. */
+export const artifactAttachCommand: Command = {
+  path: ["artifact", "attach"],
+  summary: "Attach files to an existing manifest as a referrer (subject)",
+  usage: "artifact attach --artifact-type T REF FILE[:TYPE]… [--annotation K=V]… [--annotation-file F]",
+  options: {
+    "artifact-type": { type: "string", value: "TYPE", description: "the referrer's artifactType (required)" },
+    annotation: {
+      type: "string",
+      short: "a",
+      multiple: true,
+      value: "K=V",
+      description: "manifest annotation",
+    },
+    "annotation-file": { type: "string", value: "FILE", description: "oras annotation JSON" },
+    concurrency: CONCURRENCY_OPTION,
+  },
+  args: { min: 1, max: Infinity },
+  run: attach,
+};
+
+/** `kpm artifact discover`. */
+export const artifactDiscoverCommand: Command = {
+  path: ["artifact", "discover"],
+  summary: "List the referrers of a manifest",
+  usage: "artifact discover REF [--artifact-type T]",
+  options: { "artifact-type": { type: "string", value: "TYPE", description: "only referrers of this type" } },
+  args: { min: 1, max: 1 },
+  run: discover,
+};
+
+/** Every command of this file, in help order. */
+export const artifactRefCommands: Command[] = [artifactAttachCommand, artifactDiscoverCommand];

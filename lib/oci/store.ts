@@ -1,0 +1,134 @@
+/**
+ * The content store interface shared by a registry repository (lib/oci/registry_store.ts) and an OCI
+ * image-layout folder (lib/oci/layout.ts), so that push, pull and copy work the same on both; and the
+ * verified, atomic write of a stream to a file that both use.
+ *
+ * @module
+ */
+
+import { basename, dirname, join } from "node:path";
+import type { BlobContent } from "./blob_upload.ts";
+import type { ProgressCallback } from "./blobs.ts";
+import { type Digest, digestAlgorithm, DigestError, Hasher } from "./digest.ts";
+import type { Descriptor, Manifest } from "./manifest.ts";
+
+/** A manifest read from a store: parsed, its raw bytes, and its descriptor. */
+export interface StoredManifest {
+  manifest: Manifest;
+  bytes: Uint8Array;
+  descriptor: Descriptor;
+}
+
+/** Options of Store.pushBlob. */
+export interface StorePushBlobOptions {
+  /** The store the blob is copied from: a registry store on the same host tries a cross-repository mount. */
+  from?: Store;
+  onProgress?: ProgressCallback;
+}
+
+/**
+ * Where artifacts live: a registry repository or an OCI image-layout folder. Blob streams are verified
+ * (size and digest) as they are read; writes are atomic.
+ */
+export interface Store {
+  /** Names the store in messages: `127.0.0.1:5000/demo` or `oci-layout:/tmp/dir`. */
+  readonly name: string;
+  /**
+   * Resolves a tag or digest to the manifest's descriptor.
+   *
+   * @throws when there is no such manifest
+   */
+  resolve(reference: string): Promise<Descriptor>;
+  /** Reads a manifest by tag, digest or descriptor, checking its digest when known. */
+  fetchManifest(reference: string | Descriptor): Promise<StoredManifest>;
+  /** Opens a blob (or manifest) as a stream that errors when size or digest do not match. */
+  fetchBlob(descriptor: Descriptor): Promise<ReadableStream<Uint8Array>>;
+  /** Saves a blob to `path`, verified, through a temporary file renamed into place. */
+  downloadBlob(
+    descriptor: Descriptor,
+    path: string,
+    options?: { onProgress?: ProgressCallback },
+  ): Promise<void>;
+  /** The size of a blob the store holds (as a descriptor of unknown media type), or undefined. */
+  statBlob(digest: Digest): Promise<Descriptor | undefined>;
+  /** Returns true when the store holds the blob or manifest. */
+  exists(descriptor: Descriptor): Promise<boolean>;
+  /** Stores a blob unless present; the content is verified against the descriptor. */
+  pushBlob(descriptor: Descriptor, content: BlobContent, options?: StorePushBlobOptions): Promise<void>;
+  /** Stores a manifest, under `tag` when given (else by digest), and returns its descriptor. */
+  pushManifest(bytes: Uint8Array, mediaType: string, options?: { tag?: string }): Promise<Descriptor>;
+  /** Points `tag` at an existing manifest. */
+  tag(descriptor: Descriptor, tag: string): Promise<void>;
+  /** Every tag, across all pages. */
+  tags(): Promise<string[]>;
+  /** The manifests whose `subject` is `subject`, optionally of one artifact type. */
+  referrers(subject: Descriptor, options?: { artifactType?: string }): Promise<Descriptor[]>;
+}
+
+/** Bytes gathered before each disk write. */
+const WRITE_BATCH = 4 * 1024 * 1024;
+
+/**
+ * Writes a stream to `path` through a temporary file in the same folder, hashing while writing, and renames
+ * it into place only when the size and digest match `expected`.
+ *
+ * @param what names the content in errors
+ * @throws {DigestError} on a mismatch (the temporary file is removed)
+ */
+export async function writeVerifiedFile(
+  path: string,
+  stream: ReadableStream<Uint8Array>,
+  expected: Pick<Descriptor, "digest" | "size">,
+  options: { what?: string; onProgress?: ProgressCallback } = {},
+): Promise<void> {
+  const what = options.what ?? `blob "${expected.digest}"`;
+  const temp = join(dirname(path), `.${basename(path)}.${crypto.randomUUID().slice(0, 8)}.tmp`);
+  const hasher = new Hasher(digestAlgorithm(expected.digest));
+  const file = await Deno.open(temp, { write: true, createNew: true });
+  let closed = false;
+  try {
+    const batch = new Uint8Array(WRITE_BATCH);
+    let filled = 0;
+    const flush = async () => {
+      let offset = 0;
+      while (offset < filled) offset += await file.write(batch.subarray(offset, filled));
+      filled = 0;
+    };
+    for await (const chunk of stream) {
+      hasher.update(chunk);
+      if (hasher.size > expected.size) {
+        throw new DigestError(`Size mismatch for ${what}: more than the expected ${expected.size} bytes`);
+      }
+      if (filled + chunk.byteLength > batch.length) await flush();
+      if (chunk.byteLength > batch.length) {
+        let offset = 0;
+        while (offset < chunk.byteLength) offset += await file.write(chunk.subarray(offset));
+      } else {
+        batch.set(chunk, filled);
+        filled += chunk.byteLength;
+      }
+      options.onProgress?.(hasher.size);
+    }
+    await flush();
+    file.close();
+    closed = true;
+    if (hasher.size !== expected.size) {
+      throw new DigestError(`Size mismatch for ${what}: got ${hasher.size} bytes, expected ${expected.size}`);
+    }
+    const actual = hasher.digest();
+    if (actual !== expected.digest) {
+      throw new DigestError(`Digest mismatch for ${what}: got "${actual}", expected "${expected.digest}"`);
+    }
+    await Deno.rename(temp, path);
+  } catch (error) {
+    if (!closed) file.close();
+    await Deno.remove(temp).catch(() => {});
+    throw error;
+  }
+}
+
+/** Opens a BlobContent as a stream. */
+export async function contentStream(content: BlobContent): Promise<ReadableStream<Uint8Array>> {
+  if (content instanceof Uint8Array) return new Blob([content as Uint8Array<ArrayBuffer>]).stream();
+  return await content();
+}
