@@ -45,7 +45,8 @@ async function init(ctx: CommandContext): Promise<void> {
   const files: [string, string][] = [
     [MOD_FILE, formatModFile({ name, edition: DEFAULT_EDITION, version: "0.0.1" })],
     [LOCK_FILE, ""],
-    ["main.k", "The_first_kcl_program = 'Hello World!'\n"],
+    // no trailing newline, as the reference writes it (the package checksum depends on it)
+    ["main.k", "The_first_kcl_program = 'Hello World!'"],
   ];
   const created: string[] = [];
   for (const [file, content] of files) {

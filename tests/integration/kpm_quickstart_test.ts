@@ -42,7 +42,7 @@ await forEachRegistry("the seeds' quick start works verbatim", async (t, registr
   const client = new RegistryClient({ credentials: () => Promise.resolve(USER) });
   const pkg = join(home.dir, "MyPkg");
   const kclMod = '[package]\nname = "MyPkg"\nedition = "v0.11.0"\nversion = "0.0.1"\n';
-  const mainK = "The_first_kcl_program = 'Hello World!'\n";
+  const mainK = "The_first_kcl_program = 'Hello World!'"; // no newline, as the reference writes it
 
   await t.step("registry login -u test -p 1234 works without a terminal", async () => {
     const bad = await kpm(["registry", "login", "-u", "test", "-p", "wrong", host]);
