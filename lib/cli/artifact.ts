@@ -27,13 +27,14 @@ export function parseAnnotations(values: string[]): Record<string, string> {
   }
 }
 
-/** Parses a REF argument (`host/repo[:tag|@digest]` or `oci-layout:DIR[:tag|@digest]`); malformed is a usage error. */
+/**
+ * Parses a REF argument (`host/repo[:tag|@digest]` or `oci-layout:DIR[:tag|@digest]`).
+ *
+ * @throws {ArtifactError} / {ReferenceFormatError} for a malformed reference (exit status 1, as for every bad
+ *   reference)
+ */
 export function parseTargetArg(ctx: CommandContext, value: string, multipleTags = false): Target {
-  try {
-    return parseTarget(value, { cwd: ctx.cwd, multipleTags });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  return parseTarget(value, { cwd: ctx.cwd, multipleTags });
 }
 
 /** Opens the store of a target; the registry client is made only for registry targets. */
