@@ -75,12 +75,12 @@ export async function startUpload(ctx: RouteContext): Promise<Response> {
     }
   }
   const digestValue = ctx.query.get("digest");
-  const session = await ctx.uploads.start(ctx.name);
   if (digestValue !== null && mount === null) {
     const digest = digestParam(digestValue, "the digest parameter");
-    await ctx.uploads.finish(session, digest, ctx.request.body);
+    await ctx.uploads.finish(await ctx.uploads.start(ctx.name), digest, ctx.request.body);
     return created(ctx, digest);
   }
+  const session = await ctx.uploads.start(ctx.name);
   await ctx.request.body?.cancel();
   return new Response(null, {
     status: 202,
