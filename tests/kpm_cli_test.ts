@@ -1,0 +1,115 @@
+/**
+ * The package commands that need no registry, through main.ts: mod init (keeps files, current folder), kpm config
+ * and its sources, a bad OCI_REG_PLAIN_HTTP, local path dependencies (add, lock, graph, metadata, run),
+ * mod pkg and pulling / running a .tgz or plain .tar, the old spellings and the concurrency knob.
+ */
+
+import { join } from "node:path";
+import { assertEquals, assertStringIncludes } from "./assert.ts";
+import { describe, kpmHome, ROOT, runKpm } from "./integration/ship_support.ts";
+
+const MAIN = join(ROOT, "main.ts");
+
+Deno.test("package commands without a registry", async (t) => {
+  await using home = await kpmHome();
+  const log = join(home.dir, "kcl.log");
+  const compiler = join(home.dir, "kcl");
+  await Deno.writeTextFile(compiler, `#!/bin/sh\necho "$PWD|$*" >> '${log}'\n`);
+  await Deno.chmod(compiler, 0o755);
+  const kpm = (args: string[], cwd = home.dir, env: Record<string, string> = {}) =>
+    runKpm(MAIN, args, { cwd, env: { ...home.env, KPM_KCL_BIN: compiler, ...env } });
+  const ok = async (args: string[], cwd = home.dir, env: Record<string, string> = {}) => {
+    const result = await kpm(args, cwd, env);
+    assertEquals(result.code, 0, `kpm ${args.join(" ")}: ${describe(result)}`);
+    return result;
+  };
+  const app = join(home.dir, "app");
+  const lib = join(home.dir, "lib");
+
+  await t.step("mod init keeps existing files; without NAME it uses the current folder", async () => {
+    await Deno.mkdir(app);
+    await Deno.writeTextFile(join(app, "main.k"), "mine = 1\n");
+    const result = await ok(["mod", "init"], app);
+    assertStringIncludes(result.stderr, "already exists");
+    assertEquals(await Deno.readTextFile(join(app, "main.k")), "mine = 1\n");
+    assertEquals(
+      await Deno.readTextFile(join(app, "kcl.mod")),
+      '[package]\nname = "app"\nedition = "v0.11.0"\nversion = "0.0.1"\n',
+    );
+    await ok(["init", "lib"]);
+    await Deno.writeTextFile(
+      join(lib, "kcl.mod"),
+      '[package]\nname = "lib"\nedition = "v0.11.0"\nversion = "0.1.0"\n',
+    );
+  });
+
+  await t.step("kpm config prints each value and where it came from", async () => {
+    const result = await ok(["config"], home.dir, { KPM_REPO: "team", OCI_REG_PLAIN_HTTP: "on" });
+    // the first run writes kpm.json with the defaults; later runs read them from it
+    assertStringIncludes(result.stdout, "DefaultOciRegistry = ghcr.io (from default)");
+    assertStringIncludes(result.stdout, "DefaultOciRepo = team (from env)");
+    assertStringIncludes(result.stdout, "DefaultOciPlainHttp = true (from env)");
+    const json = JSON.parse((await ok(["config", "--json"])).stdout);
+    assertEquals(json.DefaultOciRegistry, { value: "ghcr.io", source: "kpm.json" });
+    const bad = await kpm(["config"], home.dir, { OCI_REG_PLAIN_HTTP: "yes" });
+    assertEquals(bad.code, 1, describe(bad));
+    assertStringIncludes(bad.stderr, "OCI_REG_PLAIN_HTTP");
+  });
+
+  await t.step("a local path dependency: add, lock, graph, metadata, run", async () => {
+    await ok(["mod", "add", "../lib"], app);
+    assertStringIncludes(
+      await Deno.readTextFile(join(app, "kcl.mod")),
+      '[dependencies]\nlib = { path = "../lib" }\n',
+    );
+    const lock = await Deno.readTextFile(join(app, "kcl.mod.lock"));
+    assertStringIncludes(lock, '  [dependencies.lib]\n    name = "lib"\n    full_name = "lib_0.1.0"\n');
+    assertEquals((await ok(["graph"], app)).stdout, "app@0.0.1 lib@0.1.0\n");
+    assertEquals(JSON.parse((await ok(["metadata"], app)).stdout), {
+      packages: { lib: { name: "lib", manifest_path: lib } },
+    });
+    await ok(["run", "--", "-o", "out.yaml"], app);
+    assertEquals(await Deno.readTextFile(log), `${app}|run -E lib=${lib} -o out.yaml\n`);
+    await ok(["update"], app);
+    assertEquals(await Deno.readTextFile(join(app, "kcl.mod.lock")), lock);
+  });
+
+  await t.step("mod pkg writes .tgz and .tar; both pull and run", async () => {
+    await ok(["mod", "pkg", "--target", join(home.dir, "lib.tgz")], lib);
+    await ok(["pkg", "--target", join(home.dir, "lib.tar")], lib);
+    const tar = await Deno.readFile(join(home.dir, "lib.tar"));
+    assertEquals(new TextDecoder().decode(tar.subarray(257, 262)), "ustar");
+    for (const archive of ["lib.tgz", "lib.tar"]) {
+      const dest = join(home.dir, `from-${archive}`);
+      await ok(["mod", "pull", join(home.dir, archive), dest]);
+      assertEquals(
+        await Deno.readTextFile(join(dest, "lib_0.1.0", "kcl.mod")),
+        await Deno.readTextFile(join(lib, "kcl.mod")),
+      );
+    }
+    await Deno.remove(log);
+    await ok(["run", join(home.dir, "lib.tgz")]);
+    assertStringIncludes(await Deno.readTextFile(log), "|run\n");
+    const leftovers = [];
+    for await (const entry of Deno.readDir(join(home.env.KCL_PKG_PATH!, ".kpm", "tmp"))) {
+      leftovers.push(entry.name);
+    }
+    assertEquals(leftovers, [], "no extracted archive is left behind");
+  });
+
+  await t.step("usage errors exit 2", async () => {
+    for (
+      const args of [["mod", "update", "--concurrency", "0"], ["mod", "pull"], [
+        "mod",
+        "pull",
+        "--oci",
+        "a",
+        "b",
+        "c",
+      ]]
+    ) {
+      const result = await kpm(args, app);
+      assertEquals(result.code, 2, describe(result));
+    }
+  });
+});
