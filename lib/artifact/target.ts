@@ -69,7 +69,7 @@ function splitTarget(value: string): { rest: string; tags: string[]; digest?: Di
   const offset = rest.length - body.length;
   const colon = body.lastIndexOf(":");
   const lastSep = Math.max(body.lastIndexOf("/"), body.lastIndexOf("\\"));
-  const isDrive = colon === 1 && /^[a-zA-Z]$/.test(body[0] ?? "");
+  const isDrive = colon === 1 && /^[a-zA-Z]:(?:[\\/]|$)/.test(body);
   if (colon < 0 || colon < lastSep || isDrive) return { rest, tags: [], digest };
   const tagText = body.slice(colon + 1);
   return { rest: rest.slice(0, offset + colon), tags: tagText.split(","), digest };
