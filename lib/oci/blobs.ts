@@ -18,6 +18,8 @@ export type Repository = Pick<Reference, "registry" | "repository">;
 
 /** Bytes gathered before each disk write (fetch hands ~55 KiB chunks; batching halves the time). */
 const WRITE_BATCH = 4 * 1024 * 1024;
+/** The buffer a download reads into (reused; fetch fills it with what the socket has). */
+const READ_SIZE = 1024 * 1024;
 /** Blobs up to this size are uploaded in one PUT; bigger ones in PATCH chunks of this size. */
 export const DEFAULT_CHUNK_SIZE = 16 * 1024 * 1024;
 /** How often a dropped download is resumed before giving up. */
@@ -131,7 +133,7 @@ export async function downloadBlob(
         await copyHashed(body, out, hasher, descriptor, repo, options.onProgress);
         if (hasher.size < descriptor.size) throw new Error("the connection closed early");
       } catch (error) {
-        if (error instanceof DigestError) throw error;
+        if (error instanceof DigestError || error instanceof BlobWriteError) throw error;
         if (++resumes > MAX_RESUMES) {
           throw new RegistryError(
             `Cannot pull ${blobName(repo, descriptor.digest)}: ${
@@ -191,7 +193,27 @@ async function isResumable(path: string, size: number): Promise<boolean> {
   }
 }
 
-/** Copies a body into a file in WRITE_BATCH-sized writes, hashing each chunk as it arrives. */
+/** Fails a download for good: the disk refused a write, so the partial file no longer matches the hash. */
+class BlobWriteError extends Error {
+  override name = "BlobWriteError";
+}
+
+async function writeBatch(out: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  try {
+    await writeAll(out, bytes);
+  } catch (error) {
+    throw new BlobWriteError(`Cannot write the partial download: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Copies a body into a file, hashing each piece as it arrives and writing in WRITE_BATCH-sized batches. A byte
+ * stream (fetch's body) is read with a BYOB reader into one reused buffer, and two batches alternate so that a
+ * write overlaps the next reads: no per-chunk allocations, so memory stays flat. Other streams are read chunk
+ * by chunk. Whatever was hashed is written, even when the body fails, so a resume starts where the file ends.
+ */
 async function copyHashed(
   body: ReadableStream<Uint8Array>,
   out: Deno.FsFile,
@@ -200,30 +222,63 @@ async function copyHashed(
   repo: Repository,
   onProgress?: ProgressCallback,
 ): Promise<void> {
-  const batch = new Uint8Array(WRITE_BATCH);
-  let filled = 0;
+  const take = (chunk: Uint8Array) => {
+    if (hasher.size + chunk.byteLength > descriptor.size) {
+      throw new DigestError(
+        `Size mismatch for ${
+          blobName(repo, descriptor.digest)
+        }: more than the expected ${descriptor.size} bytes`,
+      );
+    }
+    hasher.update(chunk);
+  };
+  let reader: ReadableStreamBYOBReader | undefined;
   try {
-    for await (const chunk of body) {
-      if (hasher.size + chunk.byteLength > descriptor.size) {
-        throw new DigestError(
-          `Size mismatch for ${
-            blobName(repo, descriptor.digest)
-          }: more than the expected ${descriptor.size} bytes`,
-        );
+    reader = body.getReader({ mode: "byob" });
+  } catch {
+    // not a byte stream: read it chunk by chunk below
+  }
+  const batches = [new Uint8Array(WRITE_BATCH), new Uint8Array(WRITE_BATCH)];
+  let current = 0;
+  let filled = 0;
+  let writing: Promise<void> | undefined;
+  const flush = async () => {
+    if (writing) await writing;
+    writing = writeBatch(out, batches[current]!.subarray(0, filled));
+    writing.catch(() => {}); // awaited by the next flush or at the end
+    current ^= 1;
+    filled = 0;
+  };
+  const add = async (chunk: Uint8Array) => {
+    take(chunk);
+    if (filled + chunk.byteLength > WRITE_BATCH) await flush();
+    if (chunk.byteLength >= WRITE_BATCH) {
+      await flush();
+      await writeBatch(out, chunk);
+    } else {
+      batches[current]!.set(chunk, filled);
+      filled += chunk.byteLength;
+    }
+    onProgress?.(hasher.size);
+  };
+  try {
+    if (reader) {
+      let scratch = new Uint8Array(READ_SIZE);
+      while (true) {
+        const { done, value } = await reader.read(scratch);
+        if (done) break;
+        await add(value);
+        scratch = new Uint8Array(value.buffer);
       }
-      hasher.update(chunk);
-      if (filled + chunk.byteLength > batch.length) {
-        await writeAll(out, batch.subarray(0, filled));
-        filled = 0;
-      }
-      if (chunk.byteLength >= batch.length) await writeAll(out, chunk);
-      else {
-        batch.set(chunk, filled);
-        filled += chunk.byteLength;
-      }
-      onProgress?.(hasher.size);
+    } else {
+      for await (const chunk of body) await add(chunk);
     }
   } finally {
-    await writeAll(out, batch.subarray(0, filled));
+    try {
+      if (filled > 0) await flush();
+    } finally {
+      await writing;
+      reader?.releaseLock();
+    }
   }
 }
