@@ -26,14 +26,17 @@ export class RegistryStore implements Store {
   /** Registry host and repository. */
   readonly repo: Repository;
   #referrersApi?: Promise<boolean>;
+  #pageSize?: number;
 
   /**
    * @param client the registry client
    * @param repo registry host and repository (a Reference's tag and digest are ignored)
+   * @param options `pageSize` asks for tag lists in pages of that many (all pages are read)
    */
-  constructor(client: RegistryClient, repo: Repository) {
+  constructor(client: RegistryClient, repo: Repository, options: { pageSize?: number } = {}) {
     this.client = client;
     this.repo = { registry: repo.registry, repository: repo.repository };
+    this.#pageSize = options.pageSize;
   }
 
   /** `host/repository`. */
@@ -186,7 +189,7 @@ export class RegistryStore implements Store {
 
   /** Every tag, following Link pagination. */
   async tags(): Promise<string[]> {
-    return await listTags(this.client, this.repo);
+    return await listTags(this.client, this.repo, { pageSize: this.#pageSize });
   }
 
   /** Referrers through the API, or the tag-schema index. */
