@@ -74,6 +74,16 @@ Deno.test("package commands without a registry", async (t) => {
     assertEquals(await Deno.readTextFile(join(app, "kcl.mod.lock")), lock);
   });
 
+  await t.step("a dependency named with - is passed to the compiler with _", async () => {
+    const tool = join(home.dir, "my-tool");
+    await ok(["mod", "init", "my-tool"]);
+    await ok(["mod", "add", tool], app);
+    await Deno.remove(log);
+    await ok(["run"], app);
+    assertEquals(await Deno.readTextFile(log), `${app}|run -E lib=${lib} -E my_tool=${tool}\n`);
+    await ok(["mod", "remove", "my-tool"], app);
+  });
+
   await t.step("mod pkg writes .tgz and .tar; both pull and run", async () => {
     await ok(["mod", "pkg", "--target", join(home.dir, "lib.tgz")], lib);
     await ok(["pkg", "--target", join(home.dir, "lib.tar")], lib);

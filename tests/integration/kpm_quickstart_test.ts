@@ -200,4 +200,19 @@ await forEachRegistry("the seeds' quick start works verbatim", async (t, registr
     assertEquals(result.code, 0, describe(result));
     assertStringIncludes(result.stderr.toLowerCase(), "not logged in");
   });
+
+  await t.step("without a kpm login, the docker config's credentials are used", async () => {
+    const dest = join(home.dir, "docker-config");
+    await Deno.mkdir(dest);
+    let result = await kpm(["mod", "pull", "MyPkg:0.0.1"], { cwd: dest, env: reg });
+    assertEquals(result.code, 1, describe(result));
+    assertStringIncludes(result.stderr, "login");
+    await Deno.mkdir(home.env.DOCKER_CONFIG!, { recursive: true });
+    await Deno.writeTextFile(
+      join(home.env.DOCKER_CONFIG!, "config.json"),
+      JSON.stringify({ auths: { [host]: { auth: btoa(`${USER.username}:${USER.password}`) } } }),
+    );
+    result = await kpm(["mod", "pull", "MyPkg:0.0.1"], { cwd: dest, env: reg });
+    assertEquals(result.code, 0, describe(result));
+  });
 });
