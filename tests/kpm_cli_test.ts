@@ -65,6 +65,9 @@ Deno.test("package commands without a registry", async (t) => {
     const lock = await Deno.readTextFile(join(app, "kcl.mod.lock"));
     assertStringIncludes(lock, '  [dependencies.lib]\n    name = "lib"\n    full_name = "lib_0.1.0"\n');
     assertEquals((await ok(["graph"], app)).stdout, "app@0.0.1 lib@0.1.0\n");
+    assertEquals(JSON.parse((await ok(["mod", "metadata", "--update"], app)).stdout), {
+      packages: { lib: { name: "lib", manifest_path: lib } },
+    });
     assertEquals(JSON.parse((await ok(["metadata"], app)).stdout), {
       packages: { lib: { name: "lib", manifest_path: lib } },
     });

@@ -349,7 +349,11 @@ export const modCommands: Command[] = [
     path: ["mod", "metadata"],
     aliases: [["metadata"]],
     summary: "Print the resolved packages as JSON",
-    usage: "mod metadata",
+    usage: "mod metadata [--update]",
+    options: {
+      // accepted for the KCL tool chain (its language server runs `kcl mod metadata --update`)
+      update: { type: "boolean", description: "download missing packages (kpm always does)" },
+    },
     args: { min: 0, max: 0 },
     run: metadata,
   },

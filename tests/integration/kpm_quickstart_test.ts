@@ -51,6 +51,10 @@ await forEachRegistry("the seeds' quick start works verbatim", async (t, registr
     assertEquals(result.code, 0, describe(result));
     assertEquals(result.stdout, "Login succeeded\n");
     assert(!result.stdout.includes("1234") && !result.stderr.includes("1234"), "the password is never shown");
+    const credentials = join(home.env.KCL_PKG_PATH!, ".kpm", "config", "config.json");
+    assertEquals((await Deno.stat(credentials)).mode! & 0o777, 0o600);
+    const auths = JSON.parse(await Deno.readTextFile(credentials)).auths;
+    assertEquals(atob(auths[host].auth), "test:1234");
   });
 
   await t.step("mod init MyPkg writes kcl.mod, an empty kcl.mod.lock and main.k", async () => {
