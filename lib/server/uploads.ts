@@ -41,36 +41,47 @@ async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   while (offset < bytes.byteLength) offset += await file.write(bytes.subarray(offset));
 }
 
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
-}
-
-/** Streams `body` to the end of the session's file, hashing each piece; the size follows what was written. */
+/**
+ * Streams `body` to the end of the session's file, hashing each piece; pieces are gathered in one reused
+ * ~4 MiB buffer (allocated only when a second piece arrives, so small bodies cost no buffer). The session's
+ * size and hash follow exactly what was written, also when the body breaks off.
+ */
 async function pump(session: UploadSession, body: ReadableStream<Uint8Array>): Promise<void> {
   using file = await Deno.open(session.path, { append: true });
-  let pending: Uint8Array[] = [];
-  let pendingBytes = 0;
-  const flush = async () => {
-    if (pendingBytes === 0) return;
-    const bytes = concat(pending, pendingBytes);
-    pending = [];
-    pendingBytes = 0;
+  let first: Uint8Array | undefined;
+  let buffer: Uint8Array | undefined;
+  let filled = 0;
+  const write = async (bytes: Uint8Array) => {
     await writeAll(file, bytes);
     session.hasher.update(bytes);
     session.size += bytes.byteLength;
   };
+  const flush = async () => {
+    if (first) await write(first);
+    else if (buffer && filled > 0) await write(buffer.subarray(0, filled));
+    first = undefined;
+    filled = 0;
+  };
   try {
     for await (const chunk of body) {
-      pending.push(chunk);
-      pendingBytes += chunk.byteLength;
-      if (pendingBytes >= WRITE_BATCH_BYTES) await flush();
+      if (chunk.byteLength >= WRITE_BATCH_BYTES) {
+        await flush();
+        await write(chunk);
+        continue;
+      }
+      if (!first && filled === 0) {
+        first = chunk;
+        continue;
+      }
+      buffer ??= new Uint8Array(WRITE_BATCH_BYTES);
+      if (first) {
+        buffer.set(first, 0);
+        filled = first.byteLength;
+        first = undefined;
+      }
+      if (filled + chunk.byteLength > buffer.byteLength) await flush();
+      buffer.set(chunk, filled);
+      filled += chunk.byteLength;
     }
   } finally {
     await flush();
