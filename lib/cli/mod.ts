@@ -158,14 +158,18 @@ async function copyTree(from: string, to: string): Promise<void> {
   }
 }
 
-/** Resolves the graph with `modText` as kcl.mod, then writes kcl.mod (if changed) and the lock. */
-async function relock(ctx: CommandContext, kc: KpmContext, dir: string, modText?: string) {
+/**
+ * Resolves the graph with `modText` as kcl.mod, then writes kcl.mod (if changed) and the lock. The current
+ * lock's checksums are enforced unless `fresh` (mod update: take what the registry has now, still verified
+ * against each package's own checksum annotation).
+ */
+async function relock(ctx: CommandContext, kc: KpmContext, dir: string, modText?: string, fresh = false) {
   const current = await readModFile(dir);
   const root = modText === undefined ? current : parseModFile(modText, current.path);
   const resolution = await resolveDependencies(kc.client, dir, {
     defaults: { registry: kc.settings.registry.value, repository: kc.settings.repository.value },
     home: kc.home,
-    lock: await readLockFile(dir),
+    lock: fresh ? undefined : await readLockFile(dir),
     log: ctx.log,
     root,
     concurrency: kc.concurrency,
@@ -216,7 +220,7 @@ async function remove(ctx: CommandContext): Promise<void> {
 
 async function update(ctx: CommandContext): Promise<void> {
   const kc = await kpmContext(ctx);
-  const resolution = await relock(ctx, kc, ctx.cwd);
+  const resolution = await relock(ctx, kc, ctx.cwd, undefined, true);
   if (ctx.global.json) ctx.json({ lock: Object.fromEntries(resolution.lock) });
   ctx.out(`updated ${LOCK_FILE} (${resolution.lock.size} dependencies)`);
 }

@@ -190,4 +190,21 @@ await forEachRegistry("the package graph", async (t, registry) => {
     assertStringIncludes(result.stderr, bogus);
     assertEquals(await Deno.readTextFile(lockPath), tampered, "the lock is not rewritten");
   });
+
+  await t.step("a tag pushed again with other content: the lock refuses it until mod update", async () => {
+    await ok(["mod", "update"], app); // also repairs the lock the step before tampered with
+    const before = await Deno.readTextFile(join(app, "kcl.mod.lock"));
+    await writePackage(join(src, "base"), "base", "1.2.0", "a = 22\n");
+    await ok(["mod", "push", "--force"], join(src, "base"));
+    await ok(["run"], app); // the locked copy in the cache still matches the lock: no registry request
+    await Deno.remove(cached, { recursive: true });
+    const refused = await kpm(["run"], app);
+    assertEquals(refused.code, 1, describe(refused));
+    assertStringIncludes(refused.stderr, "refusing");
+    await ok(["mod", "update"], app);
+    const after = await Deno.readTextFile(join(app, "kcl.mod.lock"));
+    assert(after !== before, "mod update locks the new content");
+    await ok(["run"], app);
+    assertEquals(await Deno.readTextFile(join(cached, "main.k")), "a = 22\n");
+  });
 }, { only: (label) => !label.includes("token") });
