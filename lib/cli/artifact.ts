@@ -11,6 +11,7 @@ import { ArtifactError, parseFileSpec, safeRelativePath } from "../artifact/file
 import { pullFromStore } from "../artifact/pull.ts";
 import { pushToStore } from "../artifact/push.ts";
 import { formatTarget, openTarget, parseTarget, type Target, targetReference } from "../artifact/target.ts";
+import type { RegistryClient } from "../oci/client.ts";
 import type { Store } from "../oci/store.ts";
 import type { Command, CommandContext } from "./command.ts";
 import { flagOption, listOption, stringOption, UsageError } from "./command.ts";
@@ -37,11 +38,21 @@ export function parseTargetArg(ctx: CommandContext, value: string, multipleTags 
   return parseTarget(value, { cwd: ctx.cwd, multipleTags });
 }
 
+/** One registry client per command, so that every store of a command (copy's source and target) shares tokens. */
+const clients = new WeakMap<CommandContext, Promise<RegistryClient>>();
+
 /** Opens the store of a target; the registry client is made only for registry targets. */
 export async function targetStore(ctx: CommandContext, target: Target, create = false): Promise<Store> {
   return await openTarget(target, {
     create,
-    client: async () => registryClient(ctx, await commandSettings(ctx)),
+    client: () => {
+      let client = clients.get(ctx);
+      if (!client) {
+        client = commandSettings(ctx).then((settings) => registryClient(ctx, settings));
+        clients.set(ctx, client);
+      }
+      return client;
+    },
   });
 }
 
