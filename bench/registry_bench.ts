@@ -1,0 +1,286 @@
+/**
+ * Embedded registry benchmark: kpm's `registry serve` (as a subprocess, `deno run -A main.ts registry serve`)
+ * against the CNCF `distribution` registry (`docker-registry`) in the same run, on loopback:
+ *
+ * 1. 50 parallel small pushes (blob + config + manifest under a tag, kpm's client) with no error and no lost
+ *    blob (every blob and tag read back and verified), and the server's peak RSS (VmHWM) under that load;
+ * 2. a 1 GiB blob uploaded with `curl -T` (POST then one streamed PUT);
+ * 3. the 1 GiB blob fetched with `curl -o /dev/null`, alternating servers, median of the runs;
+ * and the peak RSS of each server at the end.
+ *
+ * Usage: deno run -A bench/registry_bench.ts [--size-mib 1024] [--runs 5] [--pushes 50] [--push-kib 64]
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { pushBlob } from "../lib/oci/blob_upload.ts";
+import { openBlob } from "../lib/oci/blobs.ts";
+import { RegistryClient } from "../lib/oci/client.ts";
+import { digestOf, digestStream } from "../lib/oci/digest.ts";
+import { fetchManifest, pushManifest } from "../lib/oci/manifests.ts";
+import { OCI_CONFIG, OCI_MANIFEST } from "../lib/oci/media_types.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    "size-mib": { type: "string", default: "1024" },
+    runs: { type: "string", default: "5" },
+    pushes: { type: "string", default: "50" },
+    "push-kib": { type: "string", default: "64" },
+  },
+});
+const sizeMiB = Number(values["size-mib"]);
+const runs = Number(values.runs);
+const pushes = Number(values.pushes);
+const pushKiB = Number(values["push-kib"]);
+const root = new URL("..", import.meta.url).pathname;
+const work = await Deno.makeTempDir({ prefix: "kpm_registry_bench_" });
+
+interface Server {
+  name: string;
+  host: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+async function waitReady(host: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      const response = await fetch(`http://${host}/v2/`);
+      await response.body?.cancel();
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`Cannot reach the registry at "${host}"`);
+}
+
+async function startKpm(): Promise<Server> {
+  const port = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      join(root, "main.ts"),
+      "registry",
+      "serve",
+      "--addr",
+      `127.0.0.1:${port}`,
+      "--root",
+      join(work, "kpm"),
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const host = `127.0.0.1:${port}`;
+  await waitReady(host);
+  return {
+    name: "kpm registry serve",
+    host,
+    pid: child.pid,
+    async stop() {
+      child.kill("SIGTERM");
+      await child.status;
+    },
+  };
+}
+
+async function startDistribution(): Promise<Server> {
+  const port = freePort();
+  const config = join(work, "distribution.yml");
+  await Deno.writeTextFile(
+    config,
+    [
+      "version: 0.1",
+      "log: { level: error, accesslog: { disabled: true } }",
+      "storage:",
+      `  filesystem: { rootdirectory: ${join(work, "distribution")} }`,
+      "  cache: { blobdescriptor: inmemory }",
+      "  delete: { enabled: true }",
+      `http: { addr: "127.0.0.1:${port}" }`,
+      "",
+    ].join("\n"),
+  );
+  const child = new Deno.Command("docker-registry", {
+    args: ["serve", config],
+    stdout: "null",
+    stderr: "null",
+  })
+    .spawn();
+  const host = `127.0.0.1:${port}`;
+  await waitReady(host);
+  return {
+    name: "distribution 2.8",
+    host,
+    pid: child.pid,
+    async stop() {
+      child.kill("SIGTERM");
+      await child.status;
+    },
+  };
+}
+
+/** Peak and current resident memory of a process, in MiB. */
+async function memory(pid: number): Promise<{ peak: number; now: number }> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? NaN);
+  return { peak: kib("VmHWM") / 1024, now: kib("VmRSS") / 1024 };
+}
+
+async function run(cmd: string[]): Promise<{ seconds: number; stdout: string }> {
+  const started = performance.now();
+  const out = await new Deno.Command(cmd[0]!, { args: cmd.slice(1), stdout: "piped", stderr: "piped" })
+    .output();
+  const seconds = (performance.now() - started) / 1000;
+  if (!out.success) throw new Error(`${cmd.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
+  return { seconds, stdout: new TextDecoder().decode(out.stdout) };
+}
+
+/** 50 parallel pushes of a distinct small artifact each; then every blob and tag is read back and checked. */
+async function parallelPushes(server: Server): Promise<{ seconds: number; errors: number; lost: number }> {
+  const client = new RegistryClient();
+  const config = new TextEncoder().encode("{}");
+  const started = performance.now();
+  const items = Array.from({ length: pushes }, (_, i) => ({
+    repository: `bench/small${i % 5}`,
+    tag: `t${i}`,
+    bytes: crypto.getRandomValues(new Uint8Array(pushKiB * 1024)),
+  }));
+  const results = await Promise.allSettled(items.map(async (item) => {
+    const repo = { registry: server.host, repository: item.repository };
+    const layer = {
+      mediaType: "application/octet-stream",
+      digest: digestOf(item.bytes),
+      size: item.bytes.byteLength,
+    };
+    const configDescriptor = { mediaType: OCI_CONFIG, digest: digestOf(config), size: config.byteLength };
+    await pushBlob(client, repo, configDescriptor, config);
+    await pushBlob(client, repo, layer, item.bytes);
+    const manifest = new TextEncoder().encode(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        config: configDescriptor,
+        layers: [layer],
+      }),
+    );
+    await pushManifest(client, { ...repo, tag: item.tag }, { bytes: manifest, mediaType: OCI_MANIFEST });
+  }));
+  const seconds = (performance.now() - started) / 1000;
+  const errors = results.filter((r) => r.status === "rejected");
+  for (const error of errors.slice(0, 3)) {
+    console.error(`push failed: ${(error as PromiseRejectedResult).reason}`);
+  }
+  let lost = 0;
+  for (const item of items) {
+    try {
+      const ref = { registry: server.host, repository: item.repository, tag: item.tag };
+      const { manifest } = await fetchManifest(client, ref);
+      const layer = (manifest as { layers: { digest: `${string}:${string}` }[] }).layers[0]!;
+      const { body } = await openBlob(client, ref, layer.digest);
+      if ((await digestStream(body)).digest !== digestOf(item.bytes)) lost++;
+    } catch {
+      lost++;
+    }
+  }
+  return { seconds, errors: errors.length, lost };
+}
+
+async function uploadBig(server: Server, file: string, digest: string): Promise<number> {
+  const start = await fetch(`http://${server.host}/v2/bench/big/blobs/uploads/`, { method: "POST" });
+  await start.body?.cancel();
+  const location = new URL(start.headers.get("Location")!, `http://${server.host}`);
+  location.searchParams.set("digest", digest);
+  const { seconds, stdout } = await run([
+    "curl",
+    "-s",
+    "-o",
+    "/dev/null",
+    "-w",
+    "%{http_code}",
+    "-T",
+    file,
+    "-H",
+    "Content-Type: application/octet-stream",
+    location.href,
+  ]);
+  if (stdout !== "201") throw new Error(`upload to ${server.name} answered ${stdout}`);
+  return seconds;
+}
+
+function median(list: number[]): number {
+  const sorted = [...list].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+const servers: Server[] = [];
+try {
+  const file = join(work, "big.bin");
+  console.error(`making a ${sizeMiB} MiB random file…`);
+  await run(["sh", "-c", `head -c ${sizeMiB * 1024 * 1024} /dev/urandom > ${file}`]);
+  const { digest, size } = await digestStream((await Deno.open(file)).readable);
+  servers.push(await startKpm(), await startDistribution());
+  const rows: string[] = [];
+  const gets = new Map<Server, number[]>(servers.map((s) => [s, []]));
+  const summary = new Map<Server, string[]>();
+  for (const server of servers) {
+    console.error(`${server.name}: ${pushes} parallel pushes…`);
+    const push = await parallelPushes(server);
+    const afterPush = await memory(server.pid);
+    console.error(`${server.name}: ${sizeMiB} MiB upload…`);
+    const upload = await uploadBig(server, file, digest);
+    summary.set(server, [
+      `${push.seconds.toFixed(2)} s, ${push.errors} errors, ${push.lost} lost`,
+      `${afterPush.peak.toFixed(0)} MiB`,
+      `${upload.toFixed(2)} s`,
+    ]);
+  }
+  for (let i = 0; i < runs; i++) {
+    for (const server of servers) {
+      const url = `http://${server.host}/v2/bench/big/blobs/${digest}`;
+      const { seconds, stdout } = await run([
+        "curl",
+        "-sf",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{size_download}",
+        url,
+      ]);
+      if (Number(stdout) !== size) throw new Error(`${server.name} sent ${stdout} bytes, not ${size}`);
+      gets.get(server)!.push(seconds);
+    }
+  }
+  for (const server of servers) {
+    const peak = (await memory(server.pid)).peak;
+    const times = gets.get(server)!;
+    const [push, pushRss, upload] = summary.get(server)!;
+    rows.push(
+      `| ${server.name} | ${median(times).toFixed(2)} s (${Math.min(...times).toFixed(2)}–${
+        Math.max(...times).toFixed(2)
+      }) | ${upload} | ${push} | ${pushRss} | ${peak.toFixed(0)} MiB |`,
+    );
+  }
+  console.log(
+    `\n${sizeMiB} MiB blob GET with curl (median of ${runs}, min–max), ${pushes} parallel pushes of ${pushKiB} KiB\n`,
+  );
+  console.log(
+    "| server | GET (curl -o /dev/null) | upload (curl -T) | parallel pushes | RSS after pushes | peak RSS (all) |",
+  );
+  console.log("| --- | --- | --- | --- | --- | --- |");
+  for (const row of rows) console.log(row);
+} finally {
+  for (const server of servers) await server.stop();
+  await Deno.remove(work, { recursive: true });
+}
