@@ -15,6 +15,7 @@ import { bcrypt } from "../deps.ts";
 import { decodeBase64Utf8 } from "../oci/base64.ts";
 import { cleanScopes } from "../oci/auth/scope.ts";
 import { DistributionError } from "./registry_errors.ts";
+import { readBodyCapped } from "./registry_http.ts";
 
 /** An account given on the command line or in code. */
 export interface RegistryUser {
@@ -202,7 +203,11 @@ export class RegistryAuth {
       }
       scopes = url.searchParams.getAll("scope");
     } else if (request.method === "POST") {
-      const form = new URLSearchParams(await readForm(request));
+      const form = new URLSearchParams(
+        new TextDecoder().decode(
+          await readBodyCapped(request, MAX_FORM_BYTES, "the token request form", "SIZE_INVALID"),
+        ),
+      );
       scopes = (form.get("scope") ?? "").split(" ");
       offline ||= form.get("access_type") === "offline";
       const grantType = form.get("grant_type");
@@ -270,12 +275,4 @@ export class RegistryAuth {
       return undefined;
     }
   }
-}
-
-async function readForm(request: Request): Promise<string> {
-  const bytes = new Uint8Array(await request.arrayBuffer());
-  if (bytes.byteLength > MAX_FORM_BYTES) {
-    throw new DistributionError("SIZE_INVALID", "Token request form is too large", { status: 413 });
-  }
-  return new TextDecoder().decode(bytes);
 }

@@ -6,7 +6,7 @@
  */
 
 import { type Digest, parseDigest } from "../oci/digest.ts";
-import { DistributionError } from "./registry_errors.ts";
+import { type DistributionCode, DistributionError } from "./registry_errors.ts";
 import type { RegistryStorage } from "./storage.ts";
 import type { UploadSessions } from "./uploads.ts";
 
@@ -42,15 +42,18 @@ export function digestParam(value: string | null, where: string): Digest {
 /**
  * Reads a request body of at most `limit` bytes.
  *
+ * @param what names the body in the error, e.g. `a manifest in "x/y"`
+ * @param code the error code of a body over the limit (MANIFEST_INVALID for manifests)
  * @throws {DistributionError} `code` with status 413 when the body is longer
  */
 export async function readBodyCapped(
   request: Request,
   limit: number,
   what: string,
+  code: DistributionCode = "MANIFEST_INVALID",
 ): Promise<Uint8Array> {
   const tooLarge = () =>
-    new DistributionError("MANIFEST_INVALID", `Cannot store ${what}: it is over the ${limit} byte limit`, {
+    new DistributionError(code, `Cannot read ${what}: it is over the ${limit} byte limit`, {
       status: 413,
     });
   const declared = Number(request.headers.get("Content-Length") ?? "NaN");
