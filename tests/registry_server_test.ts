@@ -29,8 +29,10 @@ import {
 } from "../lib/oci/media_types.ts";
 import { RegistryError } from "../lib/oci/registry_error.ts";
 import { type RunningRegistry, startRegistry } from "../lib/server/registry.ts";
-import { assert, assertEquals, assertRejects } from "./assert.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "./assert.ts";
 import { randomBytes } from "./oci_fake.ts";
+import { parseAddr } from "../lib/cli/registry_serve.ts";
+import { UsageError } from "../lib/cli/command.ts";
 
 interface Setup {
   registry: RunningRegistry;
@@ -727,5 +729,15 @@ Deno.test("kpm registry serve prints its address, logs requests with -v and stop
     assert(!stderr.includes("1234"), "the password is not logged");
   } finally {
     await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("kpm registry serve --addr takes HOST:PORT, [IPv6]:PORT and :PORT", () => {
+  assertEquals(parseAddr("127.0.0.1:5000"), { hostname: "127.0.0.1", port: 5000 });
+  assertEquals(parseAddr("localhost:5001"), { hostname: "localhost", port: 5001 });
+  assertEquals(parseAddr("[::1]:5002"), { hostname: "::1", port: 5002 });
+  assertEquals(parseAddr(":5003"), { hostname: "0.0.0.0", port: 5003 });
+  for (const bad of ["5000", "host:", "host:99999", "a:b:c"]) {
+    assertThrows(() => parseAddr(bad), UsageError, bad);
   }
 });
