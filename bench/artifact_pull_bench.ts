@@ -5,7 +5,8 @@
  * docker://… dir:`) in the same run. Wall time and peak RSS come from `/usr/bin/time -f "%e %M"`; the
  * median of `--runs` runs is shown.
  *
- * Usage: deno run -A bench/artifact_pull_bench.ts [--runs 3] [--files 100] [--file-kib 10] [--layers 8] [--layer-mib 64]
+ * Usage: deno run -A bench/artifact_pull_bench.ts [--runs 3] [--files 100] [--file-kib 10] [--layers 8]
+ *   [--layer-mib 64] [--only small|big]
  *
  * @module
  */
@@ -22,6 +23,7 @@ const { values } = parseArgs({
     "file-kib": { type: "string", default: "10" },
     layers: { type: "string", default: "8" },
     "layer-mib": { type: "string", default: "64" },
+    only: { type: "string" },
   },
 });
 const runs = Number(values.runs);
@@ -75,7 +77,7 @@ try {
   const scenarios = [
     { name: `${files} files × ${fileKiB} KiB`, repo: `${registry.host}/bench/small:1`, dir: "small" },
     { name: `${layers} layers × ${layerMiB} MiB`, repo: `${registry.host}/bench/big:1`, dir: "big" },
-  ];
+  ].filter((s) => !values.only || s.dir === values.only);
   for (const scenario of scenarios) {
     const names = [...Deno.readDirSync(join(work, scenario.dir))].map((e) => e.name).sort();
     await timed(

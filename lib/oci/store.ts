@@ -87,7 +87,7 @@ export async function writeVerifiedFile(
   const file = await Deno.open(temp, { write: true, createNew: true });
   let closed = false;
   try {
-    const batch = new Uint8Array(WRITE_BATCH);
+    const batch = new Uint8Array(Math.max(1, Math.min(WRITE_BATCH, expected.size)));
     let filled = 0;
     const flush = async () => {
       let offset = 0;
