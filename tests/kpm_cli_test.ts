@@ -84,6 +84,10 @@ Deno.test("package commands without a registry", async (t) => {
     await Deno.remove(log);
     await ok(["run"], app);
     assertEquals(await Deno.readTextFile(log), `${app}|run -E lib=${lib} -E my_tool=${tool}\n`);
+    assertEquals(JSON.parse((await ok(["mod", "metadata"], app)).stdout).packages.my_tool, {
+      name: "my_tool",
+      manifest_path: tool,
+    });
     await ok(["mod", "remove", "my-tool"], app);
   });
 

@@ -239,7 +239,11 @@ async function metadata(ctx: CommandContext): Promise<void> {
   const kc = await kpmContext(ctx);
   const resolution = await relock(ctx, kc, ctx.cwd);
   const packages: Record<string, { name: string; manifest_path: string }> = {};
-  for (const [name, pkg] of resolution.packages) packages[name] = { name, manifest_path: pkg.dir };
+  // keyed and named as KCL imports them (`-` as `_`), like the reference's GetAliasName
+  for (const [key, pkg] of resolution.packages) {
+    const name = key.replaceAll("-", "_");
+    packages[name] = { name, manifest_path: pkg.dir };
+  }
   ctx.write(`${JSON.stringify({ packages })}\n`);
 }
 
