@@ -38,7 +38,9 @@ async function walk(root: string, dir = root, out: string[] = []): Promise<strin
 
 /**
  * The reference kpm's checksum of a package folder (HashDir): standard base64 of the SHA-256 over the contents of
- * its files, concatenated in walk order, skipping paths that contain ".git" or ".tar".
+ * its files, concatenated in walk order, skipping paths that contain ".git" or ".tar". The skip looks at the
+ * path inside the package (the reference looks at the whole path, so a package kept under, say, `x.github/`
+ * hashes to the empty sum there).
  *
  * @param options `files`: only these (relative, in walk order), e.g. what packageFiles keeps
  * @example await packageSum("./mypkg") // "yNADGqn3jclWtfpwvWMHBsgkAKzOaMWg/VYxfcOJs64="
