@@ -44,3 +44,14 @@ export function safeRelativePath(title: string, where: string): string {
   }
   return normalized;
 }
+
+/**
+ * The title a pushed file or folder gets: its path as given, checked with safeRelativePath, with `/`
+ * separators and no trailing slash.
+ *
+ * @throws {ArtifactError} for absolute paths and paths that climb out with `..`
+ * @example fileTitle("conf/") // "conf"
+ */
+export function fileTitle(path: string): string {
+  return safeRelativePath(path, "file").replaceAll("\\", "/").replace(/\/+$/, "");
+}

@@ -24,7 +24,7 @@ import {
 import type { Reference } from "../oci/reference.ts";
 import { RegistryStore } from "../oci/registry_store.ts";
 import type { Store } from "../oci/store.ts";
-import { ArtifactError, type FileSpec, safeRelativePath } from "./files.ts";
+import { ArtifactError, type FileSpec, fileTitle } from "./files.ts";
 import { mapLimit } from "./concurrency.ts";
 import { packFolder } from "./folder.ts";
 
@@ -103,7 +103,7 @@ export async function pushToStore(
 ): Promise<PushResult> {
   const titles = new Set<string>();
   for (const file of files) {
-    const title = safeRelativePath(file.path, "file").replaceAll("\\", "/");
+    const title = fileTitle(file.path);
     if (titles.has(title)) throw new ArtifactError(`Cannot push "${file.path}": it is named twice`);
     titles.add(title);
   }
@@ -142,7 +142,7 @@ export async function pushToStore(
 
 /** Pushes one file (or folder) and returns its layer descriptor. */
 async function pushFile(store: Store, file: FileSpec, options: PushArtifactOptions): Promise<Descriptor> {
-  const title = safeRelativePath(file.path, "file").replaceAll("\\", "/").replace(/\/+$/, "");
+  const title = fileTitle(file.path);
   const path = resolve(options.cwd, file.path);
   const info = await Deno.stat(path).catch(() => {
     throw new ArtifactError(`Cannot push "${file.path}": no such file or folder`);

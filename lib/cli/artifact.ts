@@ -6,8 +6,13 @@
  */
 
 import { resolve } from "node:path";
-import { mergeAnnotations, parseAnnotationFile, parseAnnotationFlags } from "../artifact/annotations.ts";
-import { ArtifactError, parseFileSpec, safeRelativePath } from "../artifact/files.ts";
+import {
+  type ArtifactAnnotations,
+  mergeAnnotations,
+  parseAnnotationFile,
+  parseAnnotationFlags,
+} from "../artifact/annotations.ts";
+import { ArtifactError, type FileSpec, fileTitle, parseFileSpec } from "../artifact/files.ts";
 import { pullFromStore } from "../artifact/pull.ts";
 import { pushToStore } from "../artifact/push.ts";
 import { formatTarget, openTarget, parseTarget, type Target, targetReference } from "../artifact/target.ts";
@@ -74,6 +79,23 @@ export const CONCURRENCY_OPTION = {
   description: "parallel transfers (default 3)",
 } as const;
 
+/**
+ * The annotations of `--annotation K=V` and `--annotation-file F`, merged and checked against the files pushed.
+ *
+ * @throws {UsageError} for a malformed K=V; {ArtifactError} for an unreadable file or a conflict
+ */
+export async function annotationOptions(
+  ctx: CommandContext,
+  files: FileSpec[],
+): Promise<ArtifactAnnotations> {
+  const annotationFile = stringOption(ctx, "annotation-file");
+  const fromFile = annotationFile
+    ? parseAnnotationFile(await readText(resolve(ctx.cwd, annotationFile), annotationFile), annotationFile)
+    : undefined;
+  const titles = files.map((f) => fileTitle(f.path));
+  return mergeAnnotations(parseAnnotations(listOption(ctx, "annotation")), fromFile, titles);
+}
+
 async function push(ctx: CommandContext): Promise<void> {
   const target = parseTargetArg(ctx, ctx.args[0]!, true);
   if (target.digest) throw new UsageError(`Cannot push to a digest "${ctx.args[0]}": name a tag`);
@@ -81,12 +103,7 @@ async function push(ctx: CommandContext): Promise<void> {
   const files = ctx.args.slice(1).map(parseFileSpec);
   const config = stringOption(ctx, "config");
   if (files.length === 0 && !config) throw new UsageError("Nothing to push: name at least one FILE[:TYPE]");
-  const annotationFile = stringOption(ctx, "annotation-file");
-  const fromFile = annotationFile
-    ? parseAnnotationFile(await readText(resolve(ctx.cwd, annotationFile), annotationFile), annotationFile)
-    : undefined;
-  const titles = files.map((f) => safeRelativePath(f.path, "file").replaceAll("\\", "/").replace(/\/+$/, ""));
-  const annotations = mergeAnnotations(parseAnnotations(listOption(ctx, "annotation")), fromFile, titles);
+  const annotations = await annotationOptions(ctx, files);
   const store = await targetStore(ctx, target, true);
   const bar = progress(ctx, "Pushing");
   const result = await pushToStore(store, files, {

@@ -6,17 +6,15 @@
  * @module
  */
 
-import { resolve } from "node:path";
-import { mergeAnnotations, parseAnnotationFile } from "../artifact/annotations.ts";
-import { parseFileSpec, safeRelativePath } from "../artifact/files.ts";
+import { parseFileSpec } from "../artifact/files.ts";
 import { pushToStore } from "../artifact/push.ts";
 import { formatTarget, targetReference } from "../artifact/target.ts";
 import type { Command, CommandContext } from "./command.ts";
-import { listOption, stringOption, UsageError } from "./command.ts";
+import { stringOption, UsageError } from "./command.ts";
 import {
+  annotationOptions,
   CONCURRENCY_OPTION,
   concurrencyOption,
-  parseAnnotations,
   parseTargetArg,
   targetStore,
 } from "./artifact.ts";
@@ -31,12 +29,7 @@ async function attach(ctx: CommandContext): Promise<void> {
     );
   }
   const files = ctx.args.slice(1).map(parseFileSpec);
-  const annotationFile = stringOption(ctx, "annotation-file");
-  const fromFile = annotationFile
-    ? parseAnnotationFile(await Deno.readTextFile(resolve(ctx.cwd, annotationFile)), annotationFile)
-    : undefined;
-  const titles = files.map((f) => safeRelativePath(f.path, "file").replaceAll("\\", "/").replace(/\/+$/, ""));
-  const annotations = mergeAnnotations(parseAnnotations(listOption(ctx, "annotation")), fromFile, titles);
+  const annotations = await annotationOptions(ctx, files);
   if (files.length === 0 && Object.keys(annotations.manifest).length === 0) {
     throw new UsageError("Nothing to attach: name a FILE or give --annotation");
   }
