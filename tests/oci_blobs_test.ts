@@ -222,8 +222,11 @@ Deno.test("a wrong blob leaves no file behind", async (t) => {
   }
 });
 
-/** An upload session fake: POST, PATCH (with Content-Range checks), GET status, PUT; assembles the blob. */
-function uploadRegistry(options: { refuseAt?: { patch: number; keep: number } } = {}) {
+/**
+ * An upload session fake: POST, PATCH (with Content-Range checks; without one, a streamed PATCH of which it
+ * keeps `streamKeep` bytes and answers 500 when given), GET status, PUT; assembles the blob.
+ */
+function uploadRegistry(options: { refuseAt?: { patch: number; keep: number }; streamKeep?: number } = {}) {
   let stored = new Uint8Array(0);
   let state = 0;
   let patches = 0;
@@ -235,6 +238,13 @@ function uploadRegistry(options: { refuseAt?: { patch: number; keep: number } } 
       method: "HEAD",
       path: BLOB,
       handle: () => new Response(null, { status: 404 }),
+    },
+    {
+      // before a streamed PATCH (a body that cannot be replayed), the client learns the auth scheme
+      name: "ping",
+      method: "GET",
+      path: /^\/v2\/$/,
+      handle: () => new Response(null, { status: 200 }),
     },
     {
       name: "post",
@@ -250,6 +260,16 @@ function uploadRegistry(options: { refuseAt?: { patch: number; keep: number } } 
         patches++;
         if (new URL(request.url).searchParams.get("_state") !== `${state}`) {
           return new Response("stale Location", { status: 400 });
+        }
+        if (!request.headers.has("Content-Range") && stored.length === 0) {
+          const keep = options.streamKeep ?? seen.body.length;
+          stored = concat([stored, seen.body.subarray(0, keep)]);
+          if (keep < seen.body.length) return new Response("storage hiccup", { status: 500 });
+          state++;
+          return new Response(null, {
+            status: 202,
+            headers: { Location: location(), Range: `0-${stored.length - 1}` },
+          });
         }
         const range = /^(\d+)-(\d+)$/.exec(request.headers.get("Content-Range") ?? "");
         if (!range) return new Response("no Content-Range", { status: 400 });
@@ -350,6 +370,54 @@ Deno.test("a 416 during a chunked upload is recovered by asking the upload's sta
   } finally {
     await fake.close();
   }
+});
+
+Deno.test("a big blob is streamed as one PATCH by default, and resumed in chunks after a failure", async (t) => {
+  const content = randomBytes(40_000);
+  await t.step("one streamed PATCH without Content-Range, then the PUT", async () => {
+    const { fake, result } = uploadRegistry();
+    try {
+      const { client } = fakeClient();
+      const progress: number[] = [];
+      await pushBlob(
+        client,
+        { registry: fake.host, repository: "a" },
+        { digest: digestOf(content), size: content.length },
+        () => new Blob([content]).stream(),
+        { upload: "stream", chunkSize: 10_000, onProgress: (n) => progress.push(n) },
+      );
+      assertEquals(fake.seen("patch").map((r) => r.headers.get("Content-Range")), [null]);
+      assertEquals(fake.counts["status"], undefined);
+      assertEquals(result.content, content);
+      assertEquals(result.digest, digestOf(content));
+      assertEquals(progress.at(-1), content.length);
+    } finally {
+      await fake.close();
+    }
+  });
+  await t.step("the registry kept part of the stream: the rest goes in Content-Range chunks", async () => {
+    const { fake, result } = uploadRegistry({ streamKeep: 15_000 });
+    try {
+      const { client } = fakeClient();
+      await pushBlob(
+        client,
+        { registry: fake.host, repository: "a" },
+        { digest: digestOf(content), size: content.length },
+        () => new Blob([content]).stream(),
+        { upload: "stream", chunkSize: 10_000 },
+      );
+      assertEquals(fake.counts["status"], 1);
+      assertEquals(fake.seen("patch").map((r) => r.headers.get("Content-Range")), [
+        null,
+        "15000-24999",
+        "25000-34999",
+        "35000-39999",
+      ]);
+      assertEquals(result.content, content);
+    } finally {
+      await fake.close();
+    }
+  });
 });
 
 Deno.test("a small blob is uploaded monolithically, keeping the Location's query", async (t) => {

@@ -99,6 +99,33 @@ Deno.test("the streaming hasher gives the same digest for any chunking", async (
       assertEquals(await digestStream(chunked(bytes, size)), { digest: expected, size: bytes.length });
     });
   }
+  await t.step("a byte stream (read with a BYOB reader into a reused buffer)", async () => {
+    let offset = 0;
+    const bytesStream = new ReadableStream({
+      type: "bytes",
+      pull(controller) {
+        if (offset >= bytes.length) {
+          controller.close();
+          return controller.byobRequest?.respond(0); // a pending BYOB read ends with the close
+        }
+        controller.enqueue(bytes.slice(offset, offset + 50_000));
+        offset += 50_000;
+      },
+    });
+    assertEquals(await digestStream(bytesStream), { digest: expected, size: bytes.length });
+  });
+  await t.step("a file's readable", async () => {
+    const path = await Deno.makeTempFile({ prefix: "kpm_digest_" });
+    try {
+      await Deno.writeFile(path, bytes);
+      assertEquals(await digestStream((await Deno.open(path)).readable), {
+        digest: expected,
+        size: bytes.length,
+      });
+    } finally {
+      await Deno.remove(path);
+    }
+  });
   await t.step("digestOf of bytes and of a string", () => {
     assertEquals(digestOf(bytes), expected);
     assertEquals(digestOf(""), EMPTY_SHA256);

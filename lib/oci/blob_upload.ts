@@ -26,6 +26,13 @@ export interface PushBlobOptions {
   mountFrom?: string;
   /** Chunk size for big blobs; blobs up to this size go in one PUT. */
   chunkSize?: number;
+  /**
+   * How blobs bigger than the chunk size are sent: `stream` (default unless `chunkSize` is given) streams the
+   * whole blob as one PATCH, as docker does (as fast as the registry can store it, constant memory), and on a
+   * failure resumes from where the registry stands in Content-Range chunks; `chunked` sends Content-Range
+   * chunks of `chunkSize` from the start.
+   */
+  upload?: "stream" | "chunked";
   onProgress?: ProgressCallback;
   /** Skip the HEAD check (the caller knows the blob is missing). */
   skipExistsCheck?: boolean;
@@ -76,10 +83,12 @@ export async function pushBlob(
     const bytes = content instanceof Uint8Array ? content : await readAll(await content(), descriptor.size);
     await upload.finish(descriptor.digest, bytes);
   } else {
-    const stream = content instanceof Uint8Array
-      ? new Blob([content as Uint8Array<ArrayBuffer>]).stream()
-      : await content();
-    await upload.sendChunks(stream, chunkSize, options.onProgress);
+    const open = content instanceof Uint8Array
+      ? () => new Blob([content as Uint8Array<ArrayBuffer>]).stream()
+      : content;
+    const mode = options.upload ?? (options.chunkSize === undefined ? "stream" : "chunked");
+    if (mode === "stream") await upload.sendStream(open, descriptor.size, chunkSize, options.onProgress);
+    else await upload.sendChunks(await open(), chunkSize, options.onProgress);
     await upload.finish(descriptor.digest, new Uint8Array());
   }
   options.onProgress?.(descriptor.size);
@@ -115,7 +124,71 @@ class Upload {
     this.scopes = scopes;
   }
 
-  /** Sends a stream as PATCH chunks of `chunkSize` bytes. */
+  /**
+   * Streams the whole content as one PATCH (no Content-Range, as docker does). When that fails or the registry
+   * stored less, asks the registry how much it holds, reopens the content past that point and sends the rest
+   * in Content-Range chunks.
+   */
+  async sendStream(
+    open: () => Promise<ReadableStream<Uint8Array>> | ReadableStream<Uint8Array>,
+    size: number,
+    chunkSize: number,
+    onProgress?: ProgressCallback,
+  ) {
+    let sent = 0;
+    const counted = (await open()).pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          sent += chunk.byteLength;
+          controller.enqueue(chunk);
+          onProgress?.(sent);
+        },
+      }),
+    );
+    let stored: number;
+    try {
+      const response = await this.client.send({
+        registry: this.repo.registry,
+        repository: this.repo.repository,
+        method: "PATCH",
+        url: this.url,
+        headers: { "Content-Type": "application/octet-stream" },
+        body: counted,
+        scopes: this.scopes,
+        expect: [202],
+        what: this.what,
+        retry: false,
+      });
+      await response.body?.cancel();
+      this.url = response.headers.get("Location") ?? this.url;
+      const range = /^(?:bytes=)?0-(\d+)$/.exec(response.headers.get("Range") ?? "");
+      stored = range ? Number(range[1]) + 1 : size;
+    } catch (error) {
+      if (
+        error instanceof RegistryError && error.status >= 400 && error.status < 500 && error.status !== 416
+      ) {
+        throw error;
+      }
+      stored = await this.#status().catch(() => {
+        throw error;
+      });
+    }
+    if (stored === size) {
+      this.#offset = size;
+      return;
+    }
+    if (stored > size) {
+      throw new RegistryError(`Cannot ${this.what}: the registry holds ${stored} bytes, more than ${size}`, {
+        status: 0,
+        registry: this.repo.registry,
+        repository: this.repo.repository,
+      });
+    }
+    this.#offset = stored;
+    await this.sendChunks(skip(await open(), stored), chunkSize, onProgress);
+  }
+
+  /** Sends a stream as PATCH chunks of `chunkSize` bytes, from the current offset. */
   async sendChunks(stream: ReadableStream<Uint8Array>, chunkSize: number, onProgress?: ProgressCallback) {
     let buffer = new Uint8Array(chunkSize);
     let filled = 0;
@@ -219,6 +292,23 @@ class Upload {
     });
     await response.body?.cancel();
   }
+}
+
+/** The stream without its first `count` bytes. */
+function skip(stream: ReadableStream<Uint8Array>, count: number): ReadableStream<Uint8Array> {
+  let left = count;
+  return stream.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        if (left >= chunk.byteLength) {
+          left -= chunk.byteLength;
+          return;
+        }
+        controller.enqueue(left > 0 ? chunk.subarray(left) : chunk);
+        left = 0;
+      },
+    }),
+  );
 }
 
 /** Reads a stream into one buffer of the expected size (for small blobs). */

@@ -108,13 +108,39 @@ export function digestOf(content: Uint8Array | string, algorithm = "sha256"): Di
   return hasher.digest();
 }
 
-/** Digest and size of a whole stream, read to its end. */
+/** The buffer a byte stream is read into by digestStream (reused, so memory stays flat). */
+const READ_SIZE = 1024 * 1024;
+
+/**
+ * Digest and size of a whole stream, read to its end. A byte stream (a file's or fetch's `readable`) is read
+ * with a BYOB reader into one reused buffer; other streams chunk by chunk.
+ */
 export async function digestStream(
   stream: ReadableStream<Uint8Array>,
   algorithm = "sha256",
 ): Promise<{ digest: Digest; size: number }> {
   const hasher = new Hasher(algorithm);
-  for await (const chunk of stream) hasher.update(chunk);
+  let reader: ReadableStreamBYOBReader | undefined;
+  try {
+    reader = stream.getReader({ mode: "byob" });
+  } catch {
+    // not a byte stream
+  }
+  if (reader) {
+    let buffer = new Uint8Array(READ_SIZE);
+    try {
+      while (true) {
+        const { done, value } = await reader.read(buffer);
+        if (done) break;
+        hasher.update(value);
+        buffer = new Uint8Array(value.buffer);
+      }
+    } finally {
+      reader.releaseLock();
+    }
+  } else {
+    for await (const chunk of stream) hasher.update(chunk);
+  }
   return { size: hasher.size, digest: hasher.digest() };
 }
 
