@@ -290,3 +290,24 @@ Deno.test("REF forms: registries and oci-layout folders, tags, digests and tag l
     "not a valid digest",
   );
 });
+
+Deno.test("concurrent tags through separate layout stores (as separate processes) are all kept", async () => {
+  await withTemp(async (dir) => {
+    const stores = await Promise.all([1, 2, 3, 4].map(() => openLayout(dir, { create: true })));
+    const config = blob("{}", "application/vnd.oci.empty.v1+json");
+    await stores[0]!.pushBlob(config.descriptor, config.bytes);
+    const bytes = new TextEncoder().encode(
+      JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: config.descriptor, layers: [] }),
+    );
+    await Promise.all(
+      stores.flatMap((store, i) =>
+        [0, 1, 2, 3, 4].map((j) => store.pushManifest(bytes, OCI_MANIFEST, { tag: `t${i}${j}` }))
+      ),
+    );
+    assertEquals((await stores[0]!.tags()).length, 20);
+    assert(
+      !(await Deno.stat(join(dir, "index.json.lock")).then(() => true, () => false)),
+      "the lock is released",
+    );
+  });
+});

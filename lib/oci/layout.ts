@@ -116,11 +116,19 @@ export class LayoutStore implements Store {
     await writeFileAtomic(join(this.root, "index.json"), JSON.stringify(index));
   }
 
-  /** Applies `change` to index.json under the lock (read, change, atomic write). */
+  /**
+   * Applies `change` to index.json (read, change, atomic write) under two locks: a promise chain within this
+   * process and an `index.json.lock` file across processes, so concurrent tags are not lost.
+   */
   #updateIndex(change: (index: ImageIndex) => ImageIndex | undefined): Promise<void> {
     const next = this.#indexLock.then(async () => {
-      const updated = change(await this.readIndex());
-      if (updated) await this.writeIndex(updated);
+      const release = await lockFile(join(this.root, "index.json.lock"));
+      try {
+        const updated = change(await this.readIndex());
+        if (updated) await this.writeIndex(updated);
+      } finally {
+        await release();
+      }
     });
     this.#indexLock = next.catch(() => {});
     return next;
@@ -309,6 +317,27 @@ export class LayoutStore implements Store {
       });
     }
     return found;
+  }
+}
+
+/** A lock file older than this is taken to be left by a process that died. */
+const STALE_LOCK_MS = 30_000;
+
+/** Creates `path` exclusively (waiting while another process holds it) and returns its release. */
+async function lockFile(path: string): Promise<() => Promise<void>> {
+  for (let wait = 5;; wait = Math.min(wait * 2, 200)) {
+    try {
+      (await Deno.open(path, { write: true, createNew: true })).close();
+      return () => Deno.remove(path).catch(() => {});
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    }
+    const info = await Deno.stat(path).catch(() => undefined);
+    if (info?.mtime && Date.now() - info.mtime.getTime() > STALE_LOCK_MS) {
+      await Deno.remove(path).catch(() => {});
+      continue;
+    }
+    await new Promise((resolve) => setTimeout(resolve, wait));
   }
 }
 
