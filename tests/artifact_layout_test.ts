@@ -311,3 +311,23 @@ Deno.test("concurrent tags through separate layout stores (as separate processes
     );
   });
 });
+
+Deno.test("copy verifies blobs on the fly: a corrupt source blob fails the copy and lands nowhere", async () => {
+  await withTemp(async (dir) => {
+    const src = join(dir, "files");
+    await Deno.mkdir(src);
+    await Deno.writeTextFile(join(src, "a.txt"), "original");
+    const source = await openLayout(join(dir, "source"), { create: true });
+    const pushed = await pushToStore(source, [{ path: "a.txt" }], { cwd: src, tags: ["v1"] });
+    const layer = pushed.layers[0]!;
+    await Deno.writeTextFile(source.blobPath(layer.digest), "tampered");
+    const target = await openLayout(join(dir, "target"), { create: true });
+    await assertRejects(
+      () => copyGraph(source, target, pushed.manifest, { tags: ["v1"], concurrency: 1 }),
+      DigestError,
+    );
+    assert(!(await target.exists(layer)));
+    assertEquals(await target.tags(), []);
+    assertEquals([...Deno.readDirSync(join(dir, "target", "blobs", "sha256"))].length, 1, "only the config");
+  });
+});
