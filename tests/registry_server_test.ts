@@ -184,6 +184,25 @@ Deno.test("registry: blob uploads", async (t) => {
         assertEquals(outcome, "uploaded");
         await downloadBlob(s.client, repo, { digest, size: 10_000 }, join(dir, "chunked"));
         assertEquals(await Deno.readFile(join(dir, "chunked")), bytes);
+        const other = randomBytes(10_000);
+        const started = await s.req("/v2/team/app/blobs/uploads/", { method: "POST" });
+        let location = started.headers.get("Location")!;
+        for (let at = 0; at < 10_000; at += 4000) {
+          const part = other.subarray(at, Math.min(at + 4000, 10_000));
+          const patched = await s.req(location, {
+            method: "PATCH",
+            headers: { "Content-Range": `${at}-${at + part.byteLength - 1}` },
+            body: buf(part),
+          });
+          assertEquals(patched.status, 202);
+          assertEquals(patched.headers.get("Range"), `0-${at + part.byteLength - 1}`);
+          location = patched.headers.get("Location")!;
+        }
+        const done = await s.req(`${location}?digest=${digestOf(other)}`, { method: "PUT" });
+        assertEquals(done.status, 201);
+        assertEquals(done.headers.get("Docker-Content-Digest"), digestOf(other));
+        const back = await s.req(`/v2/team/app/blobs/${digestOf(other)}`);
+        assertEquals(new Uint8Array(await back.arrayBuffer()), other);
       });
 
       await t.step(
