@@ -13,7 +13,7 @@ import { ANNOTATION_CONTENT_DIGEST, ANNOTATION_TITLE, ANNOTATION_UNPACK } from "
 import { type Reference, referenceTarget } from "../oci/reference.ts";
 import { RegistryStore } from "../oci/registry_store.ts";
 import type { Store } from "../oci/store.ts";
-import { mapLimit } from "./concurrency.ts";
+import { mapLimit } from "../oci/concurrency.ts";
 import { ArtifactError, safeRelativePath } from "./files.ts";
 import { unpackFolder } from "./folder.ts";
 

@@ -25,7 +25,7 @@ import type { Reference } from "../oci/reference.ts";
 import { RegistryStore } from "../oci/registry_store.ts";
 import type { Store } from "../oci/store.ts";
 import { ArtifactError, type FileSpec, fileTitle } from "./files.ts";
-import { mapLimit } from "./concurrency.ts";
+import { mapLimit } from "../oci/concurrency.ts";
 import { packFolder } from "./folder.ts";
 
 /** The empty JSON config `{}` of image-spec 1.1. */

@@ -10,6 +10,7 @@
 import type { Descriptor } from "./manifest.ts";
 import { isManifestMediaType, referencedDescriptors } from "./manifest.ts";
 import type { Store } from "./store.ts";
+import { mapLimit } from "./concurrency.ts";
 
 /** What happened to one node of the graph. */
 export type CopyOutcome = "copied" | "skipped";
@@ -77,14 +78,14 @@ export async function copyGraph(
       report(descriptor, "skipped");
     } else {
       const { bytes, manifest, descriptor: fetched } = await source.fetchManifest(descriptor);
-      await mapAll(referencedDescriptors(manifest), limit, (child) => copyNode(child));
+      await mapLimit(referencedDescriptors(manifest), limit, (child) => copyNode(child));
       await target.pushManifest(bytes, fetched.mediaType, { tag });
       report(descriptor, "copied");
     }
     if (options.referrers) {
       const referrers = await source.referrers(descriptor);
       result.referrers.push(...referrers);
-      await mapAll(referrers, limit, (referrer) => copyNode(referrer));
+      await mapLimit(referrers, limit, (referrer) => copyNode(referrer));
     }
   };
 
@@ -92,13 +93,4 @@ export async function copyGraph(
   await copyNode(root, first);
   for (const tag of more) await target.tag(root, tag);
   return result;
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight; rejects on the first failure. */
-async function mapAll<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
