@@ -72,7 +72,8 @@ Deno.test("kcl.mod.lock: OCI, git and local entries round-trip byte for byte", a
     branch: "main",
     package: "cc",
   });
-  assertEquals(lock.get("newk8s")?.name, "k8s");
+  // an alias is locked under its kcl.mod name, with the package's own NAME_VERSION as full_name
+  assertEquals([lock.get("newk8s")?.name, lock.get("newk8s")?.full_name], ["newk8s", "k8s_1.29"]);
   assertEquals(lock.get("helloworld")?.oci_tag, "0.1.4");
   assertEquals(formatLockFile(lock), text);
   // the entries are written sorted by key whatever order they are built in

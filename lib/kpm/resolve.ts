@@ -42,7 +42,13 @@ export interface RegistryDefaults {
 
 /** A dependency made concrete: where it comes from and what it is called. */
 export type ConcreteDependency =
-  | { kind: "oci"; name: string; location: PackageLocation }
+  | {
+    kind: "oci";
+    name: string;
+    location: PackageLocation;
+    /** The package inside the artifact, when kcl.mod names one (`package = "…"` with `oci` or `repo`). */
+    package?: string;
+  }
   | { kind: "path"; name: string; path: string };
 
 /** A resolved package of the graph. */
@@ -96,6 +102,7 @@ export function concreteDependency(
         kind: "oci",
         name,
         location: { registry: ref.registry, repository: ref.repository, tag: spec.tag ?? ref.tag },
+        ...(spec.package !== undefined && { package: spec.package }),
       };
     }
     case "repo":
@@ -107,6 +114,7 @@ export function concreteDependency(
           repository: spec.repo.toLowerCase(),
           tag: spec.tag,
         },
+        ...(spec.package !== undefined && { package: spec.package }),
       };
     case "path":
       return {
@@ -158,7 +166,9 @@ export async function resolveDependencies(
         if (dep.kind === "oci") {
           const location = dep.location;
           const locked = lockedFor(options.lock?.get(dep.name), location);
-          const offline = locked && await cachedFromLock(options.home, locked, location);
+          const offline = locked && !dep.package
+            ? await cachedFromLock(options.home, locked, location)
+            : undefined;
           const cached = offline ?? await limit(() =>
             fetchPackage(client, location, {
               home: options.home,
@@ -174,6 +184,22 @@ export async function resolveDependencies(
             sum: cached.sum,
             location: cached.location,
           };
+          if (dep.package && dep.package !== cached.name) {
+            // one artifact holding several packages: the one named, in a sub-folder; the sum stays the
+            // artifact's, which is what a later download is verified against
+            const inner = await findPackage(cached.dir, dep.package);
+            if (!inner) {
+              throw new PackageError(
+                `Cannot find package "${dep.package}" in "${location.registry}/${location.repository}:${cached.location.tag}"`,
+              );
+            }
+            pkg = {
+              ...pkg,
+              packageName: dep.package,
+              version: inner.version ?? cached.version,
+              dir: inner.dir,
+            };
+          }
         } else {
           const mod = await readModFile(dep.path);
           pkg = {
@@ -253,7 +279,9 @@ async function cachedFromLock(home: string, locked: LockedDependency, location: 
     return undefined;
   }
   return {
-    name: locked.name,
+    name: locked.full_name.endsWith(`_${locked.version}`)
+      ? locked.full_name.slice(0, -locked.version.length - 1)
+      : locked.name,
     version: locked.version,
     dir,
     sum: locked.sum!,
@@ -261,10 +289,38 @@ async function cachedFromLock(home: string, locked: LockedDependency, location: 
   };
 }
 
-/** The kcl.mod.lock entry of a resolved package. */
+/** Finds the sub-folder of `root` whose kcl.mod names package `name` (the shallowest, then the first by name). */
+async function findPackage(
+  root: string,
+  name: string,
+): Promise<{ dir: string; version?: string } | undefined> {
+  let level = [root];
+  while (level.length > 0) {
+    const next: string[] = [];
+    for (const dir of level) {
+      const entries: Deno.DirEntry[] = [];
+      for await (const entry of Deno.readDir(dir)) entries.push(entry);
+      entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      for (const entry of entries) {
+        if (!entry.isDirectory || entry.name === ".git") continue;
+        const sub = join(dir, entry.name);
+        const mod = await readModFile(sub).catch(() => undefined);
+        if (mod?.package.name === name) return { dir: sub, version: mod.package.version };
+        next.push(sub);
+      }
+    }
+    level = next;
+  }
+  return undefined;
+}
+
+/**
+ * The kcl.mod.lock entry of a resolved package: `name` is the name in kcl.mod (an alias when `package` is
+ * set, as the reference writes it), `full_name` the package's own NAME_VERSION.
+ */
 export function lockEntry(pkg: ResolvedPackage): LockedDependency {
   const entry: LockedDependency = {
-    name: pkg.packageName,
+    name: pkg.name,
     full_name: `${pkg.packageName}_${pkg.version}`,
     version: pkg.version,
     sum: pkg.sum,

@@ -157,6 +157,31 @@ await forEachRegistry("the package graph", async (t, registry) => {
     );
   });
 
+  await t.step("an artifact holding several packages: `package` picks one, under its alias", async () => {
+    const bundle = join(src, "bundle");
+    await writePackage(bundle, "bundle", "0.1.0", "top = 1\n");
+    await writePackage(join(bundle, "parts", "inner"), "inner", "0.0.3", "inner = 3\n");
+    await ok(["mod", "push"], bundle);
+    const user = join(home.dir, "user");
+    await writePackage(user, "user", "0.0.1", "x = 1\n");
+    const mod = `${await Deno.readTextFile(join(user, "kcl.mod"))}\n[dependencies]\n` +
+      `mine = { oci = "oci://${host}/test/bundle", tag = "0.1.0", package = "inner", version = "0.0.3" }\n`;
+    await Deno.writeTextFile(join(user, "kcl.mod"), mod);
+    await Deno.remove(log);
+    await ok(["run"], user);
+    assertEquals(
+      (await Deno.readTextFile(log)).trim(),
+      `run -E mine=${join(cache, "bundle_0.1.0", "parts", "inner")}`,
+    );
+    const lock = await Deno.readTextFile(join(user, "kcl.mod.lock"));
+    assertStringIncludes(lock, '  [dependencies.mine]\n    name = "mine"\n    full_name = "inner_0.0.3"\n');
+    assertEquals(await Deno.readTextFile(join(user, "kcl.mod")), mod, "kcl.mod is left as written");
+    await Deno.writeTextFile(join(user, "kcl.mod"), mod.replace('package = "inner"', 'package = "nothere"'));
+    const missing = await kpm(["run"], user);
+    assertEquals(missing.code, 1, describe(missing));
+    assertStringIncludes(missing.stderr, 'Cannot find package "nothere"');
+  });
+
   const cached = join(cache, "base_1.2.0");
   await t.step("a corrupted cached package is detected and fetched again", async () => {
     await Deno.writeTextFile(join(cached, "main.k"), "a = 666\n");
