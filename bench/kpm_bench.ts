@@ -9,8 +9,11 @@
  *   stand-in compiler.
  *
  * ```sh
- * deno task bench kpm -- [--runs 5] [--deps 20] [--file-kib 64]
+ * deno task bench kpm -- [--runs 5] [--deps 20] [--file-kib 64] [--latency-ms 25]
  * ```
+ *
+ * With `--latency-ms N` the `mod add` and `mod pull` cases run again through a loopback proxy that holds every
+ * registry response back by N ms, as a registry across a network would.
  *
  * Registries: distribution (`docker-registry`, no auth) and kpm's embedded registry when lib/server/registry.ts
  * exists. Prints a Markdown table of median / min / max milliseconds.
@@ -75,6 +78,28 @@ async function timed(args: string[], cwd: string, env: Record<string, string>): 
   return elapsed;
 }
 
+/** A plain-HTTP forwarding proxy on 127.0.0.1 that answers every request `latencyMs` later. */
+function latencyProxy(target: string, latencyMs: number): { host: string; close(): Promise<void> } {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
+    const url = new URL(request.url);
+    await new Promise((resolve) => setTimeout(resolve, latencyMs));
+    const body = request.body ? new Uint8Array(await request.arrayBuffer()) : undefined;
+    return await fetch(`http://${target}${url.pathname}${url.search}`, {
+      method: request.method,
+      headers: request.headers,
+      body,
+      redirect: "manual",
+    });
+  });
+  return { host: `127.0.0.1:${server.addr.port}`, close: () => server.shutdown() };
+}
+
+/** One table row: median / min / max of `times`. */
+function row(registry: string, command: string, times: number[]): string {
+  const s = summary(times);
+  return `| ${registry} | ${command} | ${s.median.toFixed(0)} | ${s.min.toFixed(0)} | ${s.max.toFixed(0)} |`;
+}
+
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
@@ -82,11 +107,13 @@ if (import.meta.main) {
       runs: { type: "string", default: "5" },
       deps: { type: "string", default: "20" },
       "file-kib": { type: "string", default: "64" },
+      "latency-ms": { type: "string", default: "0" },
     },
   });
   const runs = Number(values.runs);
   const depCount = Number(values.deps);
   const kib = Number(values["file-kib"]);
+  const latency = Number(values["latency-ms"]);
   const rows: string[] = [];
   for (const registry of await registries()) {
     await using home = await kpmHome();
@@ -99,64 +126,49 @@ if (import.meta.main) {
     await writePackage(join(home.dir, "src", "hub"), "hub", deps, kib);
     await timed(["mod", "push"], join(home.dir, "src", "hub"), env);
 
-    const cases: [string, number | undefined][] = [["sequential (--concurrency 1)", 1], [
-      "parallel (default 8)",
-      undefined,
-    ]];
-    for (const [label, concurrency] of cases) {
-      const times: number[] = [];
-      for (let i = 0; i < runs; i++) {
-        const run = join(home.dir, `add-${concurrency ?? "default"}-${i}`);
-        await writePackage(join(run, "app"), "app", [], 1);
-        const runEnv = { ...env, KCL_PKG_PATH: join(run, "cache") };
-        const args = [
-          "mod",
-          "add",
-          "hub:0.0.1",
-          ...(concurrency ? ["--concurrency", String(concurrency)] : []),
-        ];
-        times.push(await timed(args, join(run, "app"), runEnv));
+    const proxy = latency > 0 ? latencyProxy(registry.host, latency) : undefined;
+    const routes: [string, string][] = [[registry.label, registry.host]];
+    if (proxy) routes.push([`${registry.label}, +${latency} ms a response`, proxy.host]);
+    let lockedApp: { app: string; cache: string } | undefined;
+    for (const [label, reg] of routes) {
+      const viaEnv = { ...env, KPM_REG: reg };
+      const cases: [string, string[]][] = [
+        ["sequential (--concurrency 1)", ["--concurrency", "1"]],
+        ["parallel (default 8)", []],
+      ];
+      for (const [mode, flags] of cases) {
+        const times: number[] = [];
+        for (let i = 0; i < runs; i++) {
+          const run = await Deno.makeTempDir({ dir: home.dir, prefix: "add-" });
+          await writePackage(join(run, "app"), "app", [], 1);
+          const runEnv = { ...viaEnv, KCL_PKG_PATH: join(run, "cache") };
+          times.push(await timed(["mod", "add", "hub:0.0.1", ...flags], join(run, "app"), runEnv));
+          lockedApp ??= { app: join(run, "app"), cache: join(run, "cache") };
+        }
+        rows.push(row(label, `mod add hub (${depCount + 1} packages), ${mode}`, times));
       }
-      const s = summary(times);
-      rows.push(
-        `| ${registry.label} | mod add hub (${depCount + 1} packages), ${label} | ${s.median.toFixed(0)} | ${
-          s.min.toFixed(0)
-        } | ${s.max.toFixed(0)} |`,
-      );
+      const pulls: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        const dest = await Deno.makeTempDir({ dir: home.dir, prefix: "pull-" });
+        pulls.push(
+          await timed(["mod", "pull", "dep0:0.0.1"], dest, { ...viaEnv, KCL_PKG_PATH: join(dest, "cache") }),
+        );
+      }
+      rows.push(row(label, `mod pull dep0:0.0.1 (${kib} KiB package)`, pulls));
     }
-
-    const pulls: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      const dest = join(home.dir, `pull-${i}`);
-      await Deno.mkdir(dest);
-      pulls.push(
-        await timed(["mod", "pull", "dep0:0.0.1"], dest, { ...env, KCL_PKG_PATH: join(dest, "cache") }),
-      );
-    }
-    const p = summary(pulls);
-    rows.push(
-      `| ${registry.label} | mod pull dep0:0.0.1 (${kib} KiB package) | ${p.median.toFixed(0)} | ${
-        p.min.toFixed(0)
-      } | ${p.max.toFixed(0)} |`,
-    );
+    await proxy?.close();
 
     const compiler = join(home.dir, "kcl");
     await Deno.writeTextFile(compiler, "#!/bin/sh\nexit 0\n");
     await Deno.chmod(compiler, 0o755);
-    const app = join(home.dir, `add-default-0`, "app");
-    const runEnv = { ...env, KCL_PKG_PATH: join(home.dir, "add-default-0", "cache"), KPM_KCL_BIN: compiler };
+    const runEnv = { ...env, KCL_PKG_PATH: lockedApp!.cache, KPM_KCL_BIN: compiler };
     const runsMs: number[] = [];
-    for (let i = 0; i < runs; i++) runsMs.push(await timed(["run"], app, runEnv));
-    const r = summary(runsMs);
-    rows.push(
-      `| ${registry.label} | run, ${depCount + 1} locked cached packages | ${r.median.toFixed(0)} | ${
-        r.min.toFixed(0)
-      } | ${r.max.toFixed(0)} |`,
-    );
+    for (let i = 0; i < runs; i++) runsMs.push(await timed(["run"], lockedApp!.app, runEnv));
+    rows.push(row(registry.label, `run, ${depCount + 1} locked cached packages (no request)`, runsMs));
     await registry.close();
   }
   console.log(`${runs} runs each, whole process (spawn to exit), package data ${kib} KiB each\n`);
   console.log("| registry | command | median ms | min ms | max ms |");
   console.log("| -------- | ------- | --------- | ------ | ------ |");
-  for (const row of rows) console.log(row);
+  for (const line of rows) console.log(line);
 }
