@@ -19,21 +19,15 @@ import {
   readModFile,
   writeModFile,
 } from "../kpm/modfile.ts";
-import { fetchPackage, pushPackage } from "../kpm/oci_package.ts";
+import { fetchGitPackage } from "../kpm/git_package.ts";
+import { pushPackage } from "../kpm/oci_package.ts";
 import { packPackage } from "../kpm/package.ts";
 import { resolveDependencies } from "../kpm/resolve.ts";
 import type { Command, CommandContext } from "./command.ts";
 import { flagOption, stringOption, UsageError } from "./command.ts";
+import { configCommand } from "./kpm_config.ts";
+import { exists, materialize, pullCommand } from "./mod_pull.ts";
 import { type KpmContext, kpmContext } from "./kpm_context.ts";
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function init(ctx: CommandContext): Promise<void> {
   const name = ctx.args[0] ?? basename(ctx.cwd);
@@ -95,69 +89,6 @@ async function push(ctx: CommandContext): Promise<void> {
   ctx.out(`Digest: ${pushed.manifest.digest}`);
 }
 
-/** Fetches a SOURCE (OCI or local) and returns its folder. */
-async function materialize(kc: KpmContext, ctx: CommandContext, input: string, tag?: string) {
-  const source = kc.source(input, tag);
-  if (source.kind === "path") {
-    const mod = await readModFile(source.path);
-    return { dir: source.path, name: mod.package.name, version: mod.package.version ?? "", source };
-  }
-  if (source.kind === "archive") {
-    const { unpackPackage } = await import("../kpm/package.ts");
-    const dir = join(kc.tempDir, `archive-${crypto.randomUUID().slice(0, 8)}`);
-    await unpackPackage((await Deno.open(source.path)).readable, dir, { name: source.path });
-    const mod = await readModFile(dir).catch(async (error) => {
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-      throw error;
-    });
-    return { dir, name: mod.package.name, version: mod.package.version ?? "", source, temporary: dir };
-  }
-  const cached = await fetchPackage(kc.client, source, { home: kc.home, log: ctx.log });
-  return { dir: cached.dir, name: cached.name, version: cached.version, tag: cached.tag, source };
-}
-
-async function pull(ctx: CommandContext): Promise<void> {
-  const kc = await kpmContext(ctx);
-  const oci = stringOption(ctx, "oci");
-  const [input, dest] = oci !== undefined ? [oci, ctx.args[0]] : [ctx.args[0], ctx.args[1]];
-  if (!input || (oci !== undefined && ctx.args.length > 1)) {
-    throw new UsageError("Usage: kpm mod pull SOURCE [DEST] [--tag T] | --oci URL [DEST]");
-  }
-  const pulled = await materialize(kc, ctx, input, stringOption(ctx, "tag"));
-  const base = resolve(ctx.cwd, dest ?? ".");
-  const target = pulled.source.kind === "oci"
-    ? join(base, "oci", pulled.source.registry, pulled.source.spelled, pulled.tag!)
-    : join(base, `${pulled.name}_${pulled.version}`);
-  try {
-    if (await exists(target)) throw new PackageError(`Cannot pull into "${target}": it exists`);
-    await copyTree(pulled.dir, target);
-  } finally {
-    if (pulled.temporary) await Deno.remove(pulled.temporary, { recursive: true }).catch(() => {});
-  }
-  if (ctx.global.json) ctx.json({ name: pulled.name, version: pulled.version, path: target });
-  ctx.out(`pulled ${pulled.name} ${pulled.version} successfully into ${target}`);
-}
-
-/** Copies a folder through a temporary sibling renamed into place. */
-async function copyTree(from: string, to: string): Promise<void> {
-  const temp = `${to}.${crypto.randomUUID().slice(0, 8)}.partial`;
-  await Deno.mkdir(resolve(to, ".."), { recursive: true });
-  const copy = async (src: string, dst: string) => {
-    await Deno.mkdir(dst, { recursive: true });
-    for await (const entry of Deno.readDir(src)) {
-      if (entry.isDirectory) await copy(join(src, entry.name), join(dst, entry.name));
-      else if (entry.isFile) await Deno.copyFile(join(src, entry.name), join(dst, entry.name));
-    }
-  };
-  try {
-    await copy(from, temp);
-    await Deno.rename(temp, to);
-  } catch (error) {
-    await Deno.remove(temp, { recursive: true }).catch(() => {});
-    throw error;
-  }
-}
-
 /**
  * Resolves the graph with `modText` as kcl.mod, then writes kcl.mod (if changed) and the lock. The current
  * lock's checksums are enforced unless `fresh` (mod update: take what the registry has now, still verified
@@ -179,34 +110,58 @@ async function relock(ctx: CommandContext, kc: KpmContext, dir: string, modText?
   return resolution;
 }
 
-async function add(ctx: CommandContext): Promise<void> {
-  const kc = await kpmContext(ctx);
-  const dir = ctx.cwd;
-  const mod = await readModFile(dir);
+/** The dependency `mod add` writes for an OCI, path or git SOURCE, and the package's name and version. */
+async function addedDependency(
+  ctx: CommandContext,
+  kc: KpmContext,
+  dir: string,
+): Promise<{ spec: DependencySpec; name: string; version: string }> {
+  const gitUrl = stringOption(ctx, "git");
+  const tag = stringOption(ctx, "tag");
+  if (gitUrl !== undefined) {
+    const refs = { tag, commit: stringOption(ctx, "commit"), branch: stringOption(ctx, "branch") };
+    const given = Object.entries(refs).filter(([, v]) => v !== undefined);
+    if (given.length > 1 || ctx.args.length > 0) {
+      throw new UsageError("Usage: kpm mod add --git URL [--tag T | --commit C | --branch B]");
+    }
+    const git = { url: gitUrl, ...Object.fromEntries(given) };
+    const cached = await fetchGitPackage(git, { home: kc.home });
+    return { spec: { kind: "git", git: gitUrl, ...Object.fromEntries(given) }, ...cached };
+  }
   const input = stringOption(ctx, "oci") ?? ctx.args[0];
-  if (!input) throw new UsageError("Usage: kpm mod add SOURCE [--tag T]");
+  if (!input) throw new UsageError("Usage: kpm mod add SOURCE [--tag T] | --oci URL | --git URL");
   if (kc.source(input).kind === "archive") {
     throw new UsageError(`Cannot add "${input}": add a package folder or an OCI source, not an archive`);
   }
-  const dep = await materialize(kc, ctx, input, stringOption(ctx, "tag"));
-  let spec: DependencySpec;
+  const dep = await materialize(kc, ctx, input, tag);
   const { source } = dep;
   if (source.kind === "oci") {
     const isDefault = source.registry === kc.settings.registry.value &&
       source.repository === `${kc.settings.repository.value}/${dep.name}`.toLowerCase();
-    spec = isDefault
+    const spec: DependencySpec = isDefault
       ? { kind: "registry", version: dep.tag! }
       : { kind: "oci", oci: `oci://${source.registry}/${source.spelled}`, tag: dep.tag };
-  } else if (source.kind === "path") {
-    spec = { kind: "path", path: relative(dir, source.path) || "." };
-  } else {
-    throw new UsageError(`Cannot add "${input}": add a package folder or an OCI source, not an archive`);
+    return { spec, name: dep.name, version: dep.version };
   }
-  const name = stringOption(ctx, "rename") ?? dep.name;
+  return {
+    spec: { kind: "path", path: relative(dir, dep.dir) || "." },
+    name: dep.name,
+    version: dep.version,
+  };
+}
+
+async function add(ctx: CommandContext): Promise<void> {
+  const kc = await kpmContext(ctx);
+  const dir = ctx.cwd;
+  const mod = await readModFile(dir);
+  const added = await addedDependency(ctx, kc, dir);
+  const name = stringOption(ctx, "rename") ?? added.name;
+  // under another name, kcl.mod says which package it is (the alias form)
+  const spec: DependencySpec = name === added.name ? added.spec : { ...added.spec, package: added.name };
   ctx.log(`adding dependency '${name}'`);
   await relock(ctx, kc, dir, editDependency(mod.text, name, spec));
-  if (ctx.global.json) ctx.json({ name, version: dep.version, dependency: spec });
-  ctx.out(`add dependency '${name}:${dep.version}' successfully`);
+  if (ctx.global.json) ctx.json({ name, version: added.version, dependency: spec });
+  ctx.out(`add dependency '${name}:${added.version}' successfully`);
 }
 
 async function remove(ctx: CommandContext): Promise<void> {
@@ -268,26 +223,9 @@ async function pkg(ctx: CommandContext): Promise<void> {
   ctx.out(`packaged ${mod.package.name} ${mod.package.version ?? ""} into ${path}`);
 }
 
-async function config(ctx: CommandContext): Promise<void> {
-  const { settings } = await kpmContext(ctx);
-  const rows = {
-    DefaultOciRegistry: settings.registry,
-    DefaultOciRepo: settings.repository,
-    DefaultOciPlainHttp: settings.plainHttp,
-  };
-  if (ctx.global.json) {
-    ctx.json({ home: settings.home, settingsFile: settings.settingsFile, ...rows });
-    return;
-  }
-  ctx.out(`KCL_PKG_PATH = ${settings.home}`);
-  ctx.out(`settings file = ${settings.settingsFile}`);
-  for (const [key, setting] of Object.entries(rows)) {
-    ctx.out(`${key} = ${setting.value} (from ${setting.source})`);
-  }
-}
-
 const tag = { type: "string", value: "TAG", description: "the tag (default: the version)" } as const;
 const oci = { type: "string", value: "URL", description: "an oci:// URL (instead of SOURCE)" } as const;
+
 const concurrency = {
   type: "string",
   value: "N",
@@ -308,10 +246,13 @@ export const modCommands: Command[] = [
     path: ["mod", "add"],
     aliases: [["add"]],
     summary: "Add a dependency and lock the whole graph",
-    usage: "mod add SOURCE [--tag T] | --oci URL",
+    usage: "mod add SOURCE [--tag T] | --oci URL [--tag T] | --git URL [--tag T | --commit C | --branch B]",
     options: {
       tag,
       oci,
+      git: { type: "string", value: "URL", description: "a git repository to add" },
+      commit: { type: "string", value: "SHA", description: "the git commit (with --git)" },
+      branch: { type: "string", value: "NAME", description: "the git branch (with --git)" },
       rename: { type: "string", value: "NAME", description: "the name to import it as" },
       concurrency,
     },
@@ -327,15 +268,7 @@ export const modCommands: Command[] = [
     args: { min: 0, max: 1 },
     run: push,
   },
-  {
-    path: ["mod", "pull"],
-    aliases: [["pull"]],
-    summary: "Download a package (into DEST/oci/REGISTRY/REPO/TAG)",
-    usage: "mod pull SOURCE [DEST] [--tag T] | --oci URL [DEST]",
-    options: { tag, oci },
-    args: { min: 0, max: 2 },
-    run: pull,
-  },
+  pullCommand,
   {
     path: ["mod", "update"],
     aliases: [["update"]],
@@ -381,11 +314,5 @@ export const modCommands: Command[] = [
     args: { min: 1, max: 1 },
     run: remove,
   },
-  {
-    path: ["config"],
-    summary: "Print kpm's settings and where each value comes from",
-    usage: "config",
-    args: { min: 0, max: 0 },
-    run: config,
-  },
+  configCommand,
 ];

@@ -5,15 +5,26 @@
  * @module
  */
 
-import { isAbsolute, join, resolve as resolvePath } from "node:path";
+import { isAbsolute, resolve as resolvePath } from "node:path";
 import type { RegistryClient } from "../oci/client.ts";
 import { parseReference } from "../oci/reference.ts";
 import { PackageError } from "./errors.ts";
 import type { LockedDependency } from "./lockfile.ts";
 import { type DependencySpec, type ModFile, readModFile } from "./modfile.ts";
 import { selectVersions } from "./mvs.ts";
+import { fetchGitPackage, gitRef, type GitSource } from "./git_package.ts";
+import {
+  cachedFromLock,
+  findPackage,
+  lockedGit,
+  lockedOci,
+  lockEntry,
+  type ResolvedPackage,
+} from "./locked.ts";
 import { fetchPackage, type PackageLocation } from "./oci_package.ts";
 import { packageSum } from "./package.ts";
+
+export type { ResolvedPackage } from "./locked.ts";
 
 /** How many packages are downloaded at once unless told otherwise. */
 export const DEFAULT_CONCURRENCY = 8;
@@ -49,18 +60,20 @@ export type ConcreteDependency =
     /** The package inside the artifact, when kcl.mod names one (`package = "…"` with `oci` or `repo`). */
     package?: string;
   }
+  | { kind: "git"; name: string; git: GitSource; package?: string }
   | { kind: "path"; name: string; path: string };
 
-/** A resolved package of the graph. */
-export interface ResolvedPackage {
-  /** Name as imported (the kcl.mod key). */
-  name: string;
-  /** The package's own name (differs from `name` for aliases). */
-  packageName: string;
-  version: string;
-  dir: string;
-  sum: string;
-  location?: Required<PackageLocation>;
+/**
+ * One artifact (or repository) holding several packages: the one kcl.mod names with `package`, in a
+ * sub-folder. The sum stays the artifact's, which is what a later download is verified against.
+ *
+ * @throws {PackageError} when no sub-folder holds that package
+ */
+async function pickPackage(pkg: ResolvedPackage, wanted: string | undefined, where: string) {
+  if (!wanted || wanted === pkg.packageName) return pkg;
+  const inner = await findPackage(pkg.dir, wanted);
+  if (!inner) throw new PackageError(`Cannot find package "${wanted}" in "${where}"`);
+  return { ...pkg, packageName: wanted, version: inner.version ?? pkg.version, dir: inner.dir };
 }
 
 /** The result of resolving a package's dependencies. */
@@ -123,9 +136,17 @@ export function concreteDependency(
         path: isAbsolute(spec.path) ? spec.path : resolvePath(options.baseDir, spec.path),
       };
     case "git":
-      throw new PackageError(
-        `Dependency "${name}" comes from git ("${spec.git}"), which kpm does not fetch; use an OCI source`,
-      );
+      return {
+        kind: "git",
+        name,
+        git: {
+          url: spec.git,
+          ...(spec.tag !== undefined && { tag: spec.tag }),
+          ...(spec.commit !== undefined && { commit: spec.commit }),
+          ...(spec.branch !== undefined && { branch: spec.branch }),
+        },
+        ...(spec.package !== undefined && { package: spec.package }),
+      };
   }
 }
 
@@ -158,6 +179,8 @@ export async function resolveDependencies(
   const load = (dep: ConcreteDependency) => {
     const id = dep.kind === "oci"
       ? `${dep.name}|${dep.location.registry}/${dep.location.repository}:${dep.location.tag ?? ""}`
+      : dep.kind === "git"
+      ? `${dep.name}|${dep.git.url}#${gitRef(dep.git)}`
       : `${dep.name}|${dep.path}`;
     let promise = fetched.get(id);
     if (!promise) {
@@ -165,41 +188,42 @@ export async function resolveDependencies(
         let pkg: ResolvedPackage;
         if (dep.kind === "oci") {
           const location = dep.location;
-          const locked = lockedFor(options.lock?.get(dep.name), location);
-          const offline = locked && !dep.package
-            ? await cachedFromLock(options.home, locked, location)
-            : undefined;
-          const cached = offline ?? await limit(() =>
-            fetchPackage(client, location, {
-              home: options.home,
-              expectedSum: locked?.sum,
-              log: options.log,
-            })
-          );
+          const locked = lockedOci(options.lock?.get(dep.name), location);
+          const offline = locked && !dep.package ? await cachedFromLock(options.home, locked) : undefined;
+          const cached = offline
+            ? { ...offline, tag: location.tag! }
+            : await limit(() =>
+              fetchPackage(client, location, {
+                home: options.home,
+                expectedSum: locked?.sum,
+                log: options.log,
+              })
+            );
+          const tag = cached.tag;
           pkg = {
             name: dep.name,
             packageName: cached.name,
             version: cached.version,
             dir: cached.dir,
             sum: cached.sum,
-            location: cached.location,
+            location: { registry: location.registry, repository: location.repository, tag },
           };
-          if (dep.package && dep.package !== cached.name) {
-            // one artifact holding several packages: the one named, in a sub-folder; the sum stays the
-            // artifact's, which is what a later download is verified against
-            const inner = await findPackage(cached.dir, dep.package);
-            if (!inner) {
-              throw new PackageError(
-                `Cannot find package "${dep.package}" in "${location.registry}/${location.repository}:${cached.location.tag}"`,
-              );
-            }
-            pkg = {
-              ...pkg,
-              packageName: dep.package,
-              version: inner.version ?? cached.version,
-              dir: inner.dir,
-            };
-          }
+          pkg = await pickPackage(pkg, dep.package, `${location.registry}/${location.repository}:${tag}`);
+        } else if (dep.kind === "git") {
+          const locked = lockedGit(options.lock?.get(dep.name), dep.git);
+          const offline = locked && !dep.package ? await cachedFromLock(options.home, locked) : undefined;
+          const git = dep.git;
+          const cached = offline ??
+            await limit(() => fetchGitPackage(git, { home: options.home, expectedSum: locked?.sum }));
+          pkg = {
+            name: dep.name,
+            packageName: cached.name,
+            version: cached.version,
+            dir: cached.dir,
+            sum: cached.sum,
+            git,
+          };
+          pkg = await pickPackage(pkg, dep.package, `${git.url}@${gitRef(git)}`);
         } else {
           const mod = await readModFile(dep.path);
           pkg = {
@@ -253,82 +277,4 @@ export async function resolveDependencies(
     ],
     lock,
   };
-}
-
-/** The lock entry when it pins this very location (same registry, repository and tag), else undefined. */
-function lockedFor(
-  entry: LockedDependency | undefined,
-  location: PackageLocation,
-): LockedDependency | undefined {
-  if (!entry?.sum || !entry.oci_tag || entry.oci_tag !== location.tag) return undefined;
-  if (entry.reg && entry.reg !== location.registry) return undefined;
-  if (entry.repo && entry.repo !== location.repository) return undefined;
-  return entry;
-}
-
-/**
- * The cached package a lock entry names (`HOME/FULL_NAME`), when it is there and its checksum matches the lock:
- * then no registry is asked at all, so a locked, cached package resolves offline.
- */
-async function cachedFromLock(home: string, locked: LockedDependency, location: PackageLocation) {
-  if (!locked.full_name || !locked.version || !location.tag) return undefined;
-  const dir = join(home, locked.full_name);
-  try {
-    if (!(await Deno.stat(dir)).isDirectory || await packageSum(dir) !== locked.sum) return undefined;
-  } catch {
-    return undefined;
-  }
-  return {
-    name: locked.full_name.endsWith(`_${locked.version}`)
-      ? locked.full_name.slice(0, -locked.version.length - 1)
-      : locked.name,
-    version: locked.version,
-    dir,
-    sum: locked.sum!,
-    location: { registry: location.registry, repository: location.repository, tag: location.tag },
-  };
-}
-
-/** Finds the sub-folder of `root` whose kcl.mod names package `name` (the shallowest, then the first by name). */
-async function findPackage(
-  root: string,
-  name: string,
-): Promise<{ dir: string; version?: string } | undefined> {
-  let level = [root];
-  while (level.length > 0) {
-    const next: string[] = [];
-    for (const dir of level) {
-      const entries: Deno.DirEntry[] = [];
-      for await (const entry of Deno.readDir(dir)) entries.push(entry);
-      entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      for (const entry of entries) {
-        if (!entry.isDirectory || entry.name === ".git") continue;
-        const sub = join(dir, entry.name);
-        const mod = await readModFile(sub).catch(() => undefined);
-        if (mod?.package.name === name) return { dir: sub, version: mod.package.version };
-        next.push(sub);
-      }
-    }
-    level = next;
-  }
-  return undefined;
-}
-
-/**
- * The kcl.mod.lock entry of a resolved package: `name` is the name in kcl.mod (an alias when `package` is
- * set, as the reference writes it), `full_name` the package's own NAME_VERSION.
- */
-export function lockEntry(pkg: ResolvedPackage): LockedDependency {
-  const entry: LockedDependency = {
-    name: pkg.name,
-    full_name: `${pkg.packageName}_${pkg.version}`,
-    version: pkg.version,
-    sum: pkg.sum,
-  };
-  if (pkg.location) {
-    entry.reg = pkg.location.registry;
-    entry.repo = pkg.location.repository;
-    entry.oci_tag = pkg.location.tag;
-  }
-  return entry;
 }
