@@ -145,7 +145,29 @@ try {
   // Warm Deno's module cache so start-up is not measured as download/compile time.
   await timed([deno, "run", "-A", main, "--version"], { env: { ...Deno.env.toObject(), ...env } });
 
-  const tools: { name: string; run: (i: number) => string[]; cwd?: string; after?: () => Promise<void> }[] = [
+  // skopeo remembers (as root, in /var/lib/containers/cache) where it pushed a blob and mounts it from there
+  // next time, so each skopeo-in run after the first pushes its own layout, a blob of the same size with a
+  // different first byte.
+  const skopeoLayout = async (i: number) => {
+    if (i === 0) return join(work, "layout");
+    const copy = join(work, `big-${i}.bin`);
+    await Deno.copyFile(file, copy);
+    const handle = await Deno.open(copy, { write: true });
+    await handle.write(new Uint8Array([i]));
+    handle.close();
+    const blob = await digestStream((await Deno.open(copy)).readable);
+    await ociLayout(join(work, `layout-${i}`), copy, blob.digest, blob.size);
+    await Deno.remove(copy);
+    return join(work, `layout-${i}`);
+  };
+  const layouts: string[] = [];
+  const tools: {
+    name: string;
+    run: (i: number) => string[];
+    cwd?: string;
+    before?: (i: number) => Promise<void>;
+    after?: () => Promise<void>;
+  }[] = [
     {
       name: "kpm-push",
       run: (
@@ -175,9 +197,10 @@ try {
         "copy",
         "-q",
         "--dest-tls-verify=false",
-        `oci:${join(work, "layout")}:bench`,
+        `oci:${layouts[i]}:bench`,
         `docker://${registry.host}/bench/skopeo${i}:1`,
       ],
+      before: async (i) => void (layouts[i] = await skopeoLayout(i)),
     },
     {
       name: "skopeo-out",
@@ -209,6 +232,9 @@ try {
     for (let i = 0; i < runs; i++) {
       // A fresh HOME per run: skopeo's blob-info cache would otherwise turn later pushes into mounts.
       const home = await Deno.makeTempDir({ dir: work });
+      await tool.before?.(i);
+      // Flush what earlier runs wrote, so that no run pays for the previous one's disk writeback.
+      await new Deno.Command("sync").output();
       const { seconds, rssMiB } = await timed(tool.run(i), {
         cwd: tool.cwd,
         env: { ...Deno.env.toObject(), ...env, HOME: home },
