@@ -127,6 +127,23 @@ await forEachRegistry("the package graph", async (t, registry) => {
     );
   });
 
+  await t.step("add --rename writes the alias form and runs under the alias", async () => {
+    const renamed = join(home.dir, "renamed");
+    await writePackage(renamed, "renamed", "0.0.1", "x = 1\n");
+    await ok(["mod", "add", "base:1.0.0", "--rename", "oldbase"], renamed);
+    assertStringIncludes(
+      await Deno.readTextFile(join(renamed, "kcl.mod")),
+      '[dependencies]\noldbase = { package = "base", version = "1.0.0" }\n',
+    );
+    assertStringIncludes(
+      await Deno.readTextFile(join(renamed, "kcl.mod.lock")),
+      '  [dependencies.oldbase]\n    name = "oldbase"\n    full_name = "base_1.0.0"\n',
+    );
+    await Deno.remove(log);
+    await ok(["run"], renamed);
+    assertEquals((await Deno.readTextFile(log)).trim(), `run -E oldbase=${join(cache, "base_1.0.0")}`);
+  });
+
   await t.step("an older package with a plain tar layer and no kcl annotations", async () => {
     const dir = join(src, "old");
     await writePackage(dir, "old", "0.0.1", "o = 1\n");
