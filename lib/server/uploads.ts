@@ -31,9 +31,12 @@ export interface UploadSession {
   size: number;
   /** Time of the last request, for expiry. */
   touched: number;
+  /** The sha256 of the bytes received so far. */
   hasher: Hasher;
   /** Serialises requests on one session. */
   queue: Promise<unknown>;
+  /** Set when a write to its file failed: the file no longer matches size and hash. */
+  broken?: boolean;
 }
 
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
@@ -41,51 +44,81 @@ async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   while (offset < bytes.byteLength) offset += await file.write(bytes.subarray(offset));
 }
 
+/** Bytes read ahead of the disk before reading pauses. */
+const MAX_BACKLOG_BYTES = 4 * WRITE_BATCH_BYTES;
+
 /**
- * Streams `body` to the end of the session's file, hashing each piece; pieces are gathered in one reused
- * ~4 MiB buffer (allocated only when a second piece arrives, so small bodies cost no buffer). The session's
- * size and hash follow exactly what was written, also when the body breaks off.
+ * Streams `body` to the end of the session's file, hashing each piece as it arrives. Pieces are gathered into ~4 MiB
+ * buffers (from a small pool; none for a one-piece body) and written while the next ones are read: reading
+ * never waits for the disk unless it is 16 MiB ahead. (Pausing the read lets the socket buffer fill, and a
+ * client whose chunk headers go out as separate small segments, as Deno's fetch does, then stalls ~250 ms per
+ * pause on Nagle's algorithm against delayed ACKs: a 200 MiB PATCH took 23 s instead of 0.7 s.)
+ * When the body breaks off, what was read is still written, so size, hash and file agree; when the disk fails,
+ * the session is marked broken.
  */
 async function pump(session: UploadSession, body: ReadableStream<Uint8Array>): Promise<void> {
   using file = await Deno.open(session.path, { append: true });
+  const pool: Uint8Array[] = [];
+  let writes: Promise<void> = Promise.resolve();
+  let backlog = 0;
+  let failure: unknown;
   let first: Uint8Array | undefined;
   let buffer: Uint8Array | undefined;
   let filled = 0;
-  const write = async (bytes: Uint8Array) => {
-    await writeAll(file, bytes);
-    session.hasher.update(bytes);
-    session.size += bytes.byteLength;
+  const write = (bytes: Uint8Array, recycle?: Uint8Array) => {
+    backlog += bytes.byteLength;
+    writes = writes.then(async () => {
+      try {
+        if (failure === undefined) await writeAll(file, bytes);
+      } catch (error) {
+        failure = error;
+        session.broken = true;
+      } finally {
+        backlog -= bytes.byteLength;
+        if (recycle) pool.push(recycle);
+      }
+    });
   };
-  const flush = async () => {
-    if (first) await write(first);
-    else if (buffer && filled > 0) await write(buffer.subarray(0, filled));
+  const flush = () => {
+    if (first) write(first);
+    else if (buffer && filled > 0) write(buffer.subarray(0, filled), buffer);
     first = undefined;
+    buffer = undefined;
     filled = 0;
   };
   try {
     for await (const chunk of body) {
+      if (failure !== undefined) throw failure;
+      if (backlog >= MAX_BACKLOG_BYTES) await writes;
+      session.hasher.update(chunk);
+      session.size += chunk.byteLength;
       if (chunk.byteLength >= WRITE_BATCH_BYTES) {
-        await flush();
-        await write(chunk);
+        flush();
+        write(chunk);
         continue;
       }
-      if (!first && filled === 0) {
+      if (!first && !buffer) {
         first = chunk;
         continue;
       }
-      buffer ??= new Uint8Array(WRITE_BATCH_BYTES);
-      if (first) {
-        buffer.set(first, 0);
-        filled = first.byteLength;
+      if (!buffer) {
+        buffer = pool.pop() ?? new Uint8Array(WRITE_BATCH_BYTES);
+        buffer.set(first!, 0);
+        filled = first!.byteLength;
         first = undefined;
       }
-      if (filled + chunk.byteLength > buffer.byteLength) await flush();
+      if (filled + chunk.byteLength > buffer.byteLength) {
+        flush();
+        buffer = pool.pop() ?? new Uint8Array(WRITE_BATCH_BYTES);
+      }
       buffer.set(chunk, filled);
       filled += chunk.byteLength;
     }
   } finally {
-    await flush();
+    flush();
+    await writes;
   }
+  if (failure !== undefined) throw failure;
 }
 
 /** The upload sessions of one registry. */
@@ -202,7 +235,17 @@ export class UploadSessions {
   }
 
   async #serial(session: UploadSession, task: () => Promise<void>): Promise<void> {
-    const run = session.queue.then(task, task);
+    const guarded = async () => {
+      if (session.broken) {
+        await this.cancel(session);
+        throw new DistributionError(
+          "BLOB_UPLOAD_INVALID",
+          `Cannot continue upload "${session.id}" of "${session.name}": writing it to disk failed`,
+        );
+      }
+      await task();
+    };
+    const run = session.queue.then(guarded, guarded);
     session.queue = run.catch(() => {});
     await run;
   }
