@@ -1,8 +1,9 @@
 /**
  * Transfer benchmark: a single-layer artifact of N MiB pushed and pulled on loopback against the CNCF
  * `distribution` registry, with kpm (as a subprocess, `deno run -A main.ts artifact push|pull`), skopeo
- * (oci layout → registry, registry → dir:) and `curl -o FILE` of the raw blob (the limit). Wall time and peak
- * RSS of each tool come from `/usr/bin/time -f "%e %M"`.
+ * (oci layout → registry, registry → dir:), `curl -o FILE` of the raw blob (the limit) and
+ * `curl | tee FILE | sha256sum` (the limit for a download that is verified). Wall time and peak RSS of each
+ * tool come from `/usr/bin/time -f "%e %M"`.
  *
  * Usage: deno run -A bench/oci_transfer_bench.ts [--size-mib 1024] [--runs 3] [--only kpm-push,kpm-pull,…]
  *
@@ -222,6 +223,19 @@ try {
         "-o",
         join(work, "curl.bin"),
         `http://${registry.host}/v2/bench/kpm0/blobs/${digest}`,
+      ],
+      after: () => Deno.remove(join(work, "curl.bin")),
+    },
+    {
+      // curl does not verify what it gets; this is the limit for a download that is hashed as it is written
+      name: "curl-verify",
+      run: () => [
+        "sh",
+        "-c",
+        `curl -sf "$1" | tee "$2" | sha256sum >/dev/null`,
+        "sh",
+        `http://${registry.host}/v2/bench/kpm0/blobs/${digest}`,
+        join(work, "curl.bin"),
       ],
       after: () => Deno.remove(join(work, "curl.bin")),
     },
