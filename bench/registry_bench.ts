@@ -4,7 +4,8 @@
  *
  * 1. 50 parallel small pushes (blob + config + manifest under a tag, kpm's client) with no error and no lost
  *    blob (every blob and tag read back and verified), and the server's peak RSS (VmHWM) under that load;
- * 2. a 1 GiB blob uploaded with `curl -T` (POST then one streamed PUT);
+ * 2. a 1 GiB blob uploaded with `curl -T` (POST then one streamed PUT), and again with kpm's client (one
+ *    streamed PATCH, then PUT);
  * 3. the 1 GiB blob fetched with `curl -o /dev/null`, alternating servers, median of the runs;
  * and the peak RSS of each server at the end.
  *
@@ -219,6 +220,19 @@ async function uploadBig(server: Server, file: string, digest: string): Promise<
   return seconds;
 }
 
+/** Pushes the big blob with kpm's client (one streamed PATCH, as docker does) into another repository. */
+async function clientPush(server: Server, file: string, digest: `${string}:${string}`, size: number) {
+  const started = performance.now();
+  const outcome = await pushBlob(
+    new RegistryClient(),
+    { registry: server.host, repository: "bench/client" },
+    { digest, size },
+    async () => (await Deno.open(file)).readable,
+  );
+  if (outcome !== "uploaded") throw new Error(`client push to ${server.name}: ${outcome}`);
+  return (performance.now() - started) / 1000;
+}
+
 function median(list: number[]): number {
   const sorted = [...list].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
@@ -240,10 +254,12 @@ try {
     const afterPush = await memory(server.pid);
     console.error(`${server.name}: ${sizeMiB} MiB upload…`);
     const upload = await uploadBig(server, file, digest);
+    const client = await clientPush(server, file, digest, size);
     summary.set(server, [
       `${push.seconds.toFixed(2)} s, ${push.errors} errors, ${push.lost} lost`,
       `${afterPush.peak.toFixed(0)} MiB`,
       `${upload.toFixed(2)} s`,
+      `${client.toFixed(2)} s`,
     ]);
   }
   for (let i = 0; i < runs; i++) {
@@ -265,20 +281,20 @@ try {
   for (const server of servers) {
     const peak = (await memory(server.pid)).peak;
     const times = gets.get(server)!;
-    const [push, pushRss, upload] = summary.get(server)!;
+    const [push, pushRss, upload, client] = summary.get(server)!;
     rows.push(
       `| ${server.name} | ${median(times).toFixed(2)} s (${Math.min(...times).toFixed(2)}–${
         Math.max(...times).toFixed(2)
-      }) | ${upload} | ${push} | ${pushRss} | ${peak.toFixed(0)} MiB |`,
+      }) | ${upload} | ${client} | ${push} | ${pushRss} | ${peak.toFixed(0)} MiB |`,
     );
   }
   console.log(
     `\n${sizeMiB} MiB blob GET with curl (median of ${runs}, min–max), ${pushes} parallel pushes of ${pushKiB} KiB\n`,
   );
   console.log(
-    "| server | GET (curl -o /dev/null) | upload (curl -T) | parallel pushes | RSS after pushes | peak RSS (all) |",
+    "| server | GET (curl -o /dev/null) | upload (curl -T) | push (kpm client) | parallel pushes | RSS after pushes | peak RSS (all) |",
   );
-  console.log("| --- | --- | --- | --- | --- | --- |");
+  console.log("| --- | --- | --- | --- | --- | --- | --- |");
   for (const row of rows) console.log(row);
 } finally {
   for (const server of servers) await server.stop();
