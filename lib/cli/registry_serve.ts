@@ -90,7 +90,7 @@ export const registryServeCommand: Command = {
       type: "string",
       multiple: true,
       value: "USER:PASS",
-      description: "an account; with any account, requests must authenticate (repeatable)",
+      description: "an account; with any account, requests must authenticate",
     },
     htpasswd: {
       type: "string",

@@ -89,12 +89,22 @@ export class RegistryStorage {
     this.root = root;
   }
 
-  /** Creates the folders and removes uploads left over by a previous run (their sessions are gone). */
+  /**
+   * Creates the folders and removes uploads left over by a previous run (their sessions are gone).
+   *
+   * @throws {Error} naming the folder when it cannot be created
+   */
   async init(): Promise<void> {
-    await Deno.mkdir(join(this.root, "blobs"), { recursive: true });
-    await Deno.mkdir(join(this.root, "repositories"), { recursive: true });
-    await Deno.remove(this.uploadsDir, { recursive: true }).catch(() => {});
-    await Deno.mkdir(this.uploadsDir, { recursive: true });
+    try {
+      await Deno.mkdir(join(this.root, "blobs"), { recursive: true });
+      await Deno.mkdir(join(this.root, "repositories"), { recursive: true });
+      await Deno.remove(this.uploadsDir, { recursive: true }).catch(() => {});
+      await Deno.mkdir(this.uploadsDir, { recursive: true });
+    } catch (error) {
+      throw new Error(`Cannot use "${this.root}" as registry storage: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
   }
 
   /** The folder of uploads in progress. */
