@@ -180,9 +180,8 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
         log?.(`error: ${request.method} ${rawTarget(request.url).path}: ${(error as Error).message}`);
       }
       const refusal = error instanceof DistributionError ? error : new DistributionError(
-        "UNSUPPORTED",
+        "UNKNOWN",
         `Cannot ${request.method} "${rawTarget(request.url).path}": ${(error as Error).message}`,
-        { status: 500 },
       );
       await request.body?.cancel().catch(() => {});
       response = errorResponse(refusal, request.method === "HEAD");

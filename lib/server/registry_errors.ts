@@ -5,7 +5,7 @@
  * @module
  */
 
-/** The error codes of the OCI distribution spec (and distribution's extras kpm uses). */
+/** The error codes of the OCI distribution spec, and distribution's `UNKNOWN` for an internal failure. */
 export type DistributionCode =
   | "BLOB_UNKNOWN"
   | "BLOB_UPLOAD_INVALID"
@@ -22,7 +22,8 @@ export type DistributionCode =
   | "UNSUPPORTED"
   | "TAG_INVALID"
   | "RANGE_INVALID"
-  | "TOOMANYREQUESTS";
+  | "TOOMANYREQUESTS"
+  | "UNKNOWN";
 
 /** The status each code answers with unless a route says otherwise. */
 const STATUS: Record<DistributionCode, number> = {
@@ -42,6 +43,7 @@ const STATUS: Record<DistributionCode, number> = {
   TAG_INVALID: 400,
   RANGE_INVALID: 416,
   TOOMANYREQUESTS: 429,
+  UNKNOWN: 500,
 };
 
 /**
