@@ -206,6 +206,37 @@ Deno.test("registry: blob uploads", async (t) => {
       });
 
       await t.step(
+        "a streamed PATCH that breaks off keeps what arrived; the client resumes from there",
+        async () => {
+          const bytes = randomBytes(4 * 1024 * 1024);
+          const digest = digestOf(bytes);
+          let opened = 0;
+          const content = () => {
+            if (opened++ > 0) return new Blob([bytes]).stream();
+            let sent = 0;
+            return new ReadableStream<Uint8Array>({
+              pull(controller) {
+                if (sent >= 2 * 1024 * 1024) {
+                  controller.error(new Error("connection dropped"));
+                  return;
+                }
+                controller.enqueue(bytes.slice(sent, sent + 256 * 1024));
+                sent += 256 * 1024;
+              },
+            });
+          };
+          const outcome = await pushBlob(s.client, repo, { digest, size: bytes.byteLength }, content, {
+            chunkSize: 1024 * 1024,
+            upload: "stream",
+          });
+          assertEquals(outcome, "uploaded");
+          assertEquals(opened, 2);
+          await downloadBlob(s.client, repo, { digest, size: bytes.byteLength }, join(dir, "resumed"));
+          assertEquals(await Deno.readFile(join(dir, "resumed")), bytes);
+        },
+      );
+
+      await t.step(
         "a chunk at the wrong offset gets 416 with the upload's Range; status GET agrees",
         async () => {
           const started = await s.req("/v2/team/app/blobs/uploads/", { method: "POST" });

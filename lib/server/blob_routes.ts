@@ -122,9 +122,13 @@ export async function finishUpload(ctx: RouteContext, id: string): Promise<Respo
   return created(ctx, digest);
 }
 
-/** GET `/v2/<name>/blobs/uploads/<id>`: the upload's state (204 with Range). */
-export function uploadStatus(ctx: RouteContext, id: string): Response {
+/**
+ * GET `/v2/<name>/blobs/uploads/<id>`: the upload's state (204 with Range), once the requests in flight on it
+ * have ended, so that a client resuming after a broken PATCH learns every byte that arrived.
+ */
+export async function uploadStatus(ctx: RouteContext, id: string): Promise<Response> {
   const session = ctx.uploads.get(ctx.name, id);
+  await ctx.uploads.settled(session);
   return new Response(null, { status: 204, headers: { ...uploadHeaders(session), "Content-Length": "0" } });
 }
 

@@ -149,7 +149,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
         if (method === "POST") return await startUpload(ctx);
       } else if (method === "PATCH") return await patchUpload(ctx, uploadId);
       else if (method === "PUT") return await finishUpload(ctx, uploadId);
-      else if (method === "GET") return uploadStatus(ctx, uploadId);
+      else if (method === "GET") return await uploadStatus(ctx, uploadId);
       else if (method === "DELETE") return await cancelUpload(ctx, uploadId);
     } else if (blob) {
       if (method === "GET" || head) return await getBlob(ctx, blob, head);

@@ -223,6 +223,11 @@ export class UploadSessions {
     });
   }
 
+  /** Waits for the requests in flight on the session (a PATCH still streaming), so its size is settled. */
+  async settled(session: UploadSession): Promise<void> {
+    await this.#serial(session, () => Promise.resolve());
+  }
+
   /** Cancels a session and deletes its file. */
   async cancel(session: UploadSession): Promise<void> {
     this.#sessions.delete(session.id);
