@@ -94,7 +94,12 @@ Deno.test({
   async fn(t) {
     if (!present) throw new Error("Cannot run the skopeo interop test under CI: skopeo is not installed");
     const work = await Deno.makeTempDir({ prefix: "kpm_skopeo_" });
-    const registry = await startRegistry({ root: join(work, "registry"), users: [USER] });
+    const requests: string[] = [];
+    const registry = await startRegistry({
+      root: join(work, "registry"),
+      users: [USER],
+      log: (line) => requests.push(line),
+    });
     const env = { HOME: work, REGISTRY_AUTH_FILE: join(work, "auth.json"), TMPDIR: work };
     const image = `docker://${registry.host}/skopeo/image:v1`;
     const creds = `${USER.username}:${USER.password}`;
@@ -108,6 +113,8 @@ Deno.test({
           env,
         );
         assertEquals(copy.code, 0, copy.stderr);
+        assert(requests.some((line) => / GET \/token 200 /.test(line)), "skopeo exchanged a token");
+        assert(requests.some((line) => / PUT \/v2\/skopeo\/image\/manifests\/v1 201 /.test(line)));
         const client = new RegistryClient({ credentials: () => Promise.resolve(USER) });
         const pulled = await fetchManifest(client, {
           registry: registry.host,
