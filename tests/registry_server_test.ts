@@ -791,3 +791,35 @@ Deno.test("kpm registry serve --addr takes HOST:PORT, [IPv6]:PORT and :PORT", ()
     assertThrows(() => parseAddr(bad), UsageError, bad);
   }
 });
+
+const hasHtpasswd =
+  (await new Deno.Command("sh", { args: ["-c", "command -v htpasswd"], stdout: "null" }).output())
+    .success;
+const ci = Deno.env.get("CI") === "true";
+if (!hasHtpasswd && !ci) {
+  console.warn("skipping the htpasswd -B test: htpasswd not installed (apt-get install apache2-utils)");
+}
+
+Deno.test({
+  name: "registry: accounts from a file written by htpasswd -B",
+  ignore: !hasHtpasswd && !ci,
+  async fn() {
+    if (!hasHtpasswd) throw new Error("Cannot run the htpasswd test under CI: htpasswd is not installed");
+    const dir = await Deno.makeTempDir({ prefix: "kpm_registry_htpasswd_" });
+    try {
+      const out = await new Deno.Command("htpasswd", { args: ["-Bbn", "ann", "s3cret:x"], stdout: "piped" })
+        .output();
+      await Deno.writeFile(join(dir, "htpasswd"), out.stdout);
+      await withRegistry(async (s) => {
+        const ok = await s.req("/v2/", { headers: { Authorization: `Basic ${btoa("ann:s3cret:x")}` } });
+        assertEquals(ok.status, 200);
+        await ok.body?.cancel();
+        const wrong = await s.req("/v2/", { headers: { Authorization: `Basic ${btoa("ann:s3cret")}` } });
+        assertEquals(wrong.status, 401);
+        await wrong.body?.cancel();
+      }, { htpasswd: join(dir, "htpasswd") });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
