@@ -127,6 +127,32 @@ await forEachRegistry("the package graph", async (t, registry) => {
     );
   });
 
+  await t.step(
+    "two kpm processes filling the same empty cache both succeed, leaving one whole package",
+    async () => {
+      const shared = join(home.dir, "shared-cache");
+      await Deno.mkdir(join(shared, ".kpm", "config"), { recursive: true });
+      const credentials = join(".kpm", "config", "config.json"); // the login lives in KCL_PKG_PATH
+      await Deno.copyFile(join(cache, credentials), join(shared, credentials));
+      const pulls = await Promise.all([1, 2, 3].map(async (i) => {
+        const dest = join(home.dir, `race-${i}`);
+        await Deno.mkdir(dest);
+        return runKpm(MAIN, ["mod", "pull", "mid:0.1.0"], {
+          cwd: dest,
+          env: { ...home.env, ...env, KCL_PKG_PATH: shared },
+        });
+      }));
+      for (const result of pulls) assertEquals(result.code, 0, describe(result));
+      const entries: string[] = [];
+      for await (const entry of Deno.readDir(shared)) entries.push(entry.name);
+      assertEquals(entries.sort(), [".kpm", "mid_0.1.0"]);
+      const tmp: string[] = [];
+      for await (const entry of Deno.readDir(join(shared, ".kpm", "tmp"))) tmp.push(entry.name);
+      assertEquals(tmp, []);
+      assertStringIncludes(await Deno.readTextFile(join(shared, "mid_0.1.0", "kcl.mod")), 'name = "mid"');
+    },
+  );
+
   await t.step("add --rename writes the alias form and runs under the alias", async () => {
     const renamed = join(home.dir, "renamed");
     await writePackage(renamed, "renamed", "0.0.1", "x = 1\n");
