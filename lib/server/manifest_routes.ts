@@ -46,7 +46,10 @@ export async function getManifest(ctx: RouteContext, reference: string, head: bo
 /** PUT `/v2/<name>/manifests/<reference>`: validates and stores a manifest (201). */
 export async function putManifest(ctx: RouteContext, reference: string): Promise<Response> {
   checkReference(reference);
-  const bytes = await readBodyCapped(ctx.request, MAX_MANIFEST_BYTES, `a manifest in "${ctx.name}"`);
+  const bytes = await readBodyCapped(ctx.request, {
+    limit: MAX_MANIFEST_BYTES,
+    what: `a manifest in "${ctx.name}"`,
+  });
   const header = ctx.request.headers.get("Content-Type")?.split(";")[0]?.trim();
   let parsed;
   try {
@@ -89,12 +92,11 @@ export async function putManifest(ctx: RouteContext, reference: string): Promise
       { detail: { digest: missing[0] } },
     );
   }
-  await ctx.storage.putManifest(
-    ctx.name,
-    { bytes, mediaType, digest },
+  await ctx.storage.putManifest(ctx.name, {
+    stored: { bytes, mediaType, digest },
     manifest,
-    isDigest(reference) ? undefined : reference,
-  );
+    tag: isDigest(reference) ? undefined : reference,
+  });
   const headers: Record<string, string> = {
     "Location": `/v2/${ctx.name}/manifests/${digest}`,
     "Docker-Content-Digest": digest,
@@ -118,9 +120,9 @@ export async function deleteManifest(ctx: RouteContext, reference: string): Prom
  */
 export function paginate(
   all: string[],
-  query: URLSearchParams,
-  path: string,
+  options: { query: URLSearchParams; path: string },
 ): { page: string[]; link?: string } {
+  const { query, path } = options;
   const last = query.get("last");
   const nValue = query.get("n");
   const n = nValue === null || nValue === "" ? undefined : Number(nValue);
@@ -142,7 +144,7 @@ export async function listTags(ctx: RouteContext): Promise<Response> {
       detail: { name: ctx.name },
     });
   }
-  const { page, link } = paginate(tags, ctx.query, `/v2/${ctx.name}/tags/list`);
+  const { page, link } = paginate(tags, { query: ctx.query, path: `/v2/${ctx.name}/tags/list` });
   const response = Response.json({ name: ctx.name, tags: page });
   if (link) response.headers.set("Link", link);
   return response;
@@ -162,7 +164,7 @@ export async function listReferrers(ctx: RouteContext, reference: string): Promi
 
 /** GET `/v2/_catalog` with `n` and `last`. */
 export async function catalog(storage: RegistryStorage, query: URLSearchParams): Promise<Response> {
-  const { page, link } = paginate(await storage.repositories(), query, "/v2/_catalog");
+  const { page, link } = paginate(await storage.repositories(), { query, path: "/v2/_catalog" });
   const response = Response.json({ repositories: page });
   if (link) response.headers.set("Link", link);
   return response;

@@ -109,7 +109,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     const head = method === "HEAD";
     const realm = `http://${request.headers.get("Host") ?? "localhost"}/token`;
     const check = async (needed: Access[]) => {
-      if (auth) await auth.authorize(request.headers.get("Authorization"), needed, realm);
+      if (auth) await auth.authorize(request.headers.get("Authorization"), { needed, realm });
     };
     if (path === "/token" && auth) return await auth.token(request);
     if (path === "/v2" || path === "/v2/") {

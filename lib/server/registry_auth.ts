@@ -156,10 +156,15 @@ export class RegistryAuth {
   /**
    * Lets a request through when its Basic credentials are an account or its Bearer token grants `needed`.
    *
-   * @param realm the token endpoint's URL, for the challenge
+   * @param authorization the request's Authorization header
+   * @param request `needed` accesses, and the token endpoint's URL (`realm`) for the challenge
    * @throws {DistributionError} UNAUTHORIZED (401) with a Bearer challenge otherwise
    */
-  async authorize(authorization: string | null, needed: Access[], realm: string): Promise<void> {
+  async authorize(
+    authorization: string | null,
+    request: { needed: Access[]; realm: string },
+  ): Promise<void> {
+    const { needed, realm } = request;
     const [scheme, value = ""] = (authorization ?? "").trim().split(/\s+/, 2);
     let insufficient = false;
     if (scheme?.toLowerCase() === "basic") {
@@ -205,7 +210,11 @@ export class RegistryAuth {
     } else if (request.method === "POST") {
       const form = new URLSearchParams(
         new TextDecoder().decode(
-          await readBodyCapped(request, MAX_FORM_BYTES, "the token request form", "SIZE_INVALID"),
+          await readBodyCapped(request, {
+            limit: MAX_FORM_BYTES,
+            what: "the token request form",
+            code: "SIZE_INVALID",
+          }),
         ),
       );
       scopes = (form.get("scope") ?? "").split(" ");

@@ -42,16 +42,15 @@ export function digestParam(value: string | null, where: string): Digest {
 /**
  * Reads a request body of at most `limit` bytes.
  *
- * @param what names the body in the error, e.g. `a manifest in "x/y"`
- * @param code the error code of a body over the limit (MANIFEST_INVALID for manifests)
+ * @param options `limit` in bytes, `what` names the body in the error (e.g. `a manifest in "x/y"`), `code` of
+ *   a body over the limit (default MANIFEST_INVALID)
  * @throws {DistributionError} `code` with status 413 when the body is longer
  */
 export async function readBodyCapped(
   request: Request,
-  limit: number,
-  what: string,
-  code: DistributionCode = "MANIFEST_INVALID",
+  options: { limit: number; what: string; code?: DistributionCode },
 ): Promise<Uint8Array> {
+  const { limit, what, code = "MANIFEST_INVALID" } = options;
   const tooLarge = () =>
     new DistributionError(code, `Cannot read ${what}: it is over the ${limit} byte limit`, {
       status: 413,
@@ -80,10 +79,14 @@ export async function readBodyCapped(
 }
 
 /**
- * A stream of `length` bytes of a file from `start`, read in 1 MiB pieces; closes the file at the end or
- * when the reader cancels.
+ * A stream of `range.length` bytes of a file from `range.start`, read in 1 MiB pieces; closes the file at the
+ * end or when the reader cancels.
  */
-export function fileStream(file: Deno.FsFile, start: number, length: number): ReadableStream<Uint8Array> {
+export function fileStream(
+  file: Deno.FsFile,
+  range: { start: number; length: number },
+): ReadableStream<Uint8Array> {
+  const { start, length } = range;
   let left = length;
   let positioned = start === 0;
   return new ReadableStream<Uint8Array>({

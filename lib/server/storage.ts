@@ -219,15 +219,15 @@ export class RegistryStorage {
   /**
    * Stores a validated manifest: content, revision link, referrer entry, then the tag (in that order).
    *
-   * @param manifest the parsed manifest (for its subject)
-   * @param tag the tag to point at it, when pushed by tag
+   * @param name the repository
+   * @param entry the `stored` bytes, type and digest, the parsed `manifest` (for its subject), and the `tag` to
+   *   point at it when pushed by tag
    */
   async putManifest(
     name: string,
-    stored: StoredManifest,
-    manifest: Manifest,
-    tag?: string,
+    entry: { stored: StoredManifest; manifest: Manifest; tag?: string },
   ): Promise<void> {
+    const { stored, manifest, tag } = entry;
     await this.putContent(stored.digest, stored.bytes);
     await writeLink(this.#revisionLink(name, stored.digest), stored.mediaType);
     if (manifest.subject && isDigest(manifest.subject.digest)) {

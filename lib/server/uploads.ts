@@ -169,14 +169,14 @@ export class UploadSessions {
   /**
    * Appends a chunk. With a Content-Range, its start must be the session's size.
    *
-   * @param range the `start` of the chunk's Content-Range, when given
+   * @param chunk the request `body`, and the `start` of its Content-Range when given
    * @throws {DistributionError} RANGE_INVALID (416) when the chunk does not start where the upload ends
    */
   async append(
     session: UploadSession,
-    body: ReadableStream<Uint8Array> | null,
-    range?: number,
+    chunk: { body: ReadableStream<Uint8Array> | null; start?: number },
   ): Promise<void> {
+    const { body, start: range } = chunk;
     await this.#serial(session, async () => {
       if (range !== undefined && range !== session.size) {
         await body?.cancel();
@@ -194,13 +194,14 @@ export class UploadSessions {
    * Appends the last chunk (if any), checks the digest and moves the content into the store, linked to the
    * session's repository. The session ends either way.
    *
+   * @param last the `digest` the whole content must have, and the request `body` (the last chunk)
    * @throws {DistributionError} DIGEST_INVALID when the content does not have `digest` (nothing is stored)
    */
   async finish(
     session: UploadSession,
-    digest: Digest,
-    body: ReadableStream<Uint8Array> | null,
+    last: { digest: Digest; body: ReadableStream<Uint8Array> | null },
   ): Promise<void> {
+    const { digest, body } = last;
     await this.#serial(session, async () => {
       try {
         if (body) await pump(session, body);
