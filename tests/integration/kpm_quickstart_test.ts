@@ -117,17 +117,17 @@ await forEachRegistry("the seeds' quick start works verbatim", async (t, registr
   });
 
   await t.step("mod pull MyPkg:0.0.1 by name, by oci url and with --oci", async () => {
-    const cases: [string, string[], Record<string, string>][] = [
-      ["by-name", ["mod", "pull", "MyPkg:0.0.1"], reg],
-      ["by-url", ["mod", "pull", `oci://${host}/test/MyPkg`, "--tag", "0.0.1"], {}],
-      ["by-flag", ["pull", "--oci", `oci://${host}/test/MyPkg`, "--tag", "v0.1.0"], {}],
+    const cases: [string, string[], Record<string, string>, string][] = [
+      ["by-name", ["mod", "pull", "MyPkg:0.0.1"], reg, "0.0.1"],
+      ["by-name-tag", ["pull", "MyPkg:v0.1.0"], reg, "v0.1.0"],
+      ["by-url", ["mod", "pull", `oci://${host}/test/MyPkg`, "--tag", "0.0.1"], {}, "0.0.1"],
+      ["by-flag", ["pull", "--oci", `oci://${host}/test/MyPkg`, "--tag", "v0.1.0"], {}, "v0.1.0"],
     ];
-    for (const [dir, args, env] of cases) {
+    for (const [dir, args, env, tag] of cases) {
       const cwd = join(home.dir, dir);
       await Deno.mkdir(cwd);
       const result = await kpm(args, { cwd, env });
       assertEquals(result.code, 0, describe(result));
-      const tag = args.includes("v0.1.0") ? "v0.1.0" : "0.0.1";
       const pulled = join(cwd, "oci", host, "test", "MyPkg", tag);
       assertEquals(await Deno.readTextFile(join(pulled, "kcl.mod")), kclMod);
       assertEquals(await Deno.readTextFile(join(pulled, "main.k")), mainK);
@@ -179,7 +179,7 @@ await forEachRegistry("the seeds' quick start works verbatim", async (t, registr
     let result = await kpm(["run", "--", "-D", "env=prod"], { cwd: app, env: { ...reg, PATH: path } });
     assertEquals(result.code, 0, describe(result));
     assertEquals(result.stdout, "compiled\n");
-    result = await kpm(["run", `oci://${host}/test/MyPkg`, "--tag", "0.0.1"], { env: { KPM_KCL_BIN: bin } });
+    result = await kpm(["run", `oci://${host}/test/MyPkg`, "--tag", "v0.1.0"], { env: { KPM_KCL_BIN: bin } });
     assertEquals(result.code, 0, describe(result));
     assertEquals((await Deno.readTextFile(log)).split("\n"), [
       `${app}|run -E MyPkg=${join(cache, "MyPkg_0.0.1")} -D env=prod`,
