@@ -77,6 +77,12 @@ Deno.test("package commands without a registry", async (t) => {
     assertEquals(await Deno.readTextFile(join(app, "kcl.mod.lock")), lock);
   });
 
+  await t.step("a package with a local path dependency is not pushed", async () => {
+    const result = await kpm(["mod", "push", "oci://127.0.0.1:9/test/app"], app);
+    assertEquals(result.code, 1, describe(result));
+    assertStringIncludes(result.stderr, 'dependency "lib" is a local path ("../lib")');
+  });
+
   await t.step("a dependency named with - is passed to the compiler with _", async () => {
     const tool = join(home.dir, "my-tool");
     await ok(["mod", "init", "my-tool"]);

@@ -63,6 +63,14 @@ export async function pushPackage(
   const mod = await readModFile(dir);
   const { name, version, description } = mod.package;
   if (!version) throw new PackageError(`Cannot push "${mod.path}": package.version is missing`);
+  for (const [dep, spec] of mod.dependencies) {
+    if (spec.kind === "path") {
+      // as the reference refuses it: whoever pulls the package cannot resolve a folder on this machine
+      throw new PackageError(
+        `Cannot push "${name}": dependency "${dep}" is a local path ("${spec.path}"); push it and depend on its OCI source`,
+      );
+    }
+  }
   const tag = location.tag ?? version;
   const ref: Reference = { registry: location.registry, repository: location.repository, tag };
   if (!options.force && await headManifest(client, ref)) {
