@@ -75,7 +75,8 @@ export async function pushPackage(
   const ref: Reference = { registry: location.registry, repository: location.repository, tag };
   if (!options.force && await headManifest(client, ref)) {
     throw new PackageError(
-      `Package version "${tag}" already exists in "${location.registry}/${location.repository}"\nhint: use --force to overwrite it`,
+      `Cannot push "${name}" to "${location.registry}/${location.repository}": tag "${tag}" already exists\n` +
+        "hint: use --force to overwrite it",
     );
   }
   const files = await packageFiles(dir, { include: mod.package.include, exclude: mod.package.exclude });
