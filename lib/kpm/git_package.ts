@@ -92,7 +92,7 @@ export async function fetchGitPackage(
     const sum = await packageSum(temp);
     if (options.expectedSum && sum !== options.expectedSum) {
       throw new PackageError(
-        `Package "${source.url}" at "${ref}" has checksum "${sum}" but kcl.mod.lock says "${options.expectedSum}"; refusing it`,
+        `Cannot use package "${source.url}" at "${ref}": its checksum is "${sum}" but kcl.mod.lock says "${options.expectedSum}", so kpm is refusing it`,
       );
     }
     const existing = await packageSum(dir).catch(() => undefined);

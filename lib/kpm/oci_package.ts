@@ -138,7 +138,8 @@ export async function resolveTag(client: RegistryClient, location: PackageLocati
   const best = highestSemverTag(tags);
   if (!best) {
     throw new PackageError(
-      `No semver tag in "${location.registry}/${location.repository}" (${tags.length} tags)`,
+      `Cannot pick a version of "${location.registry}/${location.repository}": none of its ${tags.length} tags is a semantic version\n` +
+        "hint: name the version (NAME:VERSION or --tag)",
     );
   }
   return best;
@@ -159,11 +160,17 @@ export async function fetchPackage(
   const tag = await resolveTag(client, location);
   const ref: Reference = { registry: location.registry, repository: location.repository, tag };
   const { manifest } = await fetchManifest(client, ref);
-  if (isIndex(manifest)) throw new PackageError(`"${formatReference(ref)}" is an index, not a KCL package`);
+  if (isIndex(manifest)) {
+    throw new PackageError(
+      `Cannot pull package "${formatReference(ref)}": it is an index, not a KCL package`,
+    );
+  }
   const layer =
     manifest.layers.find((l) => l.mediaType === OCI_LAYER_TAR_GZIP || l.mediaType === OCI_LAYER_TAR) ??
       (manifest.layers.length === 1 ? manifest.layers[0] : undefined);
-  if (!layer) throw new PackageError(`"${formatReference(ref)}" holds no package layer`);
+  if (!layer) {
+    throw new PackageError(`Cannot pull package "${formatReference(ref)}": it holds no package layer`);
+  }
   const annotations = manifest.annotations ?? {};
   const name = annotations[ANNOTATION_NAME] || location.repository.split("/").pop()!;
   const version = annotations[ANNOTATION_VERSION] || tag;
@@ -197,7 +204,9 @@ export async function fetchPackage(
     if (expected && sum !== expected) {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
       throw new PackageError(
-        `Package "${formatReference(ref)}" has checksum "${sum}" but ${from} says "${expected}"; refusing it`,
+        `Cannot use package "${
+          formatReference(ref)
+        }": its checksum is "${sum}" but ${from} says "${expected}", so kpm is refusing it`,
       );
     }
   }
