@@ -10,7 +10,8 @@ import { OCI_EMPTY, OCI_LAYER_TAR_GZIP, OCI_MANIFEST } from "../lib/oci/media_ty
 import { resolveTag } from "../lib/kpm/oci_package.ts";
 import { packageSum, packPackage } from "../lib/kpm/package.ts";
 import { resolveDependencies } from "../lib/kpm/resolve.ts";
-import { assert, assertEquals } from "./assert.ts";
+import { assert, assertEquals, assertRejects } from "./assert.ts";
+import { PackageError } from "../lib/kpm/errors.ts";
 import { fakeClient, type Route, startFake } from "./oci_fake.ts";
 
 Deno.test("the newest semver tag is looked for over every page of the tag list", async () => {
@@ -37,6 +38,25 @@ Deno.test("the newest semver tag is looked for over every page of the tag list",
     const { client } = fakeClient();
     assertEquals(await resolveTag(client, { registry: fake.host, repository: "test/pkg" }), "v0.10.0");
     assertEquals(fake.counts["tags"], 3);
+  } finally {
+    await fake.close();
+  }
+});
+
+Deno.test("no semantic version among the tags is one error naming the repository", async () => {
+  const fake = startFake([{
+    name: "tags",
+    method: "GET",
+    path: /^\/v2\/test\/pkg\/tags\/list$/,
+    handle: () => Response.json({ name: "test/pkg", tags: ["latest", "main"] }),
+  }]);
+  try {
+    const { client } = fakeClient();
+    await assertRejects(
+      () => resolveTag(client, { registry: fake.host, repository: "test/pkg" }),
+      PackageError,
+      `Cannot pick a version of "${fake.host}/test/pkg": none of its 2 tags is a semantic version`,
+    );
   } finally {
     await fake.close();
   }
