@@ -133,7 +133,7 @@ async function addedDependency(
   if (kc.source(input).kind === "archive") {
     throw new UsageError(`Cannot add "${input}": add a package folder or an OCI source, not an archive`);
   }
-  const dep = await materialize(kc, ctx, input, tag);
+  const dep = await materialize(kc, ctx, { input, tag });
   const { source } = dep;
   if (source.kind === "oci") {
     const isDefault = source.registry === kc.settings.registry.value &&

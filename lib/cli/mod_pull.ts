@@ -24,8 +24,17 @@ export async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Fetches a SOURCE (OCI or local) and returns its folder. */
-export async function materialize(kc: KpmContext, ctx: CommandContext, input: string, tag?: string) {
+/**
+ * Fetches a SOURCE (OCI into the cache, an archive into a temporary folder to remove afterwards, a folder as
+ * it is) and returns its folder, name and version.
+ *
+ * @throws {PackageError} / {SourceError} when the source cannot be understood, fetched or verified
+ */
+export async function materialize(
+  kc: KpmContext,
+  ctx: CommandContext,
+  { input, tag }: { input: string; tag?: string },
+) {
   const source = kc.source(input, tag);
   if (source.kind === "path") {
     const mod = await readModFile(source.path);
@@ -51,7 +60,7 @@ async function pull(ctx: CommandContext): Promise<void> {
   if (!input || (oci !== undefined && ctx.args.length > 1)) {
     throw new UsageError("Usage: kpm mod pull SOURCE [DEST] [--tag T] | --oci URL [DEST]");
   }
-  const pulled = await materialize(kc, ctx, input, stringOption(ctx, "tag"));
+  const pulled = await materialize(kc, ctx, { input, tag: stringOption(ctx, "tag") });
   const base = resolve(ctx.cwd, dest ?? ".");
   const target = pulled.source.kind === "oci"
     ? join(base, "oci", pulled.source.registry, pulled.source.spelled, pulled.tag!)
