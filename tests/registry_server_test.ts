@@ -682,6 +682,22 @@ Deno.test("registry: accounts need authentication, by Basic or by a token from t
         assertEquals(push.status, 401);
         assert(push.headers.get("WWW-Authenticate")?.includes('error="insufficient_scope"'));
         await push.body?.cancel();
+        const pushToken = await (await s.req("/token?scope=repository:a/b:pull,push", {
+          headers: { Authorization: `Basic ${btoa("test:1234")}` },
+        })).json();
+        const other = randomBytes(32);
+        await pushBytes(
+          new RegistryClient({ credentials: () => Promise.resolve({ username: "test", password: "1234" }) }),
+          host,
+          "c/d",
+          other,
+        );
+        const mount = await s.req(`/v2/a/b/blobs/uploads/?mount=${digestOf(other)}&from=c/d`, {
+          method: "POST",
+          headers: { Authorization: `Bearer ${pushToken.token}` },
+        });
+        assertEquals(mount.status, 202, "no pull on the source: an upload instead of a mount");
+        await mount.body?.cancel();
         const refreshed = await s.req("/token", {
           method: "POST",
           body: new URLSearchParams({

@@ -62,17 +62,28 @@ function created(ctx: RouteContext, digest: string): Response {
   });
 }
 
+/** True when the request may pull from `name` (a mount's source); a refusal is not an error here. */
+async function mayPull(ctx: RouteContext, name: string): Promise<boolean> {
+  try {
+    await ctx.authorizeAlso(name, ["pull"]);
+    return true;
+  } catch (error) {
+    if (error instanceof DistributionError && error.code === "UNAUTHORIZED") return false;
+    throw error;
+  }
+}
+
 /**
- * POST `/v2/<name>/blobs/uploads/`: mounts (`?mount=&from=`, falling back to a new upload when the source does
- * not hold the blob), stores a whole blob (`?digest=`), or opens an upload session (202).
+ * POST `/v2/<name>/blobs/uploads/`: mounts (`?mount=&from=`, falling back to a new upload, as distribution
+ * does, when the source does not hold the blob or the client may not pull from it), stores a whole blob
+ * (`?digest=`), or opens an upload session (202).
  */
 export async function startUpload(ctx: RouteContext): Promise<Response> {
   const mount = ctx.query.get("mount");
   const from = ctx.query.get("from");
   if (mount !== null && from !== null && isValidRepository(from)) {
     const digest = digestParam(mount, "the mount parameter");
-    await ctx.authorizeAlso(from, ["pull"]);
-    if ((await ctx.storage.blobSize(from, digest)) !== undefined) {
+    if (await mayPull(ctx, from) && (await ctx.storage.blobSize(from, digest)) !== undefined) {
       await ctx.request.body?.cancel();
       await ctx.storage.linkBlob(ctx.name, digest);
       return created(ctx, digest);

@@ -107,7 +107,9 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     const { path, query } = rawTarget(request.url);
     const method = request.method;
     const head = method === "HEAD";
-    const realm = `http://${request.headers.get("Host") ?? "localhost"}/token`;
+    // Behind a TLS-terminating proxy the token endpoint is reached over https.
+    const scheme = request.headers.get("X-Forwarded-Proto") === "https" ? "https" : "http";
+    const realm = `${scheme}://${request.headers.get("Host") ?? "localhost"}/token`;
     const check = async (needed: Access[]) => {
       if (auth) await auth.authorize(request.headers.get("Authorization"), { needed, realm });
     };
