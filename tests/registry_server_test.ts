@@ -574,6 +574,24 @@ Deno.test("registry: manifests", async (t) => {
   });
 });
 
+Deno.test("registry: 20 parallel pushes of the same blob and tag, and of distinct ones, all land", async () => {
+  await withRegistry(async (s) => {
+    const shared = randomBytes(50_000);
+    const distinct = Array.from({ length: 20 }, () => randomBytes(10_000));
+    await Promise.all([
+      ...distinct.map((bytes) => pushBytes(s.client, s.registry.host, "par/one", bytes)),
+      ...Array.from({ length: 20 }, () => pushBytes(s.client, s.registry.host, "par/one", shared)),
+      ...Array.from({ length: 20 }, () => pushImage(s, "par/two", "same")),
+    ]);
+    for (const bytes of [shared, ...distinct]) {
+      const response = await s.req(`/v2/par/one/blobs/${digestOf(bytes)}`);
+      assertEquals(new Uint8Array(await response.arrayBuffer()), bytes);
+    }
+    assertEquals(await listTags(s.client, { registry: s.registry.host, repository: "par/two" }), ["same"]);
+    assertEquals(await filesUnder(join(s.root, "uploads")), []);
+  });
+});
+
 Deno.test("registry: names with path tricks are NAME_INVALID and touch nothing outside the root", async () => {
   await withRegistry(async (s) => {
     await pushImage(s, "safe/repo", "v1");
