@@ -48,9 +48,9 @@ async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
 const MAX_BACKLOG_BYTES = 4 * WRITE_BATCH_BYTES;
 
 /**
- * Streams `body` to the end of the session's file, hashing each piece as it arrives. Pieces are gathered into ~4 MiB
- * buffers (from a small pool; none for a one-piece body) and written while the next ones are read: reading
- * never waits for the disk unless it is 16 MiB ahead. (Pausing the read lets the socket buffer fill, and a
+ * Streams `body` to the end of the session's file, hashing each piece as it arrives. Pieces are gathered into
+ * ~4 MiB buffers (from a small pool; none for a one-piece body) and written while the next ones are read:
+ * reading never waits for the disk unless it is 16 MiB ahead. (Pausing the read lets the socket buffer fill, and a
  * client whose chunk headers go out as separate small segments, as Deno's fetch does, then stalls ~250 ms per
  * pause on Nagle's algorithm against delayed ACKs: a 200 MiB PATCH took 23 s instead of 0.7 s.)
  * When the body breaks off, what was read is still written, so size, hash and file agree; when the disk fails,
