@@ -23,14 +23,22 @@ const MAIN = join(ROOT, "main.ts");
 const ignore = await ignoreWithoutPeers();
 const decoder = new TextDecoder();
 
-/** The files pushed in every mode: a text file, a typed JSON file, and 300 KiB of binary in a sub-folder. */
+function randomBytes(size: number): Uint8Array {
+  const bytes = new Uint8Array(size);
+  for (let i = 0; i < bytes.length; i += 65536) crypto.getRandomValues(bytes.subarray(i, i + 65536));
+  return bytes;
+}
+
+/**
+ * The files pushed in every mode: a text file, a typed JSON file, 300 KiB of binary in a sub-folder, and
+ * 17 MiB (over the 16 MiB chunk size, so it goes as one streamed PATCH, after the auth exchange on the POST).
+ */
 function sampleFiles(): { path: string; type?: string; bytes: Uint8Array }[] {
-  const binary = new Uint8Array(300 * 1024);
-  for (let i = 0; i < binary.length; i += 65536) crypto.getRandomValues(binary.subarray(i, i + 65536));
   return [
     { path: "readme.txt", bytes: new TextEncoder().encode("hello from kpm\n") },
     { path: "values.json", type: "application/json", bytes: new TextEncoder().encode('{"replicas":3}\n') },
-    { path: "data/blob.bin", bytes: binary },
+    { path: "data/blob.bin", bytes: randomBytes(300 * 1024) },
+    { path: "data/big.bin", bytes: randomBytes(17 * 1024 * 1024) },
   ];
 }
 
