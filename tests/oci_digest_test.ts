@@ -17,6 +17,7 @@ import {
   verifyingStream,
 } from "../lib/oci/digest.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "./assert.ts";
+import { concat } from "./oci_fake.ts";
 
 const EMPTY_SHA256: Digest = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
@@ -43,19 +44,7 @@ function sha256(bytes: Uint8Array): Digest {
 }
 
 async function drain(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  for await (const chunk of stream) {
-    parts.push(chunk);
-    total += chunk.byteLength;
-  }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
+  return concat(await Array.fromAsync(stream));
 }
 
 Deno.test("parseDigest accepts sha256 and sha512 and refuses everything else", async (t) => {
