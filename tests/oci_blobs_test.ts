@@ -391,6 +391,27 @@ Deno.test("a big blob is streamed as one PATCH by default, and resumed in chunks
       assertEquals(result.content, content);
       assertEquals(result.digest, digestOf(content));
       assertEquals(progress.at(-1), content.length);
+      assertEquals(
+        fake.counts["ping"],
+        1,
+        "the auth scheme is learnt with one ping before the streamed PATCH",
+      );
+      const { fake: again, result: second } = uploadRegistry();
+      try {
+        for (let i = 0; i < 2; i++) {
+          await pushBlob(
+            client,
+            { registry: again.host, repository: "a" },
+            { digest: digestOf(content), size: content.length },
+            () => new Blob([content]).stream(),
+            { upload: "stream", chunkSize: 10_000, skipExistsCheck: true },
+          ).catch(() => {}); // the fake keeps one session: the second upload's PATCH is refused, that is fine here
+        }
+        assertEquals(again.counts["ping"], 1, "an open registry is pinged once per client");
+        assertEquals(second.content, content);
+      } finally {
+        await again.close();
+      }
     } finally {
       await fake.close();
     }

@@ -52,7 +52,11 @@ export interface RegistryRequest {
   retry?: boolean;
 }
 
-type HostAuth = { scheme: "basic" } | { scheme: "bearer"; realm: string; service?: string };
+type HostAuth = { scheme: "none" } | { scheme: "basic" } | {
+  scheme: "bearer";
+  realm: string;
+  service?: string;
+};
 
 const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
 const MAX_REDIRECTS = 10;
@@ -160,6 +164,10 @@ export class RegistryClient {
       what: request.what,
     });
     await response.body?.cancel();
+    // an open registry: remembered, so that the next streamed request does not ping again
+    if (response.status === 200 && !this.#hostAuth.has(request.registry)) {
+      this.#hostAuth.set(request.registry, { scheme: "none" });
+    }
   }
 
   /** Records the host's auth scheme from a 401; returns true when a retry can succeed. */
@@ -205,7 +213,7 @@ export class RegistryClient {
 
   async #authorization(request: RegistryRequest): Promise<string | undefined> {
     const auth = this.#hostAuth.get(request.registry);
-    if (!auth) return undefined;
+    if (!auth || auth.scheme === "none") return undefined;
     const credential = await this.#credential(request.registry);
     if (auth.scheme === "basic") {
       return credential?.username !== undefined && credential.password !== undefined
