@@ -261,6 +261,7 @@ async function copyHashed(
     }
     onProgress?.(hasher.size);
   };
+  let ended = false;
   try {
     if (reader) {
       let scratch = new Uint8Array(READ_SIZE);
@@ -270,6 +271,7 @@ async function copyHashed(
         await add(value);
         scratch = new Uint8Array(value.buffer);
       }
+      ended = true;
     } else {
       for await (const chunk of body) await add(chunk);
     }
@@ -278,6 +280,8 @@ async function copyHashed(
       if (filled > 0) await flush();
     } finally {
       await writing;
+      // given up early (too many bytes, a failed write): close the connection rather than leave it unread
+      if (reader && !ended) await reader.cancel().catch(() => {});
       reader?.releaseLock();
     }
   }
