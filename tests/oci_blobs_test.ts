@@ -610,3 +610,36 @@ Deno.test("an upload the registry refuses is a RegistryError with its code", asy
     await fake.close();
   }
 });
+
+Deno.test("a body that is not a byte stream is downloaded chunk by chunk, big chunks included", async () => {
+  // 5 MiB, 10 bytes, 6 MiB, 3 bytes: chunks bigger than the 4 MiB write batch, and small ones between them
+  const parts = [randomBytes(5 * 1024 * 1024), randomBytes(10), randomBytes(6 * 1024 * 1024), randomBytes(3)];
+  const content = concat(parts);
+  const fetchPlain: typeof fetch = () => {
+    let next = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (next < parts.length) controller.enqueue(parts[next++]!);
+        else controller.close();
+      },
+    });
+    return Promise.resolve(new Response(body, { status: 200 }));
+  };
+  const { client } = fakeClient({ fetch: fetchPlain, plainHttp: true });
+  await withDir(async (dir) => {
+    const destination = join(dir, "blob.bin");
+    const progress: number[] = [];
+    await downloadBlob(
+      client,
+      { registry: "registry.test", repository: "a" },
+      {
+        digest: digestOf(content),
+        size: content.length,
+      },
+      destination,
+      { onProgress: (n) => progress.push(n) },
+    );
+    assertEquals(await Deno.readFile(destination), content);
+    assertEquals(progress, [5242880, 5242890, 11534346, 11534349]);
+  });
+});

@@ -253,7 +253,8 @@ async function copyHashed(
     take(chunk);
     if (filled + chunk.byteLength > WRITE_BATCH) await flush();
     if (chunk.byteLength >= WRITE_BATCH) {
-      await flush();
+      // a big chunk (only from a stream that is not a byte stream) is written as it is, after the batch
+      if (writing) await writing;
       await writeBatch(out, chunk);
     } else {
       batches[current]!.set(chunk, filled);
