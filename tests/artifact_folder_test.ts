@@ -4,50 +4,11 @@
  */
 
 import { join } from "node:path";
-import { createTarPacker, type TarHeader } from "../lib/deps.ts";
 import { packFolder, unpackFolder } from "../lib/artifact/folder.ts";
 import { ArtifactError } from "../lib/artifact/files.ts";
 import { digestOf } from "../lib/oci/digest.ts";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "./assert.ts";
-
-/** A tar entry for a hand-made archive: a header and, for files, its text. */
-type Entry = Partial<TarHeader> & { name: string; text?: string };
-
-/** Builds a gzip tar of `entries` exactly as given (hostile names included). */
-async function tarGz(entries: Entry[]): Promise<Uint8Array> {
-  const { readable, controller } = createTarPacker();
-  const feeding = (async () => {
-    for (const { text, ...header } of entries) {
-      const bytes = new TextEncoder().encode(text ?? "");
-      const body = controller.add({ size: bytes.byteLength, type: "file", ...header });
-      const writer = body.getWriter();
-      if (bytes.byteLength) await writer.write(bytes);
-      await writer.close();
-    }
-    controller.finalize();
-  })();
-  const gz = readable.pipeThrough(
-    new CompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>,
-  );
-  const bytes = new Uint8Array(await new Response(gz).arrayBuffer());
-  await feeding;
-  return bytes;
-}
-
-function streamOf(bytes: Uint8Array): ReadableStream<Uint8Array> {
-  return new Blob([bytes as Uint8Array<ArrayBuffer>]).stream();
-}
-
-/** Every path under `dir`, relative, sorted (symlinks not followed). */
-async function tree(dir: string, prefix = ""): Promise<string[]> {
-  const out: string[] = [];
-  for await (const entry of Deno.readDir(join(dir, prefix))) {
-    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
-    out.push(rel);
-    if (entry.isDirectory) out.push(...await tree(dir, rel));
-  }
-  return out.sort();
-}
+import { type Entry, streamOf, tarGz, tree } from "./tar_builder.ts";
 
 Deno.test("a packed folder unpacks to the same files, symlinks and modes, and packs reproducibly", async () => {
   const dir = await Deno.makeTempDir({ prefix: "kpm-folder-" });
@@ -130,6 +91,15 @@ const HOSTILE: [string, Entry[], string][] = [
       { name: "conf/d/x", text: "through a link" },
     ],
     "through a symlink",
+  ],
+  [
+    "a symlink climbing through a symlink to . (inside as written, outside as followed)",
+    [
+      { name: "conf/", type: "directory", size: 0 },
+      { name: "conf/l1", type: "symlink", linkname: ".", size: 0 },
+      { name: "conf/s", type: "symlink", linkname: "l1/l1/l1/../../..", size: 0 },
+    ],
+    "symlink pointing outside",
   ],
   [
     "a hard link to a file outside",

@@ -10,7 +10,8 @@
  */
 
 import { dirname, join, posix, relative, resolve, sep } from "node:path";
-import { createTarDecoder, createTarPacker, type TarHeader } from "../deps.ts";
+import { createTarPacker, type TarHeader } from "../deps.ts";
+import { extractTar } from "../oci/untar.ts";
 import { type Digest, DigestError, Hasher } from "../oci/digest.ts";
 import { ArtifactError } from "./files.ts";
 
@@ -139,60 +140,10 @@ export async function unpackFolder(
     throw new ArtifactError(`Refusing layer "${title}": entry "${name}" ${why}`);
   };
   try {
-    const entries = gzip
+    const tar = gzip
       .pipeThrough(new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>)
-      .pipeThrough(hashing(hasher))
-      .pipeThrough(createTarDecoder());
-    for await (const entry of entries) {
-      const { header } = entry;
-      const type = header.type ?? "file";
-      if (type === "pax-header" || type === "pax-global-header") {
-        await entry.body.cancel();
-        continue;
-      }
-      const rel = entryPath(header.name, prefix, refuse);
-      const target = join(root, rel);
-      await checkNoSymlinkParents(root, rel, header.name, refuse);
-      if (type === "directory") {
-        await entry.body.cancel();
-        await Deno.mkdir(target, { recursive: true });
-      } else if (type === "file") {
-        await Deno.mkdir(dirname(target), { recursive: true });
-        await Deno.remove(target).catch(() => {});
-        const file = await Deno.open(target, {
-          write: true,
-          createNew: true,
-          mode: (header.mode ?? 0o644) & 0o755,
-        });
-        await entry.body.pipeTo(file.writable);
-      } else if (type === "symlink") {
-        await entry.body.cancel();
-        const link = header.linkname ?? "";
-        const pointsTo = posix.normalize(posix.join(posix.dirname(rel), link.replaceAll("\\", "/")));
-        if (link === "" || posix.isAbsolute(link) || /^[a-zA-Z]:/.test(link) || !inside(pointsTo, prefix)) {
-          refuse(header.name, `is a symlink pointing outside "${title}" ("${link}")`);
-        }
-        await Deno.mkdir(dirname(target), { recursive: true });
-        await Deno.symlink(link, target);
-      } else if (type === "link") {
-        await entry.body.cancel();
-        const linked = entryPath(
-          header.linkname ?? "",
-          prefix,
-          (_, why) => refuse(header.name, `links to a file that ${why}`),
-        );
-        await checkNoSymlinkParents(root, linked, header.name, refuse);
-        const info = await Deno.lstat(join(root, linked)).catch(() => undefined);
-        if (!info?.isFile) {
-          refuse(header.name, `is a hard link to "${header.linkname}", which is not an extracted file`);
-        }
-        await Deno.mkdir(dirname(target), { recursive: true });
-        await Deno.link(join(root, linked), target);
-      } else {
-        await entry.body.cancel();
-        refuse(header.name, `is a ${type}, which artifacts may not hold`);
-      }
-    }
+      .pipeThrough(hashing(hasher));
+    await extractTar(tar, root, { prefix, refuse, holder: "artifacts" });
     if (options.tarDigest) {
       const actual = hasher.digest();
       if (actual !== options.tarDigest) {
@@ -209,40 +160,6 @@ export async function unpackFolder(
     throw new ArtifactError(`Cannot unpack layer "${title}": ${(error as Error).message}`);
   } finally {
     await Deno.remove(temp, { recursive: true }).catch(() => {});
-  }
-}
-
-/** True when `path` is `prefix` or below it. */
-function inside(path: string, prefix: string): boolean {
-  return path === prefix || path.startsWith(`${prefix}/`);
-}
-
-/** The cleaned relative path of an entry, refused unless it is `prefix` or below it. */
-function entryPath(name: string, prefix: string, refuse: (name: string, why: string) => never): string {
-  const slashed = name.replaceAll("\\", "/");
-  if (slashed === "" || slashed.startsWith("/") || /^[a-zA-Z]:/.test(slashed)) {
-    return refuse(name, "has an absolute path");
-  }
-  if (slashed.split("/").includes("..")) return refuse(name, `climbs out with ".."`);
-  const clean = posix.normalize(slashed).replace(/\/+$/, "");
-  if (!inside(clean, prefix)) return refuse(name, `is outside the folder "${prefix}"`);
-  return clean;
-}
-
-/** Refuses to write through a symlink: no existing parent of `rel` under `root` may be one. */
-async function checkNoSymlinkParents(
-  root: string,
-  rel: string,
-  name: string,
-  refuse: (name: string, why: string) => never,
-): Promise<void> {
-  const parts = rel.split("/");
-  let path = root;
-  for (const part of parts.slice(0, -1)) {
-    path = join(path, part);
-    const info = await Deno.lstat(path).catch(() => undefined);
-    if (!info) return;
-    if (info.isSymlink) refuse(name, "would be written through a symlink");
   }
 }
 

@@ -7,7 +7,8 @@
 
 import { createHash } from "node:crypto";
 import { dirname, join, posix, relative, resolve, sep } from "node:path";
-import { createTarDecoder, createTarPacker, type TarHeader } from "../deps.ts";
+import { createTarPacker, type TarHeader } from "../deps.ts";
+import { extractTar } from "../oci/untar.ts";
 
 /** Thrown for an archive that is unsafe or broken; names the entry. */
 export class PackageArchiveError extends Error {
@@ -148,23 +149,6 @@ export function packPackage(
   );
 }
 
-/** Rejects entry names that are absolute, climb out with `..`, or carry a drive letter. */
-function safeEntryPath(root: string, name: string, archive: string): string {
-  const clean = name.replace(/\\/g, "/").replace(/^\.\//, "");
-  if (clean.startsWith("/") || /^[a-zA-Z]:/.test(clean) || clean.split("/").includes("..")) {
-    throw new PackageArchiveError(
-      `Refusing archive "${archive}": entry "${name}" points outside the package`,
-    );
-  }
-  const target = resolve(root, clean);
-  if (target !== root && !target.startsWith(root + sep)) {
-    throw new PackageArchiveError(
-      `Refusing archive "${archive}": entry "${name}" points outside the package`,
-    );
-  }
-  return target;
-}
-
 /**
  * Extracts a package archive (gzip or plain tar, sniffed) into `destination`, through a temporary sibling folder
  * renamed into place only when complete. Absolute paths, `..`, links pointing outside and special files are
@@ -184,47 +168,10 @@ export async function unpackPackage(
   await Deno.mkdir(temp);
   const root = resolve(temp);
   try {
-    const decoder = createTarDecoder();
-    const entries = (await gunzipIfNeeded(stream)).pipeThrough(decoder);
-    for await (const entry of entries) {
-      const { header } = entry;
-      const type = header.type ?? "file";
-      if (
-        type === "pax-header" || type === "pax-global-header" || header.name === "" || header.name === "./"
-      ) {
-        await entry.body.cancel();
-        continue;
-      }
-      const target = safeEntryPath(root, header.name, archive);
-      if (type === "directory") {
-        await entry.body.cancel();
-        await Deno.mkdir(target, { recursive: true });
-      } else if (type === "file") {
-        await Deno.mkdir(dirname(target), { recursive: true });
-        const file = await Deno.open(target, {
-          write: true,
-          createNew: true,
-          mode: (header.mode ?? 0o644) & 0o755,
-        });
-        await entry.body.pipeTo(file.writable);
-      } else if (type === "symlink") {
-        await entry.body.cancel();
-        const link = header.linkname ?? "";
-        const resolved = resolve(dirname(target), link);
-        if (link.startsWith("/") || (resolved !== root && !resolved.startsWith(root + sep))) {
-          throw new PackageArchiveError(
-            `Refusing archive "${archive}": symlink "${header.name}" points outside the package ("${link}")`,
-          );
-        }
-        await Deno.mkdir(dirname(target), { recursive: true });
-        await Deno.symlink(link, target);
-      } else {
-        await entry.body.cancel();
-        throw new PackageArchiveError(
-          `Refusing archive "${archive}": entry "${header.name}" is a ${type}, which packages may not hold`,
-        );
-      }
-    }
+    const refuse = (name: string, why: string): never => {
+      throw new PackageArchiveError(`Refusing archive "${archive}": entry "${name}" ${why}`);
+    };
+    await extractTar(await gunzipIfNeeded(stream), root, { refuse, holder: "packages" });
     await Deno.rename(temp, destination);
   } catch (error) {
     await Deno.remove(temp, { recursive: true }).catch(() => {});

@@ -1,0 +1,139 @@
+/**
+ * Safe extraction of a tar stream (an OCI layer, a KCL package) into an empty folder the caller owns.
+ *
+ * Refused, whatever the caller: absolute names and drive letters, `..` in names, entries outside the expected
+ * top folder, writes through a symlink (even one pointing inside), symlinks whose target leaves the tree or
+ * climbs with `..` after a named part (`a/../..`: through a symlink `a` that would go further up than it
+ * reads), hard links to anything but an extracted regular file, devices and fifos. The checks are lexical and
+ * exact because no entry is ever written below a symlink, so nothing is written outside `root`.
+ *
+ * @module
+ */
+
+import { dirname, join, posix } from "node:path";
+import { createTarDecoder } from "../deps.ts";
+
+/** Called with an entry's name and why it is refused; throws the caller's own error. */
+export type RefuseEntry = (name: string, why: string) => never;
+
+/** Options of extractTar. */
+export interface ExtractTarOptions {
+  /** Every entry must be this relative folder or below it (`""`: anywhere in `root`). */
+  prefix?: string;
+  /** Throws the caller's error for a refused entry. */
+  refuse: RefuseEntry;
+  /** What holds the entries, for the special-file message (`"is a fifo, which packages may not hold"`). */
+  holder: string;
+}
+
+/**
+ * Extracts the (uncompressed) tar `tar` into `root`, an existing folder (give its real path). Later entries
+ * replace earlier files of the same name, as tar does.
+ *
+ * @throws what `options.refuse` throws, for the first hostile entry; the caller removes `root` then
+ * @example await extractTar(gzip.pipeThrough(new DecompressionStream("gzip")), temp, { prefix: "conf", refuse, holder: "artifacts" })
+ */
+export async function extractTar(tar: ReadableStream<Uint8Array>, root: string, options: ExtractTarOptions) {
+  const prefix = options.prefix
+    ? posix.normalize(options.prefix.replaceAll("\\", "/")).replace(/\/+$/, "")
+    : "";
+  const { refuse } = options;
+  for await (const entry of tar.pipeThrough(createTarDecoder())) {
+    const { header } = entry;
+    const type = header.type ?? "file";
+    if (type === "pax-header" || type === "pax-global-header" || isTopEntry(header.name)) {
+      await entry.body.cancel();
+      continue;
+    }
+    const rel = entryPath(header.name, prefix, refuse);
+    const target = join(root, rel);
+    await refuseSymlinkParents(root, rel, header.name, refuse);
+    if (type === "directory") {
+      await entry.body.cancel();
+      await Deno.mkdir(target, { recursive: true });
+    } else if (type === "file") {
+      await Deno.mkdir(dirname(target), { recursive: true });
+      await Deno.remove(target).catch(() => {});
+      const file = await Deno.open(target, {
+        write: true,
+        createNew: true,
+        mode: (header.mode ?? 0o644) & 0o755,
+      });
+      await entry.body.pipeTo(file.writable);
+    } else if (type === "symlink") {
+      await entry.body.cancel();
+      const link = (header.linkname ?? "").replaceAll("\\", "/");
+      if (!symlinkStaysInside(rel, link, prefix)) {
+        refuse(header.name, `is a symlink pointing outside "${prefix || "."}" ("${header.linkname ?? ""}")`);
+      }
+      await Deno.mkdir(dirname(target), { recursive: true });
+      await Deno.symlink(link, target);
+    } else if (type === "link") {
+      await entry.body.cancel();
+      const linked = entryPath(
+        header.linkname ?? "",
+        prefix,
+        (_, why) => refuse(header.name, `links to a file that ${why}`),
+      );
+      await refuseSymlinkParents(root, linked, header.name, refuse);
+      const info = await Deno.lstat(join(root, linked)).catch(() => undefined);
+      if (!info?.isFile) {
+        refuse(header.name, `is a hard link to "${header.linkname}", which is not an extracted file`);
+      }
+      await Deno.mkdir(dirname(target), { recursive: true });
+      await Deno.remove(target).catch(() => {});
+      await Deno.link(join(root, linked), target);
+    } else {
+      await entry.body.cancel();
+      refuse(header.name, `is a ${type}, which ${options.holder} may not hold`);
+    }
+  }
+}
+
+/** `""`, `.` and `./`: the archive's top folder itself. */
+function isTopEntry(name: string): boolean {
+  return posix.normalize(name.replaceAll("\\", "/") || ".") === ".";
+}
+
+/** True when `path` is `prefix` or below it (everything is below `""`). */
+function inside(path: string, prefix: string): boolean {
+  return prefix === ""
+    ? path !== ".." && !path.startsWith("../")
+    : path === prefix || path.startsWith(`${prefix}/`);
+}
+
+/** The cleaned relative path of an entry, refused unless it is `prefix` or below it. */
+function entryPath(name: string, prefix: string, refuse: RefuseEntry): string {
+  const slashed = name.replaceAll("\\", "/");
+  if (slashed === "" || slashed.startsWith("/") || /^[a-zA-Z]:/.test(slashed)) {
+    return refuse(name, "has an absolute path");
+  }
+  if (slashed.split("/").includes("..")) return refuse(name, `climbs out with ".."`);
+  const clean = posix.normalize(slashed).replace(/\/+$/, "");
+  if (!inside(clean, prefix)) return refuse(name, `is outside the folder "${prefix}"`);
+  return clean;
+}
+
+/**
+ * A symlink at `rel` to `link` stays inside `prefix`: relative, its `..` parts only leading (so no symlink
+ * it passes through can take it higher than it reads), and lexically inside.
+ */
+function symlinkStaysInside(rel: string, link: string, prefix: string): boolean {
+  if (link === "" || link.startsWith("/") || /^[a-zA-Z]:/.test(link)) return false;
+  const parts = link.split("/").filter((part) => part !== "" && part !== ".");
+  const firstNamed = parts.findIndex((part) => part !== "..");
+  if (firstNamed >= 0 && parts.slice(firstNamed).includes("..")) return false;
+  const pointsTo = posix.normalize(posix.join(posix.dirname(rel), link));
+  return inside(pointsTo, prefix);
+}
+
+/** Refuses to write through a symlink: no existing parent of `rel` under `root` may be one. */
+async function refuseSymlinkParents(root: string, rel: string, name: string, refuse: RefuseEntry) {
+  let path = root;
+  for (const part of rel.split("/").slice(0, -1)) {
+    path = join(path, part);
+    const info = await Deno.lstat(path).catch(() => undefined);
+    if (!info) return;
+    if (info.isSymlink) refuse(name, "would be written through a symlink");
+  }
+}
