@@ -10,6 +10,7 @@ import { prompt, readStdin } from "./prompt.ts";
 import { commandSettings, credentialStore, registryClient } from "./registry_context.ts";
 import { isValidHost } from "../oci/reference.ts";
 import { normalizeRegistryKey } from "../oci/credentials.ts";
+import { RegistryError } from "../oci/registry_error.ts";
 
 /** Reduces `https://ghcr.io/`, `ghcr.io/path`, `index.docker.io` … to the registry host kpm stores. */
 function registryArgument(value: string): string {
@@ -40,6 +41,18 @@ async function login(ctx: CommandContext): Promise<void> {
     scopes: [],
     expect: [200],
     what: `log in to "${registry}"`,
+  }).catch((error) => {
+    if (!(error instanceof RegistryError) || (error.status !== 401 && error.status !== 403)) throw error;
+    const reason = error.message.split("\n")[0];
+    throw new RegistryError(
+      `Login to "${registry}" as "${username}" failed: wrong username or password (${reason})`,
+      {
+        status: error.status,
+        code: error.code,
+        registry,
+        cause: error,
+      },
+    );
   });
   await response.body?.cancel();
   await credentialStore(ctx, settings).store(registry, credential);
