@@ -8,13 +8,12 @@
 import { resolve } from "node:path";
 import type { RegistryClient } from "../oci/client.ts";
 import { digestOf, digestStream } from "../oci/digest.ts";
-import { type Descriptor, encodeManifest, type ImageManifest } from "../oci/manifest.ts";
+import { type Descriptor, EMPTY_CONFIG, encodeManifest, type ImageManifest } from "../oci/manifest.ts";
 import {
   ANNOTATION_CONTENT_DIGEST,
   ANNOTATION_CREATED,
   ANNOTATION_TITLE,
   ANNOTATION_UNPACK,
-  OCI_EMPTY,
   OCI_LAYER_TAR,
   OCI_LAYER_TAR_GZIP,
   OCI_MANIFEST,
@@ -27,14 +26,6 @@ import type { Store } from "../oci/store.ts";
 import { ArtifactError, type FileSpec, fileTitle } from "./files.ts";
 import { mapLimit } from "../oci/concurrency.ts";
 import { packFolder } from "./folder.ts";
-
-/** The empty JSON config `{}` of image-spec 1.1. */
-export const EMPTY_CONFIG: Descriptor = {
-  mediaType: OCI_EMPTY,
-  digest: digestOf("{}"),
-  size: 2,
-  data: "e30=",
-};
 
 /** Options of pushArtifact. */
 export interface PushArtifactOptions {

@@ -10,7 +10,13 @@ import { pushBlob } from "../oci/blob_upload.ts";
 import { downloadBlob } from "../oci/blobs.ts";
 import type { RegistryClient } from "../oci/client.ts";
 import { Hasher } from "../oci/digest.ts";
-import { type Descriptor, encodeManifest, type ImageManifest, isIndex } from "../oci/manifest.ts";
+import {
+  type Descriptor,
+  EMPTY_CONFIG,
+  encodeManifest,
+  type ImageManifest,
+  isIndex,
+} from "../oci/manifest.ts";
 import {
   ANNOTATION_CREATED,
   ANNOTATION_TITLE,
@@ -20,7 +26,6 @@ import {
 } from "../oci/media_types.ts";
 import { fetchManifest, headManifest, listTags, pushManifest } from "../oci/manifests.ts";
 import { formatReference, type Reference } from "../oci/reference.ts";
-import { EMPTY_CONFIG } from "../artifact/push.ts";
 import { PackageError } from "./errors.ts";
 import { readModFile } from "./modfile.ts";
 import { highestSemverTag } from "./mvs.ts";

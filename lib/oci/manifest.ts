@@ -4,8 +4,8 @@
  * @module
  */
 
-import { type Digest, isDigest } from "./digest.ts";
-import { INDEX_TYPES, MANIFEST_TYPES, OCI_INDEX, OCI_MANIFEST } from "./media_types.ts";
+import { type Digest, digestOf, isDigest } from "./digest.ts";
+import { INDEX_TYPES, MANIFEST_TYPES, OCI_EMPTY, OCI_INDEX, OCI_MANIFEST } from "./media_types.ts";
 
 /** Manifests larger than this are refused (the distribution spec's recommended limit). */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -21,6 +21,14 @@ export interface Descriptor {
   data?: string;
   platform?: Platform;
 }
+
+/** The empty JSON config `{}` of image-spec 1.1. */
+export const EMPTY_CONFIG: Descriptor = {
+  mediaType: OCI_EMPTY,
+  digest: digestOf("{}"),
+  size: 2,
+  data: "e30=",
+};
 
 /** Platform of an index entry. */
 export interface Platform {
