@@ -416,6 +416,23 @@ Deno.test("a big blob is streamed as one PATCH by default, and resumed in chunks
       await fake.close();
     }
   });
+  await t.step("with default options a 2 MiB blob is streamed too, not buffered into one PUT", async () => {
+    const medium = randomBytes(2 * 1024 * 1024);
+    const { fake, result } = uploadRegistry();
+    try {
+      const { client } = fakeClient();
+      await pushBlob(
+        client,
+        { registry: fake.host, repository: "a" },
+        { digest: digestOf(medium), size: medium.length },
+        () => new Blob([medium]).stream(),
+      );
+      assertEquals(fake.seen("patch").map((r) => r.headers.get("Content-Range")), [null]);
+      assertEquals(result.content, medium);
+    } finally {
+      await fake.close();
+    }
+  });
   await t.step("the registry kept part of the stream: the rest goes in Content-Range chunks", async () => {
     const { fake, result } = uploadRegistry({ streamKeep: 15_000 });
     try {

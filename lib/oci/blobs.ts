@@ -20,7 +20,7 @@ export type Repository = Pick<Reference, "registry" | "repository">;
 const WRITE_BATCH = 4 * 1024 * 1024;
 /** The buffer a download reads into (reused; fetch fills it with what the socket has). */
 const READ_SIZE = 1024 * 1024;
-/** Blobs up to this size are uploaded in one PUT; bigger ones in PATCH chunks of this size. */
+/** The size of the Content-Range PATCH chunks of a chunked upload (or of the resume after a broken stream). */
 export const DEFAULT_CHUNK_SIZE = 16 * 1024 * 1024;
 /** How often a dropped download is resumed before giving up. */
 const MAX_RESUMES = 5;
