@@ -13,7 +13,7 @@
 
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { startDockerRegistry } from "../tests/integration/chart_fixture.ts";
+import { startDistribution } from "../tests/integration/support/distribution.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -60,7 +60,7 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-const registry = await startDockerRegistry();
+const registry = await startDistribution({ auth: "none" });
 const rows: string[] = [];
 try {
   const files = Number(values.files);

@@ -59,7 +59,7 @@ async function populate(host: string): Promise<void> {
 }
 
 const results: string[] = [];
-for (const [label, start] of await availableRegistries()) {
+for (const [label, start] of availableRegistries()) {
   const registry = await start();
   try {
     const [pushMs] = await timed(() => populate(registry.host));

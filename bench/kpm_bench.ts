@@ -15,15 +15,15 @@
  * With `--latency-ms N` the `mod add` and `mod pull` cases run again through a loopback proxy that holds every
  * registry response back by N ms, as a registry across a network would.
  *
- * Registries: distribution (`docker-registry`, no auth) and kpm's embedded registry when lib/server/registry.ts
- * exists. Prints a Markdown table of median / min / max milliseconds.
+ * Registries: distribution (`docker-registry`, no auth) and kpm's embedded registry. Prints a Markdown table of median / min / max milliseconds.
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { startDockerRegistry } from "../tests/integration/chart_fixture.ts";
+import { startDistribution } from "../tests/integration/support/distribution.ts";
+import { startEmbeddedRegistry } from "../tests/integration/support/embedded.ts";
 import { kpmHome, ROOT, runKpm } from "../tests/integration/ship_support.ts";
 import { summary } from "./startup_bench.ts";
 
@@ -36,24 +36,9 @@ interface Registry {
 }
 
 async function registries(): Promise<Registry[]> {
-  const list: Registry[] = [];
-  const dist = await startDockerRegistry();
-  list.push({ label: "distribution 2.8", host: dist.host, close: dist.close });
-  const embedded = new URL("../lib/server/registry.ts", import.meta.url);
-  if (await Deno.stat(embedded).then(() => true, () => false)) {
-    const { startRegistry } = await import(embedded.href);
-    const root = await Deno.makeTempDir({ prefix: "kpm-bench-reg-" });
-    const server = await startRegistry({ root, port: 0, hostname: "127.0.0.1" });
-    list.push({
-      label: "embedded registry",
-      host: server.host,
-      close: async () => {
-        await server.close();
-        await Deno.remove(root, { recursive: true });
-      },
-    });
-  }
-  return list;
+  const dist = await startDistribution({ auth: "none" });
+  const embedded = await startEmbeddedRegistry();
+  return [{ label: "distribution 2.8", ...dist }, { label: "embedded registry", ...embedded }];
 }
 
 /** Writes a package: kcl.mod (with dependencies), main.k and a data file of `kib` KiB of varied text. */

@@ -13,6 +13,7 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { digestStream } from "../lib/oci/digest.ts";
+import { startDistribution } from "../tests/integration/support/distribution.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -44,53 +45,6 @@ async function timed(cmd: string[], options: { cwd?: string; env?: Record<string
     throw new Error(`${cmd.join(" ")} failed:\n${new TextDecoder().decode(output.stdout)}\n${stderr}`);
   }
   return { seconds: Number(match[1]), rssMiB: Number(match[2]) / 1024 };
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
-/** Starts `docker-registry serve` on a free port with storage under `dir`. */
-async function startDistribution(dir: string) {
-  const port = freePort();
-  const config = join(dir, "config.yml");
-  await Deno.writeTextFile(
-    config,
-    [
-      "version: 0.1",
-      "log: { level: error, accesslog: { disabled: true } }",
-      "storage:",
-      `  filesystem: { rootdirectory: ${join(dir, "data")} }`,
-      "  cache: { blobdescriptor: inmemory }",
-      `http: { addr: "127.0.0.1:${port}" }`,
-      "",
-    ].join("\n"),
-  );
-  const child = new Deno.Command("docker-registry", {
-    args: ["serve", config],
-    stdout: "null",
-    stderr: "null",
-  })
-    .spawn();
-  for (let i = 0; i < 100; i++) {
-    try {
-      const response = await fetch(`http://127.0.0.1:${port}/v2/`);
-      await response.body?.cancel();
-      if (response.ok) break;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-  return {
-    host: `127.0.0.1:${port}`,
-    async stop() {
-      child.kill("SIGTERM");
-      await child.status;
-    },
-  };
 }
 
 /** An OCI image layout holding one uncompressed layer (hard-linked to `file`), for skopeo. */
@@ -129,7 +83,7 @@ async function ociLayout(dir: string, file: string, digest: string, size: number
   );
 }
 
-const registry = await startDistribution(work);
+const registry = await startDistribution({ auth: "none" });
 const results: { tool: string; seconds: number[]; rss: number[] }[] = [];
 try {
   const file = join(work, "big.bin");
@@ -262,7 +216,7 @@ try {
     results.push(result);
   }
 } finally {
-  await registry.stop();
+  await registry.close();
   if (!values.keep) await Deno.remove(work, { recursive: true });
 }
 

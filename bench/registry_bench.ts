@@ -22,6 +22,7 @@ import { RegistryClient } from "../lib/oci/client.ts";
 import { digestOf, digestStream } from "../lib/oci/digest.ts";
 import { fetchManifest, pushManifest } from "../lib/oci/manifests.ts";
 import { OCI_CONFIG, OCI_MANIFEST } from "../lib/oci/media_types.ts";
+import { startDistribution } from "../tests/integration/support/distribution.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -97,39 +98,9 @@ async function startKpm(): Promise<Server> {
   };
 }
 
-async function startDistribution(): Promise<Server> {
-  const port = freePort();
-  const config = join(work, "distribution.yml");
-  await Deno.writeTextFile(
-    config,
-    [
-      "version: 0.1",
-      "log: { level: error, accesslog: { disabled: true } }",
-      "storage:",
-      `  filesystem: { rootdirectory: ${join(work, "distribution")} }`,
-      "  cache: { blobdescriptor: inmemory }",
-      "  delete: { enabled: true }",
-      `http: { addr: "127.0.0.1:${port}" }`,
-      "",
-    ].join("\n"),
-  );
-  const child = new Deno.Command("docker-registry", {
-    args: ["serve", config],
-    stdout: "null",
-    stderr: "null",
-  })
-    .spawn();
-  const host = `127.0.0.1:${port}`;
-  await waitReady(host);
-  return {
-    name: "distribution 2.8",
-    host,
-    pid: child.pid,
-    async stop() {
-      child.kill("SIGTERM");
-      await child.status;
-    },
-  };
+async function startDistributionServer(): Promise<Server> {
+  const registry = await startDistribution({ auth: "none" });
+  return { name: "distribution 2.8", host: registry.host, pid: registry.pid, stop: registry.close };
 }
 
 /** Peak and current resident memory of a process, in MiB. */
@@ -244,7 +215,7 @@ try {
   console.error(`making a ${sizeMiB} MiB random file…`);
   await run(["sh", "-c", `head -c ${sizeMiB * 1024 * 1024} /dev/urandom > ${file}`]);
   const { digest, size } = await digestStream((await Deno.open(file)).readable);
-  servers.push(await startKpm(), await startDistribution());
+  servers.push(await startKpm(), await startDistributionServer());
   const rows: string[] = [];
   const gets = new Map<Server, number[]>(servers.map((s) => [s, []]));
   const summary = new Map<Server, string[]>();

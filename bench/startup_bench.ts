@@ -8,14 +8,15 @@
  * ```
  *
  * Prints a Markdown table of median / min / max wall-clock milliseconds (performance.now around Deno.Command,
- * spawn to exit). The registry is kpm's embedded one when lib/server/registry.ts exists, else distribution.
+ * spawn to exit). The registry is kpm's embedded one.
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { kpmHome, ROOT, runKpm, serveStatic, startTestRegistry } from "../tests/integration/ship_support.ts";
+import { kpmHome, ROOT, runKpm, serveStatic } from "../tests/integration/ship_support.ts";
+import { startEmbeddedRegistry } from "../tests/integration/support/embedded.ts";
 
 /** One measured command. */
 interface Case {
@@ -59,7 +60,7 @@ async function has(command: string): Promise<boolean> {
 if (import.meta.main) {
   const { values } = parseArgs({ args: Deno.args, options: { runs: { type: "string", default: "20" } } });
   const runs = Number(values.runs);
-  const registry = await startTestRegistry();
+  const registry = await startEmbeddedRegistry();
   const server = serveStatic(ROOT);
   await using home = await kpmHome();
   const deno = Deno.execPath();
@@ -171,7 +172,7 @@ if (import.meta.main) {
     const times = new Map<string, number[]>(cases.map((c) => [c.name, []]));
     // Interleave the cases so that drift on the machine affects them alike.
     for (let i = 0; i < runs; i++) for (const c of cases) times.get(c.name)!.push(await time(c, i));
-    console.log(`\n${runs} runs each, ${registry.kind} on ${host}, Deno ${Deno.version.deno}\n`);
+    console.log(`\n${runs} runs each, embedded registry on ${host}, Deno ${Deno.version.deno}\n`);
     console.log("| command | median | min | max |\n| --- | --- | --- | --- |");
     for (const c of cases) {
       const s = summary(times.get(c.name)!);

@@ -14,6 +14,8 @@ import { type Digest, digestOf } from "../../lib/oci/digest.ts";
 import type { Descriptor, ImageManifest } from "../../lib/oci/manifest.ts";
 import { pushManifest } from "../../lib/oci/manifests.ts";
 import { HELM_CHART, HELM_CONFIG, HELM_PROVENANCE, OCI_MANIFEST } from "../../lib/oci/media_types.ts";
+import { startDistribution } from "./support/distribution.ts";
+import { startEmbeddedRegistry } from "./support/embedded.ts";
 
 /** Chart.yaml fields (name and version required). */
 export type ChartMetadata = { name: string; version: string } & Record<string, unknown>;
@@ -125,80 +127,16 @@ export interface TestRegistry {
   close(): Promise<void>;
 }
 
-/**
- * Starts `docker-registry` (distribution 2.8) on a free loopback port, with no auth or, given `htpasswd`
- * lines (`htpasswd -Bbn USER PASS`), with Basic auth.
- */
-export async function startDockerRegistry(options: { htpasswd?: string } = {}): Promise<TestRegistry> {
-  const dir = await Deno.makeTempDir({ prefix: "kpm-chartrepo-dist-" });
-  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (probe.addr as Deno.NetAddr).port;
-  probe.close();
-  const config = join(dir, "config.yml");
-  if (options.htpasswd) await Deno.writeTextFile(join(dir, "htpasswd"), options.htpasswd);
-  const auth = options.htpasswd ? `auth:\n  htpasswd:\n    realm: test\n    path: ${dir}/htpasswd\n` : "";
-  await Deno.writeTextFile(
-    config,
-    `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\n` +
-      `  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n${auth}`,
-  );
-  const child = new Deno.Command("docker-registry", {
-    args: ["serve", config],
-    stdout: "null",
-    stderr: "null",
-  })
-    .spawn();
-  const host = `127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    const ok = await fetch(`http://${host}/v2/`).then(
-      (r) => r.body?.cancel().then(() => r.status === 200 || r.status === 401),
-      () => false,
-    );
-    if (ok) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    host,
-    close: async () => {
-      child.kill("SIGTERM");
-      await child.status;
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
-}
-
 /** Starts a registry for a test. */
 export type Starter = () => Promise<TestRegistry>;
 
-async function exists(path: string): Promise<boolean> {
-  return await Deno.stat(new URL(path, import.meta.url)).then(() => true, () => false);
-}
-
 /**
- * The registries available: distribution (the shared helper, or a minimal start here) and the embedded one
- * (kpm's `lib/server/registry.ts`, once it exists).
+ * The registries the chart-repo and artifact tests run against, each with the commands it needs on PATH (for
+ * `ignoreWithoutPeers`): distribution (no auth) and kpm's embedded registry.
  */
-export async function availableRegistries(): Promise<[string, Starter][]> {
-  const list: [string, Starter][] = [];
-  if (await exists("./support/distribution.ts")) {
-    const support = "./support/distribution.ts";
-    const { startDistribution } = await import(support);
-    list.push(["distribution", () => startDistribution({ auth: "none" })]);
-  } else list.push(["distribution", startDockerRegistry]);
-  if (await exists("../../lib/server/registry.ts")) {
-    const embedded = "../../lib/server/registry.ts";
-    const { startRegistry } = await import(embedded);
-    list.push(["embedded registry", async () => {
-      const root = await Deno.makeTempDir({ prefix: "kpm-chartrepo-reg-" });
-      const server = await startRegistry({ root, port: 0, hostname: "127.0.0.1" });
-      return {
-        host: server.host,
-        close: async () => {
-          await server.close();
-          await Deno.remove(root, { recursive: true });
-        },
-      };
-    }]);
-  }
-  return list;
+export function availableRegistries(): [label: string, start: Starter, peers: string[]][] {
+  return [
+    ["distribution", () => startDistribution({ auth: "none" }), ["docker-registry"]],
+    ["embedded registry", () => startEmbeddedRegistry(), []],
+  ];
 }

@@ -11,12 +11,15 @@ import { pushManifest } from "../../lib/oci/manifests.ts";
 import { OCI_CONFIG, OCI_LAYER_TAR, OCI_MANIFEST } from "../../lib/oci/media_types.ts";
 import { startChartRepo } from "../../lib/server/chartrepo.ts";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
-import { availableRegistries, packageChart, pushChart, startDockerRegistry } from "./chart_fixture.ts";
+import { availableRegistries, packageChart, pushChart } from "./chart_fixture.ts";
+import { ignoreWithoutPeers, startDistribution } from "./support/distribution.ts";
 
 type Index = { apiVersion: string; generated: string; entries: Record<string, Record<string, unknown>[]> };
 
-for (const [label, start] of await availableRegistries()) {
-  Deno.test(`chart-repo serves the Helm charts of the ${label}`, async (t) => {
+for (const [label, start, peers] of availableRegistries()) {
+  Deno.test(`chart-repo serves the Helm charts of the ${label}`, {
+    ignore: await ignoreWithoutPeers(peers),
+  }, async (t) => {
     const registry = await start();
     const client = new RegistryClient();
     const logs: string[] = [];
@@ -169,10 +172,13 @@ for (const [label, start] of await availableRegistries()) {
   });
 }
 
-Deno.test("kpm chart-repo serve reads registry credentials from --docker-config", async () => {
-  const hash = await new Deno.Command("htpasswd", { args: ["-Bbn", "alice", "s3cret"], stdout: "piped" })
-    .output();
-  const registry = await startDockerRegistry({ htpasswd: new TextDecoder().decode(hash.stdout) });
+Deno.test("kpm chart-repo serve reads registry credentials from --docker-config", {
+  ignore: await ignoreWithoutPeers(["docker-registry", "htpasswd"]),
+}, async () => {
+  const registry = await startDistribution({
+    auth: "htpasswd",
+    users: [{ username: "alice", password: "s3cret" }],
+  });
   const dir = await Deno.makeTempDir({ prefix: "kpm-chartrepo-cli-" });
   const config = `${dir}/dockerconfigjson`;
   await Deno.writeTextFile(

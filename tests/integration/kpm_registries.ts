@@ -1,14 +1,14 @@
 /**
  * The registries the package-manager tests run against, each with the user test/1234: the CNCF distribution
- * with htpasswd (Basic) auth and with token auth (through tests/integration/support/distribution.ts once it
- * exists; until then htpasswd only, started by the chart-repo helper), and kpm's embedded registry once
- * lib/server/registry.ts exists. Also the peer check: a missing `docker-registry` or `htpasswd` skips the
- * distribution cases with a message outside CI and fails them when CI=true.
+ * with htpasswd (Basic) auth and with token auth, and kpm's embedded registry. Also the peer check: a missing
+ * `docker-registry`, `htpasswd` or `openssl` skips the distribution cases with a message outside CI and fails
+ * them when CI=true.
  *
  * @module
  */
 
-import { startDockerRegistry } from "./chart_fixture.ts";
+import { missingPeers, startDistribution } from "./support/distribution.ts";
+import { startEmbeddedRegistry } from "./support/embedded.ts";
 
 /** A running registry. */
 export interface KpmTestRegistry {
@@ -28,72 +28,24 @@ export interface RegistryCase {
 /** The user every registry of the matrix knows. */
 export const USER = { username: "test", password: "1234" };
 
-async function exists(url: URL): Promise<boolean> {
-  return await Deno.stat(url).then(() => true, () => false);
-}
-
-async function onPath(command: string): Promise<boolean> {
-  try {
-    const out = await new Deno.Command(command, { args: ["--help"], stdout: "null", stderr: "null" })
-      .output();
-    return out.code !== 127;
-  } catch {
-    return false;
-  }
-}
-
-async function htpasswdLine(username: string, password: string): Promise<string> {
-  const out = await new Deno.Command("htpasswd", { args: ["-Bbn", username, password], stdout: "piped" })
-    .output();
-  return new TextDecoder().decode(out.stdout).trim() + "\n";
-}
-
 /** The matrix of registries for the package-manager tests. */
 export async function registryCases(): Promise<RegistryCase[]> {
   const cases: RegistryCase[] = [];
-  const peers = [
-    await onPath("docker-registry") ? "" : "docker-registry",
-    await onPath("htpasswd") ? "" : "htpasswd",
-  ]
-    .filter(Boolean);
-  const missing = peers.length
-    ? `${peers.join(" and ")} not installed (apt-get install docker-registry apache2-utils)`
+  const absent = await missingPeers(["docker-registry", "htpasswd", "openssl"]);
+  const missing = absent.length
+    ? `${absent.join(", ")} not installed (apt-get install docker-registry apache2-utils openssl)`
     : undefined;
-  const support = new URL("./support/distribution.ts", import.meta.url);
   if (missing) {
     cases.push({ label: "distribution (htpasswd)", missing }, { label: "distribution (token)", missing });
-  } else if (await exists(support)) {
-    const { startDistribution } = await import(support.href);
-    for (const auth of ["htpasswd", "token"]) {
+  } else {
+    for (const auth of ["htpasswd", "token"] as const) {
       cases.push({
         label: `distribution (${auth})`,
-        start: () => startDistribution({ auth, users: [USER] }) as Promise<KpmTestRegistry>,
+        start: () => startDistribution({ auth, users: [USER] }),
       });
     }
-  } else {
-    cases.push({
-      label: "distribution (htpasswd)",
-      start: async () => startDockerRegistry({ htpasswd: await htpasswdLine(USER.username, USER.password) }),
-    });
   }
-  const embedded = new URL("../../lib/server/registry.ts", import.meta.url);
-  if (await exists(embedded)) {
-    const { startRegistry } = await import(embedded.href);
-    cases.push({
-      label: "embedded registry",
-      start: async () => {
-        const root = await Deno.makeTempDir({ prefix: "kpm-pm-reg-" });
-        const server = await startRegistry({ root, port: 0, hostname: "127.0.0.1", users: [USER] });
-        return {
-          host: server.host,
-          close: async () => {
-            await server.close();
-            await Deno.remove(root, { recursive: true });
-          },
-        };
-      },
-    });
-  }
+  cases.push({ label: "embedded registry", start: () => startEmbeddedRegistry({ users: [USER] }) });
   return cases;
 }
 

@@ -8,7 +8,8 @@
 
 import { join } from "node:path";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
-import { describe, kpmHome, ROOT, runKpm, startTestRegistry } from "./ship_support.ts";
+import { describe, kpmHome, ROOT, runKpm } from "./ship_support.ts";
+import { startEmbeddedRegistry } from "./support/embedded.ts";
 
 const ENTRY = join(ROOT, "main.ts");
 const FLAGS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env"];
@@ -57,7 +58,7 @@ function startProxy(): ForwardProxy {
 }
 
 Deno.test("kpm honours HTTP_PROXY and NO_PROXY for a plain-http registry", async (t) => {
-  const registry = await startTestRegistry();
+  const registry = await startEmbeddedRegistry();
   const proxy = startProxy();
   await using home = await kpmHome();
   const work = join(home.dir, "work");

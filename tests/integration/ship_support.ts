@@ -1,8 +1,6 @@
 /**
  * Helpers for the "ship it" tests (run from a URL, exit codes, proxies) and the start-up benchmark: a
- * read-only static file server for the checkout, a registry with Basic-auth users (the embedded one when
- * `lib/server/registry.ts` exists, else the CNCF distribution), and a way to spawn kpm with a clean
- * environment.
+ * read-only static file server for the checkout and a way to spawn kpm with a clean environment.
  *
  * @module
  */
@@ -52,53 +50,6 @@ export function serveStatic(root: string): StaticServer {
     }
   });
   return { origin: `http://127.0.0.1:${server.addr.port}`, served, close: () => server.shutdown() };
-}
-
-/** A registry for a test. */
-export interface TestRegistry {
-  /** `127.0.0.1:PORT`. */
-  host: string;
-  /** "embedded registry" or "distribution". */
-  kind: string;
-  close(): Promise<void>;
-}
-
-async function exists(url: URL): Promise<boolean> {
-  return await Deno.stat(url).then(() => true, () => false);
-}
-
-/**
- * Starts a loopback registry, with Basic auth for `users` when given: kpm's embedded registry once
- * `lib/server/registry.ts` exists, else the CNCF distribution (`docker-registry`, started by the chart-repo
- * tests' helper).
- */
-export async function startTestRegistry(
-  options: { users?: { username: string; password: string }[] } = {},
-): Promise<TestRegistry> {
-  const users = options.users ?? [];
-  const embedded = new URL("../../lib/server/registry.ts", import.meta.url);
-  if (await exists(embedded)) {
-    const { startRegistry } = await import(embedded.href);
-    const root = await Deno.makeTempDir({ prefix: "kpm-ship-reg-" });
-    const server = await startRegistry({ root, port: 0, hostname: "127.0.0.1", users });
-    return {
-      host: server.host,
-      kind: "embedded registry",
-      close: async () => {
-        await server.close();
-        await Deno.remove(root, { recursive: true });
-      },
-    };
-  }
-  const { startDockerRegistry } = await import("./chart_fixture.ts");
-  let htpasswd = "";
-  for (const { username, password } of users) {
-    const out = await new Deno.Command("htpasswd", { args: ["-Bbn", username, password], stdout: "piped" })
-      .output();
-    htpasswd += new TextDecoder().decode(out.stdout).trim() + "\n";
-  }
-  const server = await startDockerRegistry(htpasswd ? { htpasswd } : {});
-  return { host: server.host, kind: "distribution", close: () => server.close() };
 }
 
 /** The outcome of one kpm process. */

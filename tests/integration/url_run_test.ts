@@ -6,7 +6,8 @@
 
 import { join } from "node:path";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
-import { describe, kpmHome, ROOT, runKpm, serveStatic, startTestRegistry } from "./ship_support.ts";
+import { describe, kpmHome, ROOT, runKpm, serveStatic } from "./ship_support.ts";
+import { startEmbeddedRegistry } from "./support/embedded.ts";
 import { VERSION } from "../../lib/version.ts";
 
 /** The minimal permissions documented in docs/install.md (no --allow-run: no credential helper, no KCL). */
@@ -14,7 +15,7 @@ const MINIMAL = ["--allow-net", "--allow-read", "--allow-write", "--allow-env"];
 
 Deno.test("kpm runs from a URL with no deno.json and the minimal permissions", async (t) => {
   const server = serveStatic(ROOT);
-  const registry = await startTestRegistry({ users: [{ username: "test", password: "1234" }] });
+  const registry = await startEmbeddedRegistry({ users: [{ username: "test", password: "1234" }] });
   await using home = await kpmHome();
   const entry = `${server.origin}/main.ts`;
   // --reload=ORIGIN refetches the served code every run (the npm packages stay in the warm cache).
@@ -31,7 +32,7 @@ Deno.test("kpm runs from a URL with no deno.json and the minimal permissions", a
       assert(!server.served.includes("/deno.json"), "no configuration file is read");
     });
 
-    await t.step(`registry login to the ${registry.kind}`, async () => {
+    await t.step("registry login to the embedded registry", async () => {
       const result = await kpm(["registry", "login", "-u", "test", "-p", "1234", host]);
       assertEquals(result.code, 0, describe(result));
       assertStringIncludes(result.stdout, "Login succeeded");

@@ -38,6 +38,8 @@ export interface DistributionOptions {
 export interface Distribution {
   /** `127.0.0.1:PORT`. */
   host: string;
+  /** The `docker-registry` process (benchmarks read its memory from /proc). */
+  pid: number;
   users: DistributionUser[];
   /** Token mode: how many token requests the issuer answered (0 otherwise). */
   tokenRequests(): number;
@@ -135,6 +137,7 @@ export async function startDistribution(options: DistributionOptions): Promise<D
         config,
         `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n` +
           `storage:\n  filesystem:\n    rootdirectory: ${join(dir, "data")}\n  delete:\n    enabled: true\n` +
+          `  cache:\n    blobdescriptor: inmemory\n` +
           `http:\n  addr: 127.0.0.1:${port}\n${auth}`,
       );
       const child = new Deno.Command("docker-registry", {
@@ -165,6 +168,7 @@ export async function startDistribution(options: DistributionOptions): Promise<D
       const started = issuer;
       return {
         host,
+        pid: child.pid,
         users,
         issuer: started,
         tokenRequests: () => started?.requests.length ?? 0,
