@@ -18,7 +18,7 @@ import { pushToStore } from "../artifact/push.ts";
 import { formatTarget, openTarget, parseTarget, type Target, targetReference } from "../artifact/target.ts";
 import type { RegistryClient } from "../oci/client.ts";
 import type { Store } from "../oci/store.ts";
-import type { Command, CommandContext } from "./command.ts";
+import type { CommandContext } from "./command.ts";
 import { flagOption, listOption, stringOption, UsageError } from "./command.ts";
 import { progress } from "./progress.ts";
 import { commandSettings, registryClient } from "./registry_context.ts";
@@ -72,13 +72,6 @@ export function concurrencyOption(ctx: CommandContext): number {
   return n;
 }
 
-/** The `--concurrency` option spec. */
-export const CONCURRENCY_OPTION = {
-  type: "string",
-  value: "N",
-  description: "parallel transfers (default 3)",
-} as const;
-
 /**
  * The annotations of `--annotation K=V` and `--annotation-file F`, merged and checked against the files pushed.
  *
@@ -96,7 +89,8 @@ export async function annotationOptions(
   return mergeAnnotations(parseAnnotations(listOption(ctx, "annotation")), fromFile, titles);
 }
 
-async function push(ctx: CommandContext): Promise<void> {
+/** Runs `kpm artifact push`. */
+export async function push(ctx: CommandContext): Promise<void> {
   const target = parseTargetArg(ctx, ctx.args[0]!, true);
   if (target.digest) throw new UsageError(`Cannot push to a digest "${ctx.args[0]}": name a tag`);
   const tags = target.tags.length ? target.tags : ["latest"];
@@ -137,7 +131,8 @@ async function readText(path: string, name: string): Promise<string> {
   }
 }
 
-async function pull(ctx: CommandContext): Promise<void> {
+/** Runs `kpm artifact pull`. */
+export async function pull(ctx: CommandContext): Promise<void> {
   const target = parseTargetArg(ctx, ctx.args[0]!);
   const store = await targetStore(ctx, target);
   const bar = progress(ctx, "Pulling");
@@ -164,47 +159,3 @@ async function pull(ctx: CommandContext): Promise<void> {
   ctx.out(`Pulled ${pulled}`);
   ctx.out(`Digest: ${result.manifest.digest}`);
 }
-
-/** `kpm artifact push`. */
-export const artifactPushCommand: Command = {
-  path: ["artifact", "push"],
-  summary: "Push files and folders as an OCI artifact (registry or oci-layout:DIR)",
-  usage:
-    "artifact push REF[:TAG[,TAG…]] FILE|DIR[:TYPE]… [--artifact-type T] [--annotation K=V]… [--annotation-file F] [--config FILE[:TYPE]]",
-  options: {
-    "artifact-type": { type: "string", value: "TYPE", description: "the manifest's artifactType" },
-    annotation: {
-      type: "string",
-      short: "a",
-      multiple: true,
-      value: "K=V",
-      description: "manifest annotation",
-    },
-    "annotation-file": {
-      type: "string",
-      value: "FILE",
-      description: 'oras annotation JSON: {"$manifest": {...}, "$config": {...}, "FILE": {...}}',
-    },
-    config: { type: "string", value: "FILE[:TYPE]", description: "config blob (default: the empty config)" },
-    concurrency: CONCURRENCY_OPTION,
-  },
-  args: { min: 1, max: Infinity },
-  run: push,
-};
-
-/** `kpm artifact pull`. */
-export const artifactPullCommand: Command = {
-  path: ["artifact", "pull"],
-  summary: "Pull an artifact's files and folders (registry or oci-layout:DIR)",
-  usage: "artifact pull REF [-o DIR] [--media-type T]… [--allow-all] [--concurrency N]",
-  options: {
-    output: { type: "string", short: "o", value: "DIR", description: "output folder (default: current)" },
-    "media-type": { type: "string", multiple: true, value: "TYPE", description: "only layers of this type" },
-    "allow-all": { type: "boolean", description: "pull layers of every media type (ignores --media-type)" },
-    "keep-old-files": { type: "boolean", short: "k", description: "fail instead of overwriting files" },
-    "allow-path-traversal": { type: "boolean", description: "allow titles outside the output folder" },
-    concurrency: CONCURRENCY_OPTION,
-  },
-  args: { min: 1, max: 1 },
-  run: pull,
-};

@@ -10,11 +10,12 @@ import { copyGraph } from "../oci/copy.ts";
 import { ArtifactError } from "../artifact/files.ts";
 import { formatTarget, targetReference } from "../artifact/target.ts";
 import { isValidTag } from "../oci/reference.ts";
-import type { Command, CommandContext } from "./command.ts";
+import type { CommandContext } from "./command.ts";
 import { flagOption, stringOption, UsageError } from "./command.ts";
-import { CONCURRENCY_OPTION, concurrencyOption, parseTargetArg, targetStore } from "./artifact.ts";
+import { concurrencyOption, parseTargetArg, targetStore } from "./artifact.ts";
 
-async function copy(ctx: CommandContext): Promise<void> {
+/** Runs `kpm artifact copy`. */
+export async function copy(ctx: CommandContext): Promise<void> {
   const source = parseTargetArg(ctx, ctx.args[0]!);
   const destination = parseTargetArg(ctx, ctx.args[1]!, true);
   const sourceStore = await targetStore(ctx, source);
@@ -42,7 +43,8 @@ async function copy(ctx: CommandContext): Promise<void> {
   ctx.out(`Digest: ${root.digest}`);
 }
 
-async function tag(ctx: CommandContext): Promise<void> {
+/** Runs `kpm artifact tag`. */
+export async function tag(ctx: CommandContext): Promise<void> {
   const target = parseTargetArg(ctx, ctx.args[0]!);
   const store = await targetStore(ctx, target);
   const descriptor = await store.resolve(targetReference(target, "latest")!);
@@ -63,7 +65,8 @@ async function tag(ctx: CommandContext): Promise<void> {
   ctx.out(`Digest: ${descriptor.digest}`);
 }
 
-async function tags(ctx: CommandContext): Promise<void> {
+/** Runs `kpm artifact tags`. */
+export async function tags(ctx: CommandContext): Promise<void> {
   const target = parseTargetArg(ctx, ctx.args[0]!);
   const store = await targetStore(ctx, target);
   const list = await store.tags();
@@ -71,7 +74,8 @@ async function tags(ctx: CommandContext): Promise<void> {
   else for (const name of list) ctx.out(name);
 }
 
-async function manifest(ctx: CommandContext): Promise<void> {
+/** Runs `kpm artifact manifest`. */
+export async function manifest(ctx: CommandContext): Promise<void> {
   const target = parseTargetArg(ctx, ctx.args[0]!);
   const store = await targetStore(ctx, target);
   const fetched = await store.fetchManifest(targetReference(target, "latest")!);
@@ -84,7 +88,8 @@ async function manifest(ctx: CommandContext): Promise<void> {
   }
 }
 
-async function blob(ctx: CommandContext): Promise<void> {
+/** Runs `kpm artifact blob`. */
+export async function blob(ctx: CommandContext): Promise<void> {
   const target = parseTargetArg(ctx, ctx.args[0]!);
   if (!target.digest) {
     throw new UsageError(`Usage: kpm artifact blob REF@DIGEST -o FILE (no digest in "${ctx.args[0]}")`);
@@ -101,64 +106,3 @@ async function blob(ctx: CommandContext): Promise<void> {
   if (ctx.global.json) ctx.json({ path, ...descriptor });
   else ctx.out(`Downloaded ${target.digest} to ${path}`);
 }
-
-/** `kpm artifact copy`. */
-export const artifactCopyCommand: Command = {
-  path: ["artifact", "copy"],
-  aliases: [["artifact", "cp"]],
-  summary: "Copy an artifact (and with -r its referrers) between registries and OCI layouts",
-  usage: "artifact copy SRC DST [-r] [--concurrency N]",
-  options: {
-    recursive: { type: "boolean", short: "r", description: "copy the referrers too (signatures, SBOMs…)" },
-    concurrency: CONCURRENCY_OPTION,
-  },
-  args: { min: 2, max: 2 },
-  run: copy,
-};
-
-/** `kpm artifact tag`. */
-export const artifactTagCommand: Command = {
-  path: ["artifact", "tag"],
-  summary: "Give a manifest more tags",
-  usage: "artifact tag REF TAG…",
-  args: { min: 2, max: Infinity },
-  run: tag,
-};
-
-/** `kpm artifact tags`. */
-export const artifactTagsCommand: Command = {
-  path: ["artifact", "tags"],
-  summary: "List the tags of a repository or OCI layout (all pages)",
-  usage: "artifact tags REF",
-  args: { min: 1, max: 1 },
-  run: tags,
-};
-
-/** `kpm artifact manifest`. */
-export const artifactManifestCommand: Command = {
-  path: ["artifact", "manifest"],
-  summary: "Print a manifest's raw bytes (or its descriptor)",
-  usage: "artifact manifest REF [--descriptor]",
-  options: { descriptor: { type: "boolean", description: "print the descriptor instead of the manifest" } },
-  args: { min: 1, max: 1 },
-  run: manifest,
-};
-
-/** `kpm artifact blob`. */
-export const artifactBlobCommand: Command = {
-  path: ["artifact", "blob"],
-  summary: "Save a blob to a file, verified",
-  usage: "artifact blob REF@DIGEST -o FILE",
-  options: { output: { type: "string", short: "o", value: "FILE", description: "where to save the blob" } },
-  args: { min: 1, max: 1 },
-  run: blob,
-};
-
-/** Every command of this file, in help order. */
-export const artifactAdminCommands: Command[] = [
-  artifactCopyCommand,
-  artifactTagCommand,
-  artifactTagsCommand,
-  artifactManifestCommand,
-  artifactBlobCommand,
-];

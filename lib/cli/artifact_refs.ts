@@ -9,18 +9,13 @@
 import { parseFileSpec } from "../artifact/files.ts";
 import { pushToStore } from "../artifact/push.ts";
 import { formatTarget, targetReference } from "../artifact/target.ts";
-import type { Command, CommandContext } from "./command.ts";
+import type { CommandContext } from "./command.ts";
 import { stringOption, UsageError } from "./command.ts";
-import {
-  annotationOptions,
-  CONCURRENCY_OPTION,
-  concurrencyOption,
-  parseTargetArg,
-  targetStore,
-} from "./artifact.ts";
+import { annotationOptions, concurrencyOption, parseTargetArg, targetStore } from "./artifact.ts";
 import { progress } from "./progress.ts";
 
-async function attach(ctx: CommandContext): Promise<void> {
+/** Runs `kpm artifact attach`. */
+export async function attach(ctx: CommandContext): Promise<void> {
   const target = parseTargetArg(ctx, ctx.args[0]!);
   const artifactType = stringOption(ctx, "artifact-type");
   if (!artifactType) {
@@ -60,7 +55,8 @@ async function attach(ctx: CommandContext): Promise<void> {
   ctx.out(`Digest: ${result.manifest.digest}`);
 }
 
-async function discover(ctx: CommandContext): Promise<void> {
+/** Runs `kpm artifact discover`. */
+export async function discover(ctx: CommandContext): Promise<void> {
   const target = parseTargetArg(ctx, ctx.args[0]!);
   const store = await targetStore(ctx, target);
   const subject = await store.resolve(targetReference(target, "latest")!);
@@ -76,37 +72,3 @@ async function discover(ctx: CommandContext): Promise<void> {
     ctx.out(`${last ? "    " : "│   "}└── ${referrer.digest}`);
   });
 }
-
-/** `kpm artifact attach`. */
-export const artifactAttachCommand: Command = {
-  path: ["artifact", "attach"],
-  summary: "Attach files to an existing manifest as a referrer (subject)",
-  usage: "artifact attach --artifact-type T REF FILE[:TYPE]… [--annotation K=V]… [--annotation-file F]",
-  options: {
-    "artifact-type": { type: "string", value: "TYPE", description: "the referrer's artifactType (required)" },
-    annotation: {
-      type: "string",
-      short: "a",
-      multiple: true,
-      value: "K=V",
-      description: "manifest annotation",
-    },
-    "annotation-file": { type: "string", value: "FILE", description: "oras annotation JSON" },
-    concurrency: CONCURRENCY_OPTION,
-  },
-  args: { min: 1, max: Infinity },
-  run: attach,
-};
-
-/** `kpm artifact discover`. */
-export const artifactDiscoverCommand: Command = {
-  path: ["artifact", "discover"],
-  summary: "List the referrers of a manifest",
-  usage: "artifact discover REF [--artifact-type T]",
-  options: { "artifact-type": { type: "string", value: "TYPE", description: "only referrers of this type" } },
-  args: { min: 1, max: 1 },
-  run: discover,
-};
-
-/** Every command of this file, in help order. */
-export const artifactRefCommands: Command[] = [artifactAttachCommand, artifactDiscoverCommand];

@@ -9,12 +9,10 @@ import { RegistryClient } from "../oci/client.ts";
 import { type CredentialLookup, CredentialStore } from "../oci/credentials.ts";
 import { isLoopback } from "../oci/reference.ts";
 import { startChartRepo } from "../server/chartrepo.ts";
-import type { Command, CommandContext } from "./command.ts";
+import type { CommandContext } from "./command.ts";
 import { stringOption, UsageError } from "./command.ts";
 import { commandSettings, credentialStore } from "./registry_context.ts";
-
-/** Where Kubernetes mounts a `kubernetes.io/dockerconfigjson` secret in the original's deployment. */
-export const DEFAULT_DOCKER_CONFIG = "/etc/secret/dockerconfigjson";
+import { DEFAULT_DOCKER_CONFIG } from "./registry_commands.ts";
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -43,7 +41,8 @@ function port(value: string | undefined): number {
   return port;
 }
 
-async function serve(ctx: CommandContext): Promise<void> {
+/** Runs `kpm chart-repo serve`. */
+export async function serve(ctx: CommandContext): Promise<void> {
   const storage = stringOption(ctx, "storage") ?? "registry";
   if (storage !== "registry") {
     throw new UsageError(`Unsupported storage "${storage}": only "registry" is supported`);
@@ -86,39 +85,3 @@ async function serve(ctx: CommandContext): Promise<void> {
     for (const signal of signals) Deno.removeSignalListener(signal, stop);
   }
 }
-
-/** `kpm chart-repo serve`. */
-export const chartRepoServeCommand: Command = {
-  path: ["chart-repo", "serve"],
-  summary: "Serve the Helm charts of an OCI registry as a chart repository (index.yaml)",
-  usage: "chart-repo serve --port N --storage registry --storage-registry-repo HOST[:PORT] " +
-    "[--storage-registry-scheme http|https] [--docker-config FILE] [--addr HOST] [--refresh SECONDS]",
-  options: {
-    port: { type: "string", value: "N", description: "port to listen on (default 8080)" },
-    addr: { type: "string", value: "HOST", description: "address to listen on (default 0.0.0.0)" },
-    storage: { type: "string", value: "registry", description: "storage backend; only registry" },
-    "storage-registry-repo": {
-      type: "string",
-      value: "HOST[:PORT]",
-      description: "the registry holding the charts (default localhost:5000)",
-    },
-    "storage-registry-scheme": {
-      type: "string",
-      value: "SCHEME",
-      description: "http or https (default: try https, then http)",
-    },
-    "docker-config": {
-      type: "string",
-      value: "FILE",
-      description:
-        `registry credentials, docker config.json format (default ${DEFAULT_DOCKER_CONFIG} when present)`,
-    },
-    refresh: {
-      type: "string",
-      value: "SECONDS",
-      description: "re-list tags when older than this (default 30)",
-    },
-  },
-  args: { min: 0, max: 0 },
-  run: serve,
-};

@@ -1,18 +1,20 @@
 /**
- * The command table: every command group's list, in the order help shows them.
+ * The command table: every command group's list, in the order help shows them. The entries are plain data
+ * (words, aliases, help, options); each command's `run` imports its implementation only when it is chosen, so
+ * that `kpm --help`, `kpm --version` and each command load no more than they need.
  *
  * @module
  */
 
 import type { Command } from "./command.ts";
-import { loginCommand, logoutCommand } from "./registry.ts";
-import { artifactPullCommand, artifactPushCommand } from "./artifact.ts";
-import { artifactAdminCommands } from "./artifact_admin.ts";
-import { artifactRefCommands } from "./artifact_refs.ts";
-import { modCommands } from "./mod.ts";
-import { runCommand } from "./run.ts";
-import { chartRepoServeCommand } from "./chart_repo.ts";
-import { registryServeCommand } from "./registry_serve.ts";
+import {
+  chartRepoServeCommand,
+  loginCommand,
+  logoutCommand,
+  registryServeCommand,
+} from "./registry_commands.ts";
+import { artifactCommands } from "./artifact_commands.ts";
+import { modCommands, runCommand } from "./mod_commands.ts";
 
 /** Every command kpm knows. */
 export const COMMANDS: Command[] = [
@@ -21,9 +23,6 @@ export const COMMANDS: Command[] = [
   registryServeCommand,
   ...modCommands,
   runCommand,
-  artifactPushCommand,
-  artifactPullCommand,
-  ...artifactAdminCommands,
-  ...artifactRefCommands,
+  ...artifactCommands,
   chartRepoServeCommand,
 ];

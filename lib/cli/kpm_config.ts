@@ -5,10 +5,11 @@
  * @module
  */
 
-import type { Command, CommandContext } from "./command.ts";
+import type { CommandContext } from "./command.ts";
 import { kpmContext } from "./kpm_context.ts";
 
-async function config(ctx: CommandContext): Promise<void> {
+/** Runs `kpm config`. */
+export async function config(ctx: CommandContext): Promise<void> {
   const { settings } = await kpmContext(ctx);
   const rows = {
     DefaultOciRegistry: settings.registry,
@@ -25,12 +26,3 @@ async function config(ctx: CommandContext): Promise<void> {
     ctx.out(`${key} = ${setting.value} (from ${setting.source})`);
   }
 }
-
-/** `kpm config`. */
-export const configCommand: Command = {
-  path: ["config"],
-  summary: "Print kpm's settings and where each value comes from",
-  usage: "config",
-  args: { min: 0, max: 0 },
-  run: config,
-};

@@ -23,13 +23,13 @@ import { fetchGitPackage } from "../kpm/git_package.ts";
 import { pushPackage } from "../kpm/oci_package.ts";
 import { packPackage } from "../kpm/package.ts";
 import { resolveDependencies } from "../kpm/resolve.ts";
-import type { Command, CommandContext } from "./command.ts";
+import type { CommandContext } from "./command.ts";
 import { flagOption, stringOption, UsageError } from "./command.ts";
-import { configCommand } from "./kpm_config.ts";
-import { exists, materialize, pullCommand } from "./mod_pull.ts";
+import { exists, materialize } from "./mod_pull.ts";
 import { type KpmContext, kpmContext } from "./kpm_context.ts";
 
-async function init(ctx: CommandContext): Promise<void> {
+/** Runs `kpm mod init`. */
+export async function init(ctx: CommandContext): Promise<void> {
   const name = ctx.args[0] ?? basename(ctx.cwd);
   if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(name)) {
     throw new UsageError(`Invalid package name "${name}": use letters, digits, "_", "-" and "."`);
@@ -58,7 +58,8 @@ async function init(ctx: CommandContext): Promise<void> {
 }
 
 /** Pushes the current package to the argument, or to oci://REG/REPO/NAME from the settings. */
-async function push(ctx: CommandContext): Promise<void> {
+/** Runs `kpm mod push`. */
+export async function push(ctx: CommandContext): Promise<void> {
   const kc = await kpmContext(ctx);
   const dir = ctx.cwd;
   const mod = await readModFile(dir);
@@ -150,7 +151,8 @@ async function addedDependency(
   };
 }
 
-async function add(ctx: CommandContext): Promise<void> {
+/** Runs `kpm mod add`. */
+export async function add(ctx: CommandContext): Promise<void> {
   const kc = await kpmContext(ctx);
   const dir = ctx.cwd;
   const mod = await readModFile(dir);
@@ -164,7 +166,8 @@ async function add(ctx: CommandContext): Promise<void> {
   ctx.out(`add dependency '${name}:${added.version}' successfully`);
 }
 
-async function remove(ctx: CommandContext): Promise<void> {
+/** Runs `kpm mod remove`. */
+export async function remove(ctx: CommandContext): Promise<void> {
   const kc = await kpmContext(ctx);
   const mod = await readModFile(ctx.cwd);
   const name = ctx.args[0]!;
@@ -173,14 +176,16 @@ async function remove(ctx: CommandContext): Promise<void> {
   ctx.out(`removed dependency '${name}'`);
 }
 
-async function update(ctx: CommandContext): Promise<void> {
+/** Runs `kpm mod update`. */
+export async function update(ctx: CommandContext): Promise<void> {
   const kc = await kpmContext(ctx);
   const resolution = await relock(ctx, kc, ctx.cwd, undefined, true);
   if (ctx.global.json) ctx.json({ lock: Object.fromEntries(resolution.lock) });
   ctx.out(`updated ${LOCK_FILE} (${resolution.lock.size} dependencies)`);
 }
 
-async function graph(ctx: CommandContext): Promise<void> {
+/** Runs `kpm mod graph`. */
+export async function graph(ctx: CommandContext): Promise<void> {
   const kc = await kpmContext(ctx);
   const resolution = await relock(ctx, kc, ctx.cwd);
   if (ctx.global.json) {
@@ -190,7 +195,8 @@ async function graph(ctx: CommandContext): Promise<void> {
   for (const [from, to] of resolution.edges) ctx.out(`${from} ${to}`);
 }
 
-async function metadata(ctx: CommandContext): Promise<void> {
+/** Runs `kpm mod metadata`. */
+export async function metadata(ctx: CommandContext): Promise<void> {
   const kc = await kpmContext(ctx);
   const resolution = await relock(ctx, kc, ctx.cwd);
   const packages: Record<string, { name: string; manifest_path: string }> = {};
@@ -202,7 +208,8 @@ async function metadata(ctx: CommandContext): Promise<void> {
   ctx.write(`${JSON.stringify({ packages })}\n`);
 }
 
-async function pkg(ctx: CommandContext): Promise<void> {
+/** Runs `kpm mod pkg`. */
+export async function pkg(ctx: CommandContext): Promise<void> {
   const target = stringOption(ctx, "target");
   if (!target) throw new UsageError("Usage: kpm mod pkg --target FILE");
   const mod = await readModFile(ctx.cwd);
@@ -222,97 +229,3 @@ async function pkg(ctx: CommandContext): Promise<void> {
   if (ctx.global.json) ctx.json({ name: mod.package.name, version: mod.package.version, path });
   ctx.out(`packaged ${mod.package.name} ${mod.package.version ?? ""} into ${path}`);
 }
-
-const tag = { type: "string", value: "TAG", description: "the tag (default: the version)" } as const;
-const oci = { type: "string", value: "URL", description: "an oci:// URL (instead of SOURCE)" } as const;
-
-const concurrency = {
-  type: "string",
-  value: "N",
-  description: "packages downloaded at once (default 8, or $KPM_CONCURRENCY)",
-} as const;
-
-/** The package commands. */
-export const modCommands: Command[] = [
-  {
-    path: ["mod", "init"],
-    aliases: [["init"]],
-    summary: "Create a KCL package (kcl.mod, kcl.mod.lock, main.k)",
-    usage: "mod init [NAME]",
-    args: { min: 0, max: 1 },
-    run: init,
-  },
-  {
-    path: ["mod", "add"],
-    aliases: [["add"]],
-    summary: "Add a dependency and lock the whole graph",
-    usage: "mod add SOURCE [--tag T] | --oci URL [--tag T] | --git URL [--tag T | --commit C | --branch B]",
-    options: {
-      tag,
-      oci,
-      git: { type: "string", value: "URL", description: "a git repository to add" },
-      commit: { type: "string", value: "SHA", description: "the git commit (with --git)" },
-      branch: { type: "string", value: "NAME", description: "the git branch (with --git)" },
-      rename: { type: "string", value: "NAME", description: "the name to import it as" },
-      concurrency,
-    },
-    args: { min: 0, max: 1 },
-    run: add,
-  },
-  {
-    path: ["mod", "push"],
-    aliases: [["push"]],
-    summary: "Push the package in the current folder to an OCI registry",
-    usage: "mod push [OCI_URL] [--tag T] [--force]",
-    options: { tag, force: { type: "boolean", description: "overwrite an existing tag" } },
-    args: { min: 0, max: 1 },
-    run: push,
-  },
-  pullCommand,
-  {
-    path: ["mod", "update"],
-    aliases: [["update"]],
-    summary: "Re-resolve the dependencies and rewrite kcl.mod.lock",
-    usage: "mod update [--concurrency N]",
-    options: { concurrency },
-    args: { min: 0, max: 0 },
-    run: update,
-  },
-  {
-    path: ["mod", "graph"],
-    aliases: [["graph"]],
-    summary: "Print the dependency graph as `a@v b@v` lines",
-    usage: "mod graph",
-    args: { min: 0, max: 0 },
-    run: graph,
-  },
-  {
-    path: ["mod", "metadata"],
-    aliases: [["metadata"]],
-    summary: "Print the resolved packages as JSON",
-    usage: "mod metadata [--update]",
-    options: {
-      // accepted for the KCL tool chain (its language server runs `kcl mod metadata --update`)
-      update: { type: "boolean", description: "download missing packages (kpm always does)" },
-    },
-    args: { min: 0, max: 0 },
-    run: metadata,
-  },
-  {
-    path: ["mod", "pkg"],
-    aliases: [["pkg"]],
-    summary: "Write the package as a tar (or .tgz) file",
-    usage: "mod pkg --target FILE",
-    options: { target: { type: "string", value: "FILE", description: "the archive to write" } },
-    args: { min: 0, max: 0 },
-    run: pkg,
-  },
-  {
-    path: ["mod", "remove"],
-    summary: "Remove a dependency and re-lock",
-    usage: "mod remove NAME",
-    args: { min: 1, max: 1 },
-    run: remove,
-  },
-  configCommand,
-];

@@ -10,7 +10,7 @@ import { PackageError } from "../kpm/errors.ts";
 import { readModFile } from "../kpm/modfile.ts";
 import { fetchPackage } from "../kpm/oci_package.ts";
 import { unpackPackage } from "../kpm/package.ts";
-import type { Command, CommandContext } from "./command.ts";
+import type { CommandContext } from "./command.ts";
 import { stringOption, UsageError } from "./command.ts";
 import { type KpmContext, kpmContext } from "./kpm_context.ts";
 
@@ -53,7 +53,8 @@ export async function materialize(
   return { dir: cached.dir, name: cached.name, version: cached.version, tag: cached.tag, source };
 }
 
-async function pull(ctx: CommandContext): Promise<void> {
+/** Runs `kpm mod pull`. */
+export async function pull(ctx: CommandContext): Promise<void> {
   const kc = await kpmContext(ctx);
   const oci = stringOption(ctx, "oci");
   const [input, dest] = oci !== undefined ? [oci, ctx.args[0]] : [ctx.args[0], ctx.args[1]];
@@ -94,17 +95,3 @@ async function copyTree(from: string, to: string): Promise<void> {
     throw error;
   }
 }
-
-/** `kpm mod pull`. */
-export const pullCommand: Command = {
-  path: ["mod", "pull"],
-  aliases: [["pull"]],
-  summary: "Download a package (into DEST/oci/REGISTRY/REPO/TAG)",
-  usage: "mod pull SOURCE [DEST] [--tag T] | --oci URL [DEST]",
-  options: {
-    tag: { type: "string", value: "TAG", description: "the tag (default: the newest semver tag)" },
-    oci: { type: "string", value: "URL", description: "an oci:// URL (instead of SOURCE)" },
-  },
-  args: { min: 0, max: 2 },
-  run: pull,
-};

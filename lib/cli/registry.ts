@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Command, CommandContext } from "./command.ts";
+import type { CommandContext } from "./command.ts";
 import { flagOption, stringOption, UsageError } from "./command.ts";
 import { prompt, readStdin } from "./prompt.ts";
 import { commandSettings, credentialStore, registryClient } from "./registry_context.ts";
@@ -19,7 +19,8 @@ function registryArgument(value: string): string {
   return registry;
 }
 
-async function login(ctx: CommandContext): Promise<void> {
+/** Runs `kpm registry login`. */
+export async function login(ctx: CommandContext): Promise<void> {
   const registry = registryArgument(ctx.args[0]!);
   let username = stringOption(ctx, "username");
   let password = stringOption(ctx, "password");
@@ -60,40 +61,11 @@ async function login(ctx: CommandContext): Promise<void> {
   ctx.out("Login succeeded");
 }
 
-async function logout(ctx: CommandContext): Promise<void> {
+/** Runs `kpm registry logout`. */
+export async function logout(ctx: CommandContext): Promise<void> {
   const registry = registryArgument(ctx.args[0]!);
   const removed = await credentialStore(ctx, await commandSettings(ctx)).erase(registry);
   if (ctx.global.json) ctx.json({ registry, loggedOut: removed });
   if (removed) ctx.out("Logout succeeded");
   else ctx.log(`Not logged in to "${registry}"`);
 }
-
-/** `kpm registry login`. */
-export const loginCommand: Command = {
-  path: ["registry", "login"],
-  aliases: [["login"]],
-  summary: "Log in to a registry and store the credentials",
-  usage: "registry login [-u USER] [-p PASS | --password-stdin] REGISTRY",
-  options: {
-    username: { type: "string", short: "u", value: "USER", description: "user name (asked when missing)" },
-    password: {
-      type: "string",
-      short: "p",
-      value: "PASS",
-      description: "password (asked, hidden, when missing)",
-    },
-    "password-stdin": { type: "boolean", description: "read the password from stdin" },
-  },
-  args: { min: 1, max: 1 },
-  run: login,
-};
-
-/** `kpm registry logout`. */
-export const logoutCommand: Command = {
-  path: ["registry", "logout"],
-  aliases: [["logout"]],
-  summary: "Remove a registry's stored credentials",
-  usage: "registry logout REGISTRY",
-  args: { min: 1, max: 1 },
-  run: logout,
-};

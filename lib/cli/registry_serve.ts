@@ -11,13 +11,9 @@ import { resolve } from "node:path";
 import { isLoopback } from "../oci/reference.ts";
 import type { RegistryUser } from "../server/registry_auth.ts";
 import { startRegistry } from "../server/registry.ts";
-import type { Command, CommandContext } from "./command.ts";
+import type { CommandContext } from "./command.ts";
 import { listOption, stringOption, UsageError } from "./command.ts";
-
-/** The address `kpm registry serve` listens on by default. */
-export const DEFAULT_ADDR = "127.0.0.1:5000";
-/** The storage folder, relative to the current folder, when `--root` is not given. */
-export const DEFAULT_ROOT = "registry-data";
+import { DEFAULT_ADDR, DEFAULT_ROOT } from "./registry_commands.ts";
 
 /**
  * Parses `HOST:PORT`, `[IPv6]:PORT` or `:PORT` (all interfaces).
@@ -39,7 +35,8 @@ function parseUser(value: string): RegistryUser {
   return { username: value.slice(0, colon), password: value.slice(colon + 1) };
 }
 
-async function serve(ctx: CommandContext): Promise<void> {
+/** Runs `kpm registry serve`. */
+export async function serve(ctx: CommandContext): Promise<void> {
   const { hostname, port } = parseAddr(stringOption(ctx, "addr") ?? DEFAULT_ADDR);
   const root = resolve(ctx.cwd, stringOption(ctx, "root") ?? DEFAULT_ROOT);
   const users = listOption(ctx, "user").map(parseUser);
@@ -73,31 +70,3 @@ async function serve(ctx: CommandContext): Promise<void> {
     for (const signal of signals) Deno.removeSignalListener(signal, stop);
   }
 }
-
-/** `kpm registry serve`. */
-export const registryServeCommand: Command = {
-  path: ["registry", "serve"],
-  summary: "Run kpm's embedded OCI registry (distribution API v1.1) on a folder",
-  usage: "registry serve [--addr HOST:PORT] [--root DIR] [--user USER:PASS]… [--htpasswd FILE]",
-  options: {
-    addr: {
-      type: "string",
-      value: "HOST:PORT",
-      description: `address to listen on (default ${DEFAULT_ADDR})`,
-    },
-    root: { type: "string", value: "DIR", description: `storage folder (default ./${DEFAULT_ROOT})` },
-    user: {
-      type: "string",
-      multiple: true,
-      value: "USER:PASS",
-      description: "an account; with any account, requests must authenticate",
-    },
-    htpasswd: {
-      type: "string",
-      value: "FILE",
-      description: "accounts from an htpasswd file (bcrypt, htpasswd -B)",
-    },
-  },
-  args: { min: 0, max: 0 },
-  run: serve,
-};

@@ -11,11 +11,12 @@ import { readLockFile, writeLockFile } from "../kpm/lockfile.ts";
 import { fetchPackage } from "../kpm/oci_package.ts";
 import { resolveDependencies } from "../kpm/resolve.ts";
 import { runCompiler } from "../kpm/run.ts";
-import type { Command, CommandContext } from "./command.ts";
+import type { CommandContext } from "./command.ts";
 import { stringOption, UsageError } from "./command.ts";
 import { type KpmContext, kpmContext } from "./kpm_context.ts";
 
-async function run(ctx: CommandContext): Promise<number> {
+/** Runs `kpm run`. */
+export async function run(ctx: CommandContext): Promise<number> {
   const kc = await kpmContext(ctx);
   const input = stringOption(ctx, "oci") ?? ctx.args[0];
   if (stringOption(ctx, "oci") !== undefined && ctx.args.length > 0) {
@@ -53,17 +54,3 @@ async function resolveAndRun(ctx: CommandContext, kc: KpmContext, dir: string, w
   const dependencies = [...resolution.packages.values()].map((pkg) => ({ name: pkg.name, path: pkg.dir }));
   return await runCompiler(dir, { dependencies, args: ctx.passthrough, env: ctx.env });
 }
-
-/** `kpm run`. */
-export const runCommand: Command = {
-  path: ["run"],
-  summary: "Resolve a package and run the KCL compiler on it",
-  usage: "run [SOURCE | --oci URL] [--tag T] [-- ARGS for the KCL compiler]",
-  options: {
-    tag: { type: "string", value: "TAG", description: "the tag of an OCI source" },
-    oci: { type: "string", value: "URL", description: "an oci:// URL (instead of SOURCE)" },
-    concurrency: { type: "string", value: "N", description: "packages downloaded at once (default 8)" },
-  },
-  args: { min: 0, max: 1 },
-  run,
-};

@@ -1,0 +1,140 @@
+/**
+ * The package commands as the command table lists them: `kpm mod …`, `kpm config` and `kpm run`. Only their
+ * words, help and options live here; each `run` loads its implementation (lib/cli/mod.ts, mod_pull.ts,
+ * kpm_config.ts, run.ts) when the command is chosen.
+ *
+ * @module
+ */
+
+import type { Command } from "./command.ts";
+
+/** `kpm mod pull`. */
+export const pullCommand: Command = {
+  path: ["mod", "pull"],
+  aliases: [["pull"]],
+  summary: "Download a package (into DEST/oci/REGISTRY/REPO/TAG)",
+  usage: "mod pull SOURCE [DEST] [--tag T] | --oci URL [DEST]",
+  options: {
+    tag: { type: "string", value: "TAG", description: "the tag (default: the newest semver tag)" },
+    oci: { type: "string", value: "URL", description: "an oci:// URL (instead of SOURCE)" },
+  },
+  args: { min: 0, max: 2 },
+  run: (ctx) => import("./mod_pull.ts").then((m) => m.pull(ctx)),
+};
+
+/** `kpm config`. */
+export const configCommand: Command = {
+  path: ["config"],
+  summary: "Print kpm's settings and where each value comes from",
+  usage: "config",
+  args: { min: 0, max: 0 },
+  run: (ctx) => import("./kpm_config.ts").then((m) => m.config(ctx)),
+};
+
+const tag = { type: "string", value: "TAG", description: "the tag (default: the version)" } as const;
+const oci = { type: "string", value: "URL", description: "an oci:// URL (instead of SOURCE)" } as const;
+
+const concurrency = {
+  type: "string",
+  value: "N",
+  description: "packages downloaded at once (default 8, or $KPM_CONCURRENCY)",
+} as const;
+
+/** The package commands. */
+export const modCommands: Command[] = [
+  {
+    path: ["mod", "init"],
+    aliases: [["init"]],
+    summary: "Create a KCL package (kcl.mod, kcl.mod.lock, main.k)",
+    usage: "mod init [NAME]",
+    args: { min: 0, max: 1 },
+    run: (ctx) => import("./mod.ts").then((m) => m.init(ctx)),
+  },
+  {
+    path: ["mod", "add"],
+    aliases: [["add"]],
+    summary: "Add a dependency and lock the whole graph",
+    usage: "mod add SOURCE [--tag T] | --oci URL [--tag T] | --git URL [--tag T | --commit C | --branch B]",
+    options: {
+      tag,
+      oci,
+      git: { type: "string", value: "URL", description: "a git repository to add" },
+      commit: { type: "string", value: "SHA", description: "the git commit (with --git)" },
+      branch: { type: "string", value: "NAME", description: "the git branch (with --git)" },
+      rename: { type: "string", value: "NAME", description: "the name to import it as" },
+      concurrency,
+    },
+    args: { min: 0, max: 1 },
+    run: (ctx) => import("./mod.ts").then((m) => m.add(ctx)),
+  },
+  {
+    path: ["mod", "push"],
+    aliases: [["push"]],
+    summary: "Push the package in the current folder to an OCI registry",
+    usage: "mod push [OCI_URL] [--tag T] [--force]",
+    options: { tag, force: { type: "boolean", description: "overwrite an existing tag" } },
+    args: { min: 0, max: 1 },
+    run: (ctx) => import("./mod.ts").then((m) => m.push(ctx)),
+  },
+  pullCommand,
+  {
+    path: ["mod", "update"],
+    aliases: [["update"]],
+    summary: "Re-resolve the dependencies and rewrite kcl.mod.lock",
+    usage: "mod update [--concurrency N]",
+    options: { concurrency },
+    args: { min: 0, max: 0 },
+    run: (ctx) => import("./mod.ts").then((m) => m.update(ctx)),
+  },
+  {
+    path: ["mod", "graph"],
+    aliases: [["graph"]],
+    summary: "Print the dependency graph as `a@v b@v` lines",
+    usage: "mod graph",
+    args: { min: 0, max: 0 },
+    run: (ctx) => import("./mod.ts").then((m) => m.graph(ctx)),
+  },
+  {
+    path: ["mod", "metadata"],
+    aliases: [["metadata"]],
+    summary: "Print the resolved packages as JSON",
+    usage: "mod metadata [--update]",
+    options: {
+      // accepted for the KCL tool chain (its language server runs `kcl mod metadata --update`)
+      update: { type: "boolean", description: "download missing packages (kpm always does)" },
+    },
+    args: { min: 0, max: 0 },
+    run: (ctx) => import("./mod.ts").then((m) => m.metadata(ctx)),
+  },
+  {
+    path: ["mod", "pkg"],
+    aliases: [["pkg"]],
+    summary: "Write the package as a tar (or .tgz) file",
+    usage: "mod pkg --target FILE",
+    options: { target: { type: "string", value: "FILE", description: "the archive to write" } },
+    args: { min: 0, max: 0 },
+    run: (ctx) => import("./mod.ts").then((m) => m.pkg(ctx)),
+  },
+  {
+    path: ["mod", "remove"],
+    summary: "Remove a dependency and re-lock",
+    usage: "mod remove NAME",
+    args: { min: 1, max: 1 },
+    run: (ctx) => import("./mod.ts").then((m) => m.remove(ctx)),
+  },
+  configCommand,
+];
+
+/** `kpm run`. */
+export const runCommand: Command = {
+  path: ["run"],
+  summary: "Resolve a package and run the KCL compiler on it",
+  usage: "run [SOURCE | --oci URL] [--tag T] [-- ARGS for the KCL compiler]",
+  options: {
+    tag: { type: "string", value: "TAG", description: "the tag of an OCI source" },
+    oci: { type: "string", value: "URL", description: "an oci:// URL (instead of SOURCE)" },
+    concurrency: { type: "string", value: "N", description: "packages downloaded at once (default 8)" },
+  },
+  args: { min: 0, max: 1 },
+  run: (ctx) => import("./run.ts").then((m) => m.run(ctx)),
+};

@@ -1,0 +1,114 @@
+/**
+ * The registry commands as the command table lists them: `kpm registry login|logout|serve` and
+ * `kpm chart-repo serve`. Only their words, help and options live here; each `run` loads its implementation
+ * (lib/cli/registry.ts, registry_serve.ts, chart_repo.ts) when the command is chosen, so that help, version and
+ * the other commands do not load the registry client, the embedded registry or the chart-repo server.
+ *
+ * @module
+ */
+
+import type { Command } from "./command.ts";
+
+/** The address `kpm registry serve` listens on by default. */
+export const DEFAULT_ADDR = "127.0.0.1:5000";
+/** The storage folder of `kpm registry serve`, relative to the current folder, when `--root` is not given. */
+export const DEFAULT_ROOT = "registry-data";
+/**
+ * Where `kpm chart-repo serve` reads credentials when `--docker-config` is not given: where Kubernetes mounts a
+ * `kubernetes.io/dockerconfigjson` secret in the original's deployment.
+ */
+export const DEFAULT_DOCKER_CONFIG = "/etc/secret/dockerconfigjson";
+
+/** `kpm registry login`. */
+export const loginCommand: Command = {
+  path: ["registry", "login"],
+  aliases: [["login"]],
+  summary: "Log in to a registry and store the credentials",
+  usage: "registry login [-u USER] [-p PASS | --password-stdin] REGISTRY",
+  options: {
+    username: { type: "string", short: "u", value: "USER", description: "user name (asked when missing)" },
+    password: {
+      type: "string",
+      short: "p",
+      value: "PASS",
+      description: "password (asked, hidden, when missing)",
+    },
+    "password-stdin": { type: "boolean", description: "read the password from stdin" },
+  },
+  args: { min: 1, max: 1 },
+  run: (ctx) => import("./registry.ts").then((m) => m.login(ctx)),
+};
+
+/** `kpm registry logout`. */
+export const logoutCommand: Command = {
+  path: ["registry", "logout"],
+  aliases: [["logout"]],
+  summary: "Remove a registry's stored credentials",
+  usage: "registry logout REGISTRY",
+  args: { min: 1, max: 1 },
+  run: (ctx) => import("./registry.ts").then((m) => m.logout(ctx)),
+};
+
+/** `kpm registry serve`. */
+export const registryServeCommand: Command = {
+  path: ["registry", "serve"],
+  summary: "Run kpm's embedded OCI registry (distribution API v1.1) on a folder",
+  usage: "registry serve [--addr HOST:PORT] [--root DIR] [--user USER:PASS]… [--htpasswd FILE]",
+  options: {
+    addr: {
+      type: "string",
+      value: "HOST:PORT",
+      description: `address to listen on (default ${DEFAULT_ADDR})`,
+    },
+    root: { type: "string", value: "DIR", description: `storage folder (default ./${DEFAULT_ROOT})` },
+    user: {
+      type: "string",
+      multiple: true,
+      value: "USER:PASS",
+      description: "an account; with any account, requests must authenticate",
+    },
+    htpasswd: {
+      type: "string",
+      value: "FILE",
+      description: "accounts from an htpasswd file (bcrypt, htpasswd -B)",
+    },
+  },
+  args: { min: 0, max: 0 },
+  run: (ctx) => import("./registry_serve.ts").then((m) => m.serve(ctx)),
+};
+
+/** `kpm chart-repo serve`. */
+export const chartRepoServeCommand: Command = {
+  path: ["chart-repo", "serve"],
+  summary: "Serve the Helm charts of an OCI registry as a chart repository (index.yaml)",
+  usage: "chart-repo serve --port N --storage registry --storage-registry-repo HOST[:PORT] " +
+    "[--storage-registry-scheme http|https] [--docker-config FILE] [--addr HOST] [--refresh SECONDS]",
+  options: {
+    port: { type: "string", value: "N", description: "port to listen on (default 8080)" },
+    addr: { type: "string", value: "HOST", description: "address to listen on (default 0.0.0.0)" },
+    storage: { type: "string", value: "registry", description: "storage backend; only registry" },
+    "storage-registry-repo": {
+      type: "string",
+      value: "HOST[:PORT]",
+      description: "the registry holding the charts (default localhost:5000)",
+    },
+    "storage-registry-scheme": {
+      type: "string",
+      value: "SCHEME",
+      description: "http or https (default: try https, then http)",
+    },
+    "docker-config": {
+      type: "string",
+      value: "FILE",
+      description:
+        `registry credentials, docker config.json format (default ${DEFAULT_DOCKER_CONFIG} when present)`,
+    },
+    refresh: {
+      type: "string",
+      value: "SECONDS",
+      description: "re-list tags when older than this (default 30)",
+    },
+  },
+  args: { min: 0, max: 0 },
+  run: (ctx) => import("./chart_repo.ts").then((m) => m.serve(ctx)),
+};
