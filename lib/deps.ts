@@ -5,12 +5,45 @@
  * JSR is not reachable where kpm is built, so npm packages of the same role stand in for `@std/toml`,
  * `@std/semver` and `@std/tar`; switching back is a change to this file only.
  *
+ * The ES-module packages (smol-toml, modern-tar) load in ~1 ms and are re-exported directly. The CommonJS ones
+ * (semver, yaml) and bcryptjs bring up Deno's Node compatibility layer (~5-15 ms each), so they are loaded on
+ * first use through the `load…` functions: only version ordering, the chart-repo server and htpasswd accounts
+ * pay for them, and `kpm --version` or `kpm artifact pull` do not.
+ *
  * @module
  */
 
 export { parse as parseToml, stringify as stringifyToml } from "npm:smol-toml@1.9.1";
-export { default as semver } from "npm:semver@7.8.6";
 export { createTarDecoder, createTarPacker } from "npm:modern-tar@0.8.6";
 export type { ParsedTarEntry, TarEntryData, TarHeader } from "npm:modern-tar@0.8.6";
-export { default as bcrypt } from "npm:bcryptjs@3.0.3";
-export { parse as parseYaml, stringify as stringifyYaml } from "npm:yaml@2.9.1";
+
+/** The `semver` package's API (valid, coerce, compare, rcompare…). */
+export type Semver = typeof import("npm:semver@7.8.6").default;
+
+/** The `yaml` package's parse and stringify. */
+export interface Yaml {
+  parseYaml: typeof import("npm:yaml@2.9.1").parse;
+  stringifyYaml: typeof import("npm:yaml@2.9.1").stringify;
+}
+
+/** The `bcryptjs` package's API (hash, compare…). */
+export type Bcrypt = typeof import("npm:bcryptjs@3.0.3").default;
+
+/** Loads `semver` (once; later calls resolve at once). */
+export async function loadSemver(): Promise<Semver> {
+  // deno-lint-ignore no-import-prefix -- pinned npm: specifiers are this file's purpose (see the module doc)
+  return (await import("npm:semver@7.8.6")).default;
+}
+
+/** Loads `yaml` (once; later calls resolve at once). */
+export async function loadYaml(): Promise<Yaml> {
+  // deno-lint-ignore no-import-prefix -- pinned npm: specifiers are this file's purpose (see the module doc)
+  const yaml = await import("npm:yaml@2.9.1");
+  return { parseYaml: yaml.parse, stringifyYaml: yaml.stringify };
+}
+
+/** Loads `bcryptjs` (once; later calls resolve at once). */
+export async function loadBcrypt(): Promise<Bcrypt> {
+  // deno-lint-ignore no-import-prefix -- pinned npm: specifiers are this file's purpose (see the module doc)
+  return (await import("npm:bcryptjs@3.0.3")).default;
+}

@@ -1,4 +1,4 @@
-import { parseYaml } from "../lib/deps.ts";
+import { loadYaml } from "../lib/deps.ts";
 import { type Digest, digestHex, digestOf } from "../lib/oci/digest.ts";
 import type { Descriptor, ImageManifest, Manifest } from "../lib/oci/manifest.ts";
 import {
@@ -17,6 +17,7 @@ import {
 } from "../lib/server/chart_index.ts";
 import { assert, assertEquals } from "./assert.ts";
 
+const { parseYaml } = await loadYaml();
 const encoder = new TextEncoder();
 
 /** An in-memory registry that counts the requests it answers. */

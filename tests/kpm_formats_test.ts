@@ -182,8 +182,8 @@ Deno.test("minimal version selection keeps the highest required version", async 
     ResolutionError,
     "clash",
   );
-  assertEquals(highestSemverTag(["latest", "0.9.0", "v1.2.0", "1.10.0", "1.2.0-rc.1"]), "1.10.0");
-  assertEquals(compareVersions("1.28", "1.9") > 0, true);
+  assertEquals(await highestSemverTag(["latest", "0.9.0", "v1.2.0", "1.10.0", "1.2.0-rc.1"]), "1.10.0");
+  assertEquals(await compareVersions("1.28", "1.9") > 0, true);
 });
 
 Deno.test("package archives are reproducible, safe and checksummed like the reference", async () => {

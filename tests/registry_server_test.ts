@@ -5,7 +5,7 @@
  */
 
 import { join } from "node:path";
-import { bcrypt } from "../lib/deps.ts";
+import { loadBcrypt } from "../lib/deps.ts";
 import { pushBlob } from "../lib/oci/blob_upload.ts";
 import { blobExists, downloadBlob } from "../lib/oci/blobs.ts";
 import { RegistryClient } from "../lib/oci/client.ts";
@@ -614,7 +614,7 @@ Deno.test("registry: names with path tricks are NAME_INVALID and touch nothing o
 });
 
 Deno.test("registry: accounts need authentication, by Basic or by a token from the token endpoint", async (t) => {
-  const hash = (await bcrypt.hash("hunter2", 5)).replace(/^\$2[ab]\$/, "$2y$");
+  const hash = (await (await loadBcrypt()).hash("hunter2", 5)).replace(/^\$2[ab]\$/, "$2y$");
   const dir = await Deno.makeTempDir({ prefix: "kpm_registry_htpasswd_" });
   const htpasswd = join(dir, "htpasswd");
   await Deno.writeTextFile(htpasswd, `bob:${hash}\n`);

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { semver } from "../deps.ts";
+import { loadSemver, type Semver } from "../deps.ts";
 
 /** A requirement: a package name and the version required. */
 export interface Requirement {
@@ -19,7 +19,7 @@ export class ResolutionError extends Error {
 }
 
 /** Parses a version as semver, accepting a leading `v` and short forms such as `1.28` (as KCL tags use). */
-function toSemver(version: string): string | undefined {
+function toSemver(semver: Semver, version: string): string | undefined {
   const bare = version.replace(/^v/, "");
   const valid = semver.valid(bare, { loose: true });
   if (valid) return valid;
@@ -27,19 +27,30 @@ function toSemver(version: string): string | undefined {
 }
 
 /** Compares two versions: semver when both parse (see toSemver), else plain string order. */
-export function compareVersions(a: string, b: string): number {
-  const va = toSemver(a);
-  const vb = toSemver(b);
+function compareWith(semver: Semver, a: string, b: string): number {
+  const va = toSemver(semver, a);
+  const vb = toSemver(semver, b);
   if (va && vb) return semver.compare(va, vb, { loose: true }) || (a < b ? -1 : a > b ? 1 : 0);
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/**
+ * Compares two versions: semver when both parse (a leading `v` and `1.28`-style short forms accepted), else
+ * plain string order.
+ *
+ * @returns negative, zero or positive, as for `Array.prototype.sort`
+ */
+export async function compareVersions(a: string, b: string): Promise<number> {
+  return compareWith(await loadSemver(), a, b);
+}
+
 /** The highest version tag in a list (semver, a leading `v`, or `1.28`-style), ignoring other tags. */
-export function highestSemverTag(tags: readonly string[]): string | undefined {
+export async function highestSemverTag(tags: readonly string[]): Promise<string | undefined> {
+  const semver = await loadSemver();
   let best: string | undefined;
   for (const tag of tags) {
-    if (!toSemver(tag)) continue;
-    if (best === undefined || compareVersions(tag, best) > 0) best = tag;
+    if (!toSemver(semver, tag)) continue;
+    if (best === undefined || compareWith(semver, tag, best) > 0) best = tag;
   }
   return best;
 }
@@ -56,6 +67,7 @@ export async function selectVersions(
   roots: readonly Requirement[],
   requirementsOf: (req: Requirement) => Promise<readonly Requirement[]>,
 ): Promise<{ selected: Map<string, string>; edges: [Requirement, Requirement][] }> {
+  let semver: Semver | undefined; // loaded when two versions of one package meet
   const selected = new Map<string, string>();
   const edges: [Requirement, Requirement][] = [];
   const visited = new Set<string>();
@@ -79,7 +91,7 @@ export async function selectVersions(
       }
       importNames.set(importName, req.name);
       const current = selected.get(req.name);
-      if (current === undefined || compareVersions(req.version, current) > 0) {
+      if (current === undefined || compareWith(semver ??= await loadSemver(), req.version, current) > 0) {
         selected.set(req.name, req.version);
       }
     }

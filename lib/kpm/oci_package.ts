@@ -140,7 +140,7 @@ export interface CachedPackage {
 export async function resolveTag(client: RegistryClient, location: PackageLocation): Promise<string> {
   if (location.tag) return location.tag;
   const tags = await listTags(client, location);
-  const best = highestSemverTag(tags);
+  const best = await highestSemverTag(tags);
   if (!best) {
     throw new PackageError(
       `Cannot pick a version of "${location.registry}/${location.repository}": none of its ${tags.length} tags is a semantic version\n` +

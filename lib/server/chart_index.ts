@@ -7,13 +7,17 @@
  * @module
  */
 
-import { semver, stringifyYaml } from "../deps.ts";
+import { loadSemver, loadYaml } from "../deps.ts";
 import { openBlob } from "../oci/blobs.ts";
 import type { RegistryClient } from "../oci/client.ts";
 import { fetchManifest, headManifest, listRepositories, listTags } from "../oci/manifests.ts";
 import { type Digest, digestHex, digestOf, verifyingStream } from "../oci/digest.ts";
 import { type Descriptor, isIndex, type Manifest } from "../oci/manifest.ts";
 import { ANNOTATION_CREATED, HELM_CHART, HELM_CONFIG, HELM_PROVENANCE } from "../oci/media_types.ts";
+
+// Only the chart-repo server loads this module, and it needs both packages at once (tags are versions); load
+// them here, once, so that the functions below stay synchronous.
+const [semver, { stringifyYaml }] = await Promise.all([loadSemver(), loadYaml()]);
 
 /** What index building needs from a registry; tests pass a stub. */
 export interface ChartSource {

@@ -11,7 +11,7 @@
  */
 
 import { createHash, timingSafeEqual } from "node:crypto";
-import { bcrypt } from "../deps.ts";
+import { loadBcrypt } from "../deps.ts";
 import { decodeBase64Utf8 } from "../oci/base64.ts";
 import { cleanScopes } from "../oci/auth/scope.ts";
 import { DistributionError } from "./registry_errors.ts";
@@ -145,7 +145,7 @@ export class RegistryAuth {
     const plain = this.#plain.get(username);
     if (plain) ok = timingSafeEqual(plain, sha256(password));
     const hash = this.#hashed.get(username);
-    if (!ok && hash) ok = await bcrypt.compare(password, hash);
+    if (!ok && hash) ok = await (await loadBcrypt()).compare(password, hash);
     if (ok) {
       if (this.#verified.size > 10_000) this.#verified.clear();
       this.#verified.add(key);

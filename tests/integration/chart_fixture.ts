@@ -7,7 +7,7 @@
  */
 
 import { join } from "node:path";
-import { stringifyYaml } from "../../lib/deps.ts";
+import { loadYaml } from "../../lib/deps.ts";
 import { pushBlob } from "../../lib/oci/blob_upload.ts";
 import type { RegistryClient } from "../../lib/oci/client.ts";
 import { type Digest, digestOf } from "../../lib/oci/digest.ts";
@@ -54,7 +54,7 @@ export async function packageChart(metadata: ChartMetadata): Promise<Uint8Array>
   try {
     const root = join(dir, metadata.name);
     await Deno.mkdir(join(root, "templates"), { recursive: true });
-    await Deno.writeTextFile(join(root, "Chart.yaml"), stringifyYaml(metadata));
+    await Deno.writeTextFile(join(root, "Chart.yaml"), (await loadYaml()).stringifyYaml(metadata));
     await Deno.writeTextFile(join(root, "values.yaml"), `replicaCount: 1\nversion: "${metadata.version}"\n`);
     await Deno.writeTextFile(
       join(root, "templates", "configmap.yaml"),

@@ -3,7 +3,7 @@
  * embedded registry. Charts are real packaged charts pushed with kpm's own client.
  */
 
-import { parseYaml } from "../../lib/deps.ts";
+import { loadYaml } from "../../lib/deps.ts";
 import { pushBlob } from "../../lib/oci/blob_upload.ts";
 import { RegistryClient } from "../../lib/oci/client.ts";
 import { digestHex, digestOf } from "../../lib/oci/digest.ts";
@@ -13,6 +13,8 @@ import { startChartRepo } from "../../lib/server/chartrepo.ts";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { availableRegistries, packageChart, pushChart } from "./chart_fixture.ts";
 import { ignoreWithoutPeers, startDistribution } from "./support/distribution.ts";
+
+const { parseYaml } = await loadYaml();
 
 type Index = { apiVersion: string; generated: string; entries: Record<string, Record<string, unknown>[]> };
 
