@@ -5,7 +5,6 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { type CliIO, type Command, type GlobalOptions, type OptionSpec, UsageError } from "./command.ts";
 import { COMMANDS } from "./commands.ts";
 import { VERSION } from "../version.ts";
@@ -141,6 +140,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   const dash = argv.indexOf("--");
   const own = argv.filter((_, i) => !indexes.slice(0, length).includes(i) && (dash < 0 || i < dash));
   const passthrough = dash < 0 ? [] : argv.slice(dash + 1);
+  const { parseArgs } = await import("node:util"); // ~3 ms that --help and --version do not need
   let parsed;
   try {
     parsed = parseArgs({
