@@ -5,10 +5,10 @@
  * JSR is not reachable where kpm is built, so npm packages of the same role stand in for `@std/toml`,
  * `@std/semver` and `@std/tar`; switching back is a change to this file only.
  *
- * The ES-module packages (smol-toml, modern-tar) load in ~1 ms and are re-exported directly. The CommonJS ones
- * (semver, yaml) and bcryptjs bring up Deno's Node compatibility layer (~5-15 ms each), so they are loaded on
- * first use through the `load…` functions: only version ordering, the chart-repo server and htpasswd accounts
- * pay for them, and `kpm --version` or `kpm artifact pull` do not.
+ * The ES-module packages (smol-toml, modern-tar) load in ~1 ms and are re-exported directly. semver and yaml
+ * (CommonJS) and bcryptjs (node:crypto) bring up parts of Deno's Node compatibility layer (~5-15 ms each), so
+ * they load on first use through the `load…` functions: only version ordering, the chart-repo server and
+ * htpasswd accounts pay for them; `kpm --version` and `kpm artifact pull` do not.
  *
  * @module
  */
