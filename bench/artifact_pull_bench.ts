@@ -14,6 +14,8 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startDistribution } from "../tests/integration/support/distribution.ts";
+import { timed } from "./timed.ts";
+import { currentDenoDir } from "../tests/integration/ship_support.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -31,24 +33,13 @@ const root = new URL("..", import.meta.url).pathname;
 const main = join(root, "main.ts");
 const deno = Deno.execPath();
 const work = await Deno.makeTempDir({ prefix: "kpm_artifact_pull_bench_" });
-const env = { ...Deno.env.toObject(), HOME: work, KCL_PKG_PATH: join(work, "kpm"), NO_COLOR: "1" };
-
-/** Runs a command under /usr/bin/time; returns seconds and peak RSS in MiB. */
-async function timed(cmd: string[], cwd = work): Promise<{ seconds: number; rssMiB: number }> {
-  const output = await new Deno.Command("/usr/bin/time", {
-    args: ["-f", "TIME %e %M", ...cmd],
-    cwd,
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stderr = new TextDecoder().decode(output.stderr);
-  const match = /TIME ([\d.]+) (\d+)\s*$/.exec(stderr);
-  if (!output.success || !match) {
-    throw new Error(`${cmd.join(" ")} failed:\n${new TextDecoder().decode(output.stdout)}\n${stderr}`);
-  }
-  return { seconds: Number(match[1]), rssMiB: Number(match[2]) / 1024 };
-}
+const env = {
+  ...Deno.env.toObject(),
+  HOME: work,
+  KCL_PKG_PATH: join(work, "kpm"),
+  NO_COLOR: "1",
+  DENO_DIR: await currentDenoDir(),
+};
 
 async function sh(script: string): Promise<void> {
   const out = await new Deno.Command("sh", { args: ["-c", script], cwd: work }).output();
@@ -82,7 +73,7 @@ try {
     const names = [...Deno.readDirSync(join(work, scenario.dir))].map((e) => e.name).sort();
     await timed(
       [deno, "run", "-A", main, "artifact", "push", scenario.repo, ...names],
-      join(work, scenario.dir),
+      { cwd: join(work, scenario.dir), env },
     );
   }
   const tools: { name: string; cmd: (repo: string, out: string) => string[] }[] = [
@@ -110,7 +101,7 @@ try {
     for (let run = 0; run < runs; run++) {
       for (const tool of tools) {
         const out = join(work, "out");
-        const { seconds, rssMiB } = await timed(tool.cmd(scenario.repo, out));
+        const { seconds, rssMiB } = await timed(tool.cmd(scenario.repo, out), { cwd: work, env });
         await Deno.remove(out, { recursive: true });
         const entry = results.get(tool.name) ?? { seconds: [], rss: [] };
         entry.seconds.push(seconds);

@@ -15,6 +15,15 @@ export const CONCURRENCY_OPTION = {
   description: "parallel transfers (default 3)",
 } as const;
 
+/** The repeatable `--annotation K=V` option spec. */
+const ANNOTATION_OPTION = {
+  type: "string",
+  short: "a",
+  multiple: true,
+  value: "K=V",
+  description: "manifest annotation",
+} as const;
+
 /** `kpm artifact push`. */
 export const artifactPushCommand: Command = {
   path: ["artifact", "push"],
@@ -23,13 +32,7 @@ export const artifactPushCommand: Command = {
     "artifact push REF[:TAG[,TAG…]] FILE|DIR[:TYPE]… [--artifact-type T] [--annotation K=V]… [--annotation-file F] [--config FILE[:TYPE]]",
   options: {
     "artifact-type": { type: "string", value: "TYPE", description: "the manifest's artifactType" },
-    annotation: {
-      type: "string",
-      short: "a",
-      multiple: true,
-      value: "K=V",
-      description: "manifest annotation",
-    },
+    annotation: ANNOTATION_OPTION,
     "annotation-file": {
       type: "string",
       value: "FILE",
@@ -118,13 +121,7 @@ export const artifactAttachCommand: Command = {
   usage: "artifact attach --artifact-type T REF FILE[:TYPE]… [--annotation K=V]… [--annotation-file F]",
   options: {
     "artifact-type": { type: "string", value: "TYPE", description: "the referrer's artifactType (required)" },
-    annotation: {
-      type: "string",
-      short: "a",
-      multiple: true,
-      value: "K=V",
-      description: "manifest annotation",
-    },
+    annotation: ANNOTATION_OPTION,
     "annotation-file": { type: "string", value: "FILE", description: "oras annotation JSON" },
     concurrency: CONCURRENCY_OPTION,
   },
