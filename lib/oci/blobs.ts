@@ -7,6 +7,7 @@
 
 import { basename, dirname, join } from "node:path";
 import type { RegistryClient } from "./client.ts";
+import { BlobWriteError, copyHashed } from "./hashed_copy.ts";
 import { type Digest, digestAlgorithm, DigestError, digestHex, Hasher } from "./digest.ts";
 import type { Descriptor } from "./manifest.ts";
 import type { Reference } from "./reference.ts";
@@ -16,10 +17,6 @@ import { repositoryScope } from "./auth/scope.ts";
 /** A registry and repository: where blobs live. */
 export type Repository = Pick<Reference, "registry" | "repository">;
 
-/** Bytes gathered before each disk write (fetch hands ~55 KiB chunks; batching halves the time). */
-const WRITE_BATCH = 4 * 1024 * 1024;
-/** The buffer a download reads into (reused; fetch fills it with what the socket has). */
-const READ_SIZE = 1024 * 1024;
 /** The size of the Content-Range PATCH chunks of a chunked upload (or of the resume after a broken stream). */
 export const DEFAULT_CHUNK_SIZE = 16 * 1024 * 1024;
 /** How often a dropped download is resumed before giving up. */
@@ -90,11 +87,6 @@ export async function openBlob(
   return { body: response.body, partial: response.status === 206 };
 }
 
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
-  let offset = 0;
-  while (offset < bytes.length) offset += await file.write(bytes.subarray(offset));
-}
-
 /** The partial-download path for a blob; kept between runs so an interrupted download resumes. */
 export function partialPath(destination: string, digest: Digest): string {
   return join(dirname(destination), `.${basename(destination)}.${digestHex(digest).slice(0, 16)}.partial`);
@@ -130,7 +122,10 @@ export async function downloadBlob(
         hasher.reset();
       }
       try {
-        await copyHashed(body, out, hasher, descriptor, repo, options.onProgress);
+        await copyHashed(body, out, hasher, descriptor, {
+          what: blobName(repo, descriptor.digest),
+          onProgress: options.onProgress,
+        });
         if (hasher.size < descriptor.size) throw new Error("the connection closed early");
       } catch (error) {
         if (error instanceof DigestError || error instanceof BlobWriteError) throw error;
@@ -190,100 +185,5 @@ async function isResumable(path: string, size: number): Promise<boolean> {
     return info.size > 0 && info.size < size;
   } catch {
     return false;
-  }
-}
-
-/** Fails a download for good: the disk refused a write, so the partial file no longer matches the hash. */
-class BlobWriteError extends Error {
-  override name = "BlobWriteError";
-}
-
-async function writeBatch(out: Deno.FsFile, bytes: Uint8Array): Promise<void> {
-  try {
-    await writeAll(out, bytes);
-  } catch (error) {
-    throw new BlobWriteError(`Cannot write the partial download: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
-}
-
-/**
- * Copies a body into a file, hashing each piece as it arrives and writing in WRITE_BATCH-sized batches. A byte
- * stream (fetch's body) is read with a BYOB reader into one reused buffer, and two batches alternate so that a
- * write overlaps the next reads: no per-chunk allocations, so memory stays flat. Other streams are read chunk
- * by chunk. Whatever was hashed is written, even when the body fails, so a resume starts where the file ends.
- */
-async function copyHashed(
-  body: ReadableStream<Uint8Array>,
-  out: Deno.FsFile,
-  hasher: Hasher,
-  descriptor: Pick<Descriptor, "digest" | "size">,
-  repo: Repository,
-  onProgress?: ProgressCallback,
-): Promise<void> {
-  const take = (chunk: Uint8Array) => {
-    if (hasher.size + chunk.byteLength > descriptor.size) {
-      throw new DigestError(
-        `Size mismatch for ${
-          blobName(repo, descriptor.digest)
-        }: more than the expected ${descriptor.size} bytes`,
-      );
-    }
-    hasher.update(chunk);
-  };
-  let reader: ReadableStreamBYOBReader | undefined;
-  try {
-    reader = body.getReader({ mode: "byob" });
-  } catch {
-    // not a byte stream: read it chunk by chunk below
-  }
-  const batches = [new Uint8Array(WRITE_BATCH), new Uint8Array(WRITE_BATCH)];
-  let current = 0;
-  let filled = 0;
-  let writing: Promise<void> | undefined;
-  const flush = async () => {
-    if (writing) await writing;
-    writing = writeBatch(out, batches[current]!.subarray(0, filled));
-    writing.catch(() => {}); // awaited by the next flush or at the end
-    current ^= 1;
-    filled = 0;
-  };
-  const add = async (chunk: Uint8Array) => {
-    take(chunk);
-    if (filled + chunk.byteLength > WRITE_BATCH) await flush();
-    if (chunk.byteLength >= WRITE_BATCH) {
-      // a big chunk (only from a stream that is not a byte stream) is written as it is, after the batch
-      if (writing) await writing;
-      await writeBatch(out, chunk);
-    } else {
-      batches[current]!.set(chunk, filled);
-      filled += chunk.byteLength;
-    }
-    onProgress?.(hasher.size);
-  };
-  let ended = false;
-  try {
-    if (reader) {
-      let scratch = new Uint8Array(READ_SIZE);
-      while (true) {
-        const { done, value } = await reader.read(scratch);
-        if (done) break;
-        await add(value);
-        scratch = new Uint8Array(value.buffer);
-      }
-      ended = true;
-    } else {
-      for await (const chunk of body) await add(chunk);
-    }
-  } finally {
-    try {
-      if (filled > 0) await flush();
-    } finally {
-      await writing;
-      // given up early (too many bytes, a failed write): close the connection rather than leave it unread
-      if (reader && !ended) await reader.cancel().catch(() => {});
-      reader?.releaseLock();
-    }
   }
 }

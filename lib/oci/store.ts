@@ -6,7 +6,8 @@
  * @module
  */
 
-import { basename, dirname, join } from "node:path";
+import { tempPathFor } from "./atomic_file.ts";
+import { copyHashed } from "./hashed_copy.ts";
 import type { BlobContent } from "./blob_upload.ts";
 import type { ProgressCallback } from "./blobs.ts";
 import { type Digest, digestAlgorithm, DigestError, Hasher } from "./digest.ts";
@@ -65,9 +66,6 @@ export interface Store {
   referrers(subject: Descriptor, options?: { artifactType?: string }): Promise<Descriptor[]>;
 }
 
-/** Bytes gathered before each disk write. */
-const WRITE_BATCH = 4 * 1024 * 1024;
-
 /**
  * Writes a stream to `path` through a temporary file in the same folder, hashing while writing, and renames
  * it into place only when the size and digest match `expected`.
@@ -82,34 +80,12 @@ export async function writeVerifiedFile(
   options: { what?: string; onProgress?: ProgressCallback } = {},
 ): Promise<void> {
   const what = options.what ?? `blob "${expected.digest}"`;
-  const temp = join(dirname(path), `.${basename(path)}.${crypto.randomUUID().slice(0, 8)}.tmp`);
+  const temp = tempPathFor(path);
   const hasher = new Hasher(digestAlgorithm(expected.digest));
   const file = await Deno.open(temp, { write: true, createNew: true });
   let closed = false;
   try {
-    const batch = new Uint8Array(Math.max(1, Math.min(WRITE_BATCH, expected.size)));
-    let filled = 0;
-    const flush = async () => {
-      let offset = 0;
-      while (offset < filled) offset += await file.write(batch.subarray(offset, filled));
-      filled = 0;
-    };
-    for await (const chunk of stream) {
-      hasher.update(chunk);
-      if (hasher.size > expected.size) {
-        throw new DigestError(`Size mismatch for ${what}: more than the expected ${expected.size} bytes`);
-      }
-      if (filled + chunk.byteLength > batch.length) await flush();
-      if (chunk.byteLength > batch.length) {
-        let offset = 0;
-        while (offset < chunk.byteLength) offset += await file.write(chunk.subarray(offset));
-      } else {
-        batch.set(chunk, filled);
-        filled += chunk.byteLength;
-      }
-      options.onProgress?.(hasher.size);
-    }
-    await flush();
+    await copyHashed(stream, file, hasher, expected, { what, onProgress: options.onProgress });
     file.close();
     closed = true;
     if (hasher.size !== expected.size) {

@@ -20,7 +20,7 @@
 
 import { join } from "node:path";
 import { writeFileAtomic } from "../oci/atomic_file.ts";
-import { type Digest, digestAlgorithm, digestHex, Hasher, isDigest } from "../oci/digest.ts";
+import { type Digest, digestAlgorithm, digestHex, digestStream, isDigest } from "../oci/digest.ts";
 import { type Descriptor, isIndex, type Manifest } from "../oci/manifest.ts";
 
 /** A manifest as stored: its bytes, media type and digest. */
@@ -310,10 +310,7 @@ export class RegistryStorage {
    * digest, since uploads are hashed with sha256 as they arrive).
    */
   async digestFile(path: string, algorithm: string): Promise<Digest> {
-    const hasher = new Hasher(algorithm);
-    using file = await Deno.open(path);
-    for await (const chunk of file.readable) hasher.update(chunk);
-    return hasher.digest();
+    return (await digestStream((await Deno.open(path)).readable, algorithm)).digest;
   }
 }
 

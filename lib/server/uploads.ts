@@ -10,6 +10,7 @@
 
 import { join } from "node:path";
 import { type Digest, digestAlgorithm, Hasher } from "../oci/digest.ts";
+import { writeAll } from "../oci/hashed_copy.ts";
 import { DistributionError } from "./registry_errors.ts";
 import type { RegistryStorage } from "./storage.ts";
 
@@ -37,11 +38,6 @@ export interface UploadSession {
   queue: Promise<unknown>;
   /** Set when a write to its file failed: the file no longer matches size and hash. */
   broken?: boolean;
-}
-
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
-  let offset = 0;
-  while (offset < bytes.byteLength) offset += await file.write(bytes.subarray(offset));
 }
 
 /** Bytes read ahead of the disk before reading pauses. */
