@@ -30,6 +30,7 @@ import {
 import { RegistryError } from "../lib/oci/registry_error.ts";
 import { type RunningRegistry, startRegistry } from "../lib/server/registry.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "./assert.ts";
+import { ignoreWithoutPeers } from "./integration/support/peers.ts";
 import { randomBytes } from "./oci_fake.ts";
 import { parseAddr } from "../lib/cli/registry_serve.ts";
 import { UsageError } from "../lib/cli/command.ts";
@@ -826,19 +827,10 @@ Deno.test("kpm registry serve --addr takes HOST:PORT, [IPv6]:PORT and :PORT", ()
   }
 });
 
-const hasHtpasswd =
-  (await new Deno.Command("sh", { args: ["-c", "command -v htpasswd"], stdout: "null" }).output())
-    .success;
-const ci = Deno.env.get("CI") === "true";
-if (!hasHtpasswd && !ci) {
-  console.warn("skipping the htpasswd -B test: htpasswd not installed (apt-get install apache2-utils)");
-}
-
 Deno.test({
   name: "registry: accounts from a file written by htpasswd -B",
-  ignore: !hasHtpasswd && !ci,
+  ignore: await ignoreWithoutPeers(["htpasswd"]),
   async fn() {
-    if (!hasHtpasswd) throw new Error("Cannot run the htpasswd test under CI: htpasswd is not installed");
     const dir = await Deno.makeTempDir({ prefix: "kpm_registry_htpasswd_" });
     try {
       const out = await new Deno.Command("htpasswd", { args: ["-Bbn", "ann", "s3cret:x"], stdout: "piped" })

@@ -12,21 +12,11 @@ import { digestOf } from "../../lib/oci/digest.ts";
 import { RegistryStore } from "../../lib/oci/registry_store.ts";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { availableRegistries } from "./chart_fixture.ts";
-import { ignoreWithoutPeers } from "./support/distribution.ts";
+import { ignoreWithoutPeers } from "./support/peers.ts";
 import { describe, kpmHome, ROOT, runKpm } from "./ship_support.ts";
 
-/** Whether a peer program runs; outside CI a missing one skips the test with a message, in CI it fails. */
-async function hasPeer(program: string, args: string[]): Promise<boolean> {
-  const ok = await new Deno.Command(program, { args, stdout: "null", stderr: "null" }).output().then(
-    (out) => out.success,
-    () => false,
-  );
-  if (!ok && Deno.env.get("CI") === "true") throw new Error(`"${program}" is required in CI but is missing`);
-  if (!ok) console.log(`skipping: "${program}" is not installed`);
-  return ok;
-}
-
-const HAS_SKOPEO = await hasPeer("skopeo", ["--version"]);
+/** Skip the skopeo steps outside CI when skopeo is missing; under CI=true they run and fail. */
+const SKIP_SKOPEO = await ignoreWithoutPeers(["skopeo"]);
 
 /** Runs kpm in-process with a temporary home; returns status, stdout and stderr. */
 async function kpm(args: string[], cwd: string, env: Record<string, string>) {
@@ -244,7 +234,7 @@ for (const [label, start, peers] of availableRegistries()) {
               await Deno.readTextFile(join(work, "from-layout", "conf", "app.yaml")),
               "replicas: 2\n",
             );
-            if (!HAS_SKOPEO) return;
+            if (SKIP_SKOPEO) return;
             const raw = await skopeo(["inspect", "--raw", `oci:${join(work, "layout")}:v1`]);
             assertEquals(digestOf(raw), digest);
             await skopeo(["copy", `oci:${join(work, "layout")}:v1`, `dir:${join(work, "skopeo-dir")}`]);

@@ -12,7 +12,8 @@ import { OCI_CONFIG, OCI_LAYER_TAR, OCI_MANIFEST } from "../../lib/oci/media_typ
 import { startChartRepo } from "../../lib/server/chartrepo.ts";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { availableRegistries, packageChart, pushChart } from "./chart_fixture.ts";
-import { ignoreWithoutPeers, startDistribution } from "./support/distribution.ts";
+import { startDistribution } from "./support/distribution.ts";
+import { ignoreWithoutPeers } from "./support/peers.ts";
 
 const { parseYaml } = await loadYaml();
 

@@ -7,7 +7,8 @@
  * @module
  */
 
-import { missingPeers, startDistribution } from "./support/distribution.ts";
+import { startDistribution } from "./support/distribution.ts";
+import { missingPeers } from "./support/peers.ts";
 import { startEmbeddedRegistry } from "./support/embedded.ts";
 
 /** A running registry. */

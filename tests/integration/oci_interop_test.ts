@@ -17,7 +17,8 @@ import {
 } from "../../lib/oci/media_types.ts";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { describe, kpmHome, ROOT, runKpm } from "./ship_support.ts";
-import { type Distribution, ignoreWithoutPeers, startDistribution } from "./support/distribution.ts";
+import { type Distribution, startDistribution } from "./support/distribution.ts";
+import { ignoreWithoutPeers } from "./support/peers.ts";
 
 const MAIN = join(ROOT, "main.ts");
 const ignore = await ignoreWithoutPeers();

@@ -12,14 +12,9 @@ import { fetchManifest, listTags } from "../../lib/oci/manifests.ts";
 import { OCI_CONFIG, OCI_INDEX, OCI_LAYER_TAR_GZIP, OCI_MANIFEST } from "../../lib/oci/media_types.ts";
 import { startRegistry } from "../../lib/server/registry.ts";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
+import { ignoreWithoutPeers } from "./support/peers.ts";
 
 const USER = { username: "test", password: "1234" };
-
-async function onPath(command: string): Promise<boolean> {
-  const out = await new Deno.Command("sh", { args: ["-c", `command -v ${command}`], stdout: "null" })
-    .output();
-  return out.success;
-}
 
 async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
   const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
@@ -82,17 +77,10 @@ async function skopeo(args: string[], env: Record<string, string>) {
   return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
 }
 
-const present = await onPath("skopeo");
-const ci = Deno.env.get("CI") === "true";
-if (!present && !ci) {
-  console.warn("skipping the skopeo interop test: skopeo not installed (apt-get install skopeo)");
-}
-
 Deno.test({
   name: "skopeo copies a multi-layer image into kpm's embedded registry and back out, and inspects it",
-  ignore: !present && !ci,
+  ignore: await ignoreWithoutPeers(["skopeo"]),
   async fn(t) {
-    if (!present) throw new Error("Cannot run the skopeo interop test under CI: skopeo is not installed");
     const work = await Deno.makeTempDir({ prefix: "kpm_skopeo_" });
     const requests: string[] = [];
     const registry = await startRegistry({
