@@ -478,6 +478,13 @@ Deno.test("registry: manifests", async (t) => {
         });
         assertEquals(await errorCode(badTag), "TAG_INVALID");
         assertEquals((await s.req("/v2/apps/web/manifests/missing", { method: "HEAD" })).status, 404);
+        const readBadTag = await s.req("/v2/apps/web/manifests/.INVALID_MANIFEST_NAME");
+        assertEquals(
+          readBadTag.status,
+          404,
+          "a tag outside the grammar names nothing: 404, as the conformance suite expects",
+        );
+        assertEquals(await errorCode(readBadTag), "MANIFEST_UNKNOWN");
       },
     );
 
