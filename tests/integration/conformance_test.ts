@@ -1,0 +1,160 @@
+/**
+ * The OCI distribution-spec conformance suite (v1.1.1, `go test -c`, built into the peers folder) against
+ * `kpm registry serve` with pull, push, content discovery and content management enabled: no failures allowed.
+ * The same run against distribution 2.8 is the control: its result is reported, its failures are expected (it
+ * predates the referrers API).
+ *
+ * @module
+ */
+
+import { assert, assertEquals } from "../assert.ts";
+import { join } from "node:path";
+import { startDistribution } from "./support/distribution.ts";
+import { missingPeers } from "./support/peers.ts";
+
+const BINARY = "conformance.test";
+
+/** The peer's path: `$KPM_PEERS_BIN`, then `~/.cache/kpm-peers/bin`, then PATH. */
+async function peerPath(name: string): Promise<string | undefined> {
+  const home = Deno.env.get("HOME");
+  const folders = [Deno.env.get("KPM_PEERS_BIN"), home && join(home, ".cache", "kpm-peers", "bin")];
+  for (const folder of folders) {
+    if (!folder) continue;
+    const path = join(folder, name);
+    if (await Deno.stat(path).then((info) => info.isFile, () => false)) return path;
+  }
+  return (await missingPeers([name])).length === 0 ? name : undefined;
+}
+
+const suite = await peerPath(BINARY);
+const ci = Deno.env.get("CI") === "true";
+if (!suite && !ci) console.error(`skipping conformance tests: ${BINARY} not built (they fail when CI=true)`);
+
+/** The result of one suite run, from its junit.xml. */
+interface SuiteResult {
+  passed: number;
+  skipped: number;
+  failed: string[];
+}
+
+/** Reads the statuses of the test cases of a Ginkgo junit.xml report. */
+function parseJunit(xml: string): SuiteResult {
+  const result: SuiteResult = { passed: 0, skipped: 0, failed: [] };
+  for (const match of xml.matchAll(/<testcase\s+name="([^"]*)"[^>]*\sstatus="([a-z]+)"/g)) {
+    const [, name, status] = match;
+    if (status === "passed") result.passed++;
+    else if (status === "skipped" || status === "pending") result.skipped++;
+    else result.failed.push(name!.replaceAll("&#34;", '"').replaceAll("&amp;", "&"));
+  }
+  return result;
+}
+
+/** Runs the suite against `rootUrl` with every workflow on; returns its junit result. */
+async function runSuite(rootUrl: string, user: { username: string; password: string }): Promise<SuiteResult> {
+  const reports = await Deno.makeTempDir({ prefix: "kpm-conformance-" });
+  try {
+    const out = await new Deno.Command(suite!, {
+      cwd: reports,
+      env: {
+        OCI_ROOT_URL: rootUrl,
+        OCI_NAMESPACE: "conformance/repo1",
+        OCI_CROSSMOUNT_NAMESPACE: "conformance/other",
+        OCI_USERNAME: user.username,
+        OCI_PASSWORD: user.password,
+        OCI_TEST_PULL: "1",
+        OCI_TEST_PUSH: "1",
+        OCI_TEST_CONTENT_DISCOVERY: "1",
+        OCI_TEST_CONTENT_MANAGEMENT: "1",
+        OCI_AUTOMATIC_CROSSMOUNT: "0",
+        OCI_HIDE_SKIPPED_WORKFLOWS: "0",
+        OCI_REPORT_DIR: reports,
+      },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const xml = await Deno.readTextFile(join(reports, "junit.xml")).catch(() => {
+      throw new Error(
+        `The conformance suite wrote no report (exit ${out.code}):\n${new TextDecoder().decode(out.stderr)}`,
+      );
+    });
+    return parseJunit(xml);
+  } finally {
+    await Deno.remove(reports, { recursive: true });
+  }
+}
+
+/** Starts `kpm registry serve` on a free port over a temporary folder; resolves with its URL. */
+async function startKpmServe(root: string, args: string[]) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      join(import.meta.dirname!, "..", "..", "main.ts"),
+      "registry",
+      "serve",
+      "--addr",
+      "127.0.0.1:0",
+      "--root",
+      root,
+      ...args,
+    ],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`kpm registry serve exited before listening: ${text}`);
+    text += value;
+  }
+  reader.releaseLock();
+  const url = /Listening on (\S+)/.exec(text)?.[1];
+  assert(url, `unexpected first line of kpm registry serve: ${text}`);
+  return {
+    url,
+    async close() {
+      child.kill("SIGTERM");
+      await child.status;
+      await child.stdout.cancel().catch(() => {});
+    },
+  };
+}
+
+Deno.test({
+  name: "the OCI conformance suite passes against kpm registry serve (pull, push, discovery, management)",
+  ignore: !suite && !ci,
+  sanitizeResources: false,
+}, async () => {
+  const root = await Deno.makeTempDir({ prefix: "kpm-conformance-registry-" });
+  const user = { username: "conformance", password: "s3cret" };
+  const server = await startKpmServe(root, ["--user", `${user.username}:${user.password}`]);
+  try {
+    const result = await runSuite(server.url, user);
+    console.error(
+      `conformance against kpm: ${result.passed} passed, ${result.failed.length} failed, ${result.skipped} skipped`,
+    );
+    assertEquals(result.failed, [], "conformance failures against kpm registry serve");
+    assert(result.passed > 0, "the suite ran no test");
+  } finally {
+    await server.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "control: the same conformance run against distribution 2.8 completes and reports its result",
+  ignore: (!suite || (await missingPeers(["docker-registry", "htpasswd"])).length > 0) && !ci,
+  sanitizeResources: false,
+}, async () => {
+  const registry = await startDistribution({ auth: "htpasswd" });
+  try {
+    const result = await runSuite(`http://${registry.host}`, registry.users[0]!);
+    console.error(
+      `conformance against distribution 2.8: ${result.passed} passed, ${result.failed.length} failed, ${result.skipped} skipped`,
+    );
+    assert(result.passed > 0, "the suite ran no test against distribution");
+  } finally {
+    await registry.close();
+  }
+});
