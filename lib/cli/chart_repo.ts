@@ -7,7 +7,6 @@
 
 import { RegistryClient } from "../oci/client.ts";
 import { type CredentialLookup, CredentialStore } from "../oci/credentials.ts";
-import { isLoopback } from "../oci/reference.ts";
 import { startChartRepo } from "../server/chartrepo.ts";
 import type { CommandContext } from "./command.ts";
 import { stringOption, UsageError } from "./command.ts";
@@ -29,7 +28,9 @@ async function credentials(ctx: CommandContext): Promise<{ lookup: CredentialLoo
     throw new UsageError(`Docker config "${given}" does not exist`);
   }
   const path = given ?? (await exists(DEFAULT_DOCKER_CONFIG) ? DEFAULT_DOCKER_CONFIG : undefined);
-  const store = path ? new CredentialStore({ path }) : credentialStore(ctx, await commandSettings(ctx));
+  const store = path
+    ? new CredentialStore({ path, timeoutMs: ctx.global.timeoutMs })
+    : credentialStore(ctx, await commandSettings(ctx));
   return { lookup: (registry) => store.get(registry), from: store.path };
 }
 
@@ -66,7 +67,8 @@ export async function serve(ctx: CommandContext): Promise<void> {
       new RegistryClient({
         fetch: ctx.fetch,
         credentials: lookup,
-        plainHttp: (host) => plain || isLoopback(host),
+        plainHttp: plain,
+        timeoutMs: ctx.global.timeoutMs,
         log: verbose,
       }),
     refreshSeconds: refresh,

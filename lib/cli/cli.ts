@@ -8,10 +8,17 @@
 import { type CliIO, type Command, type GlobalOptions, type OptionSpec, UsageError } from "./command.ts";
 import { COMMANDS } from "./commands.ts";
 import { VERSION } from "../version.ts";
+import { parseDuration } from "./duration.ts";
 
 const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   "plain-http": { type: "boolean", description: "use plain HTTP (loopback registries always may)" },
   insecure: { type: "boolean", description: "accept self-signed TLS certificates" },
+  timeout: {
+    type: "string",
+    value: "D",
+    description:
+      "abort a request, token request or credential helper after D of silence (30s; env KPM_TIMEOUT)",
+  },
   "registry-config": {
     type: "string",
     value: "FILE",
@@ -22,6 +29,11 @@ const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   verbose: { type: "boolean", short: "v", description: "print details and stack traces" },
   help: { type: "boolean", short: "h", description: "show help" },
 };
+
+/** Global options that take a value (the word after them is not a command word). */
+const VALUED_GLOBALS = new Set(
+  Object.entries(GLOBAL_OPTIONS).filter(([, spec]) => spec.type === "string").map(([name]) => `--${name}`),
+);
 
 /** Returns the command whose path or alias is the longest prefix of `words`, and that prefix's length. */
 function findCommand(words: string[]): { command: Command; length: number } | undefined {
@@ -43,7 +55,7 @@ function leadingWords(argv: string[]): { words: string[]; indexes: number[] } {
     const arg = argv[i]!;
     if (arg === "--") break;
     if (arg.startsWith("-")) {
-      if (arg === "--registry-config") i++;
+      if (VALUED_GLOBALS.has(arg)) i++;
       if (words.length > 0) break;
       continue;
     }
@@ -101,10 +113,18 @@ function globalOptions(
     plainHttp: values["plain-http"] === true,
     insecure: values.insecure === true,
     registryConfig: typeof values["registry-config"] === "string" ? values["registry-config"] : undefined,
+    timeoutMs: timeoutOption(values.timeout, env.KPM_TIMEOUT),
     json: values.json === true,
     quiet: values.quiet === true || values.json === true && env.KPM_PROGRESS === undefined,
     verbose: values.verbose === true,
   };
+}
+
+/** The idle timeout: `--timeout`, else `KPM_TIMEOUT`, else undefined (the client's 30 s); `0` means none. */
+function timeoutOption(flag: unknown, env: string | undefined): number | undefined {
+  if (typeof flag === "string") return parseDuration(flag, "--timeout");
+  if (env !== undefined && env !== "") return parseDuration(env, "KPM_TIMEOUT");
+  return undefined;
 }
 
 /**

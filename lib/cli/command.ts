@@ -24,6 +24,8 @@ export interface GlobalOptions {
   plainHttp: boolean;
   insecure: boolean;
   registryConfig?: string;
+  /** Idle timeout of registry requests and credential helpers, in ms (0: none; undefined: the default). */
+  timeoutMs?: number;
   json: boolean;
   quiet: boolean;
   verbose: boolean;

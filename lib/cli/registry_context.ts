@@ -7,7 +7,6 @@
 
 import { RegistryClient } from "../oci/client.ts";
 import { type Credential, CredentialStore, dockerConfigPaths } from "../oci/credentials.ts";
-import { isLoopback } from "../oci/reference.ts";
 import { type KpmSettings, loadSettings } from "../kpm/settings.ts";
 import type { CommandContext } from "./command.ts";
 
@@ -22,12 +21,16 @@ export function commandSettings(ctx: CommandContext): Promise<KpmSettings> {
  */
 export function credentialStore(ctx: CommandContext, settings: KpmSettings): CredentialStore {
   const path = ctx.global.registryConfig ?? settings.credentialsFile;
-  return new CredentialStore({ path, fallbacks: dockerConfigPaths(ctx.env).filter((p) => p !== path) });
+  return new CredentialStore({
+    path,
+    fallbacks: dockerConfigPaths(ctx.env).filter((p) => p !== path),
+    timeoutMs: ctx.global.timeoutMs,
+  });
 }
 
 /**
- * The registry client of a command. Plain HTTP is used for loopback registries, with `--plain-http` or
- * `OCI_REG_PLAIN_HTTP=on`, and for the default registry when kpm.json's DefaultOciPlainHttp says so.
+ * The registry client of a command. Plain HTTP is used with `--plain-http` or `OCI_REG_PLAIN_HTTP=on`, and for
+ * the default registry when kpm.json's DefaultOciPlainHttp says so; loopback registries try https, then http.
  *
  * @param options `credential` replaces the stored credentials (used by login to verify new ones)
  */
@@ -41,9 +44,9 @@ export function registryClient(
   return new RegistryClient({
     fetch: ctx.fetch,
     plainHttp: (registry) =>
-      isLoopback(registry) ||
-      (plain.value && (plain.source !== "kpm.json" || registry === settings.registry.value)),
+      plain.value && (plain.source !== "kpm.json" || registry === settings.registry.value),
     credentials: store ? (registry) => store.get(registry) : () => Promise.resolve(options.credential),
+    timeoutMs: ctx.global.timeoutMs,
     log: ctx.global.verbose ? (line) => ctx.writeError(`${line}\n`) : undefined,
   });
 }

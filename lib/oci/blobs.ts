@@ -12,6 +12,7 @@ import { type Digest, digestAlgorithm, DigestError, digestHex, Hasher } from "./
 import type { Descriptor } from "./manifest.ts";
 import type { Reference } from "./reference.ts";
 import { RegistryError } from "./registry_error.ts";
+import { TIMEOUT_CODE } from "./http.ts";
 import { repositoryScope } from "./auth/scope.ts";
 
 /** A registry and repository: where blobs live. */
@@ -128,7 +129,7 @@ export async function downloadBlob(
         });
         if (hasher.size < descriptor.size) throw new Error("the connection closed early");
       } catch (error) {
-        if (error instanceof DigestError || error instanceof BlobWriteError) throw error;
+        if (error instanceof DigestError || error instanceof BlobWriteError || isStall(error)) throw error;
         if (++resumes > MAX_RESUMES) {
           throw new RegistryError(
             `Cannot pull ${blobName(repo, descriptor.digest)}: ${
@@ -160,6 +161,11 @@ export async function downloadBlob(
       await Deno.remove(partial).catch(() => {});
     }
   }
+}
+
+/** A registry that went silent is not asked again in this run: the partial file stays for a later resume. */
+function isStall(error: unknown): boolean {
+  return error instanceof RegistryError && error.code === TIMEOUT_CODE;
 }
 
 /** Hashes what an earlier, interrupted download left; discards it when it is longer than the blob. */

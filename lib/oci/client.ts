@@ -1,23 +1,29 @@
 /**
- * RegistryClient: one place for fetch, authentication (Basic and Bearer with the token cache), redirects
- * without leaking credentials, retries with backoff, and error mapping.
+ * RegistryClient: one place for fetch, authentication (Basic and Bearer with the token cache), credentials
+ * only for the registry's own origin (never for a redirect, upload Location or Link on another one), idle
+ * timeouts, the https-then-http try of loopback registries, retries with backoff, and error mapping.
  *
  * @module
  */
 
 import { type Challenge, parseChallenges } from "./auth/challenge.ts";
-import { basicAuthorization, TokenCache } from "./auth/token.ts";
+import { basicAuthorization, TokenCache, type TokenRequest } from "./auth/token.ts";
 import type { Credential, CredentialLookup } from "./credentials.ts";
 import { isLoopback, registryEndpoint } from "./reference.ts";
 import { errorFromResponse, RegistryError } from "./registry_error.ts";
+import { DEFAULT_TIMEOUT_MS, describeFetchError, exchange } from "./http.ts";
 import { VERSION } from "../version.ts";
 
 /** Options of a RegistryClient. Everything that touches the outside world can be injected. */
 export interface RegistryClientOptions {
+  /** The fetch every request goes through (a custom Deno.HttpClient for TLS options is bound into it). */
   fetch?: typeof fetch;
   /** Finds credentials for a registry host. */
   credentials?: CredentialLookup;
-  /** Use plain HTTP for every registry, or for those the function picks (loopback registries always use it). */
+  /**
+   * Use plain HTTP for every registry, or for those the function picks. Otherwise https; a loopback registry
+   * that cannot be reached over https is tried over http once, and the answer is remembered (as docker does).
+   */
   plainHttp?: boolean | ((registry: string) => boolean);
   /** Retries of idempotent requests on 429, 5xx and dropped connections (default 3). */
   retries?: number;
@@ -26,6 +32,8 @@ export interface RegistryClientOptions {
   /** Clock for token expiry. */
   now?: () => number;
   userAgent?: string;
+  /** Idle timeout of every request and token request in ms (default 30 s; 0: none). */
+  timeoutMs?: number;
   /** Receives one line per request when set (verbose mode). */
   log?: (line: string) => void;
 }
@@ -38,7 +46,10 @@ export interface RegistryRequest {
   method?: string;
   /** Path after `/v2/`, e.g. `kcl-lang/k8s/manifests/1.28`; `""` for the API root. */
   path?: string;
-  /** An absolute or registry-relative URL (e.g. an upload Location) instead of `path`. */
+  /**
+   * An absolute or registry-relative URL (e.g. an upload Location) instead of `path`. An absolute URL on
+   * another origin gets no credentials.
+   */
   url?: string;
   headers?: HeadersInit;
   body?: BodyInit | Uint8Array | null;
@@ -58,8 +69,13 @@ type HostAuth = { scheme: "none" } | { scheme: "basic" } | {
   service?: string;
 };
 
+/** The Authorization a request carried, and the token it used (to forget it when refused). */
+interface SentAuth {
+  header?: string;
+  token?: { request: TokenRequest; value: string };
+}
+
 const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
-const MAX_REDIRECTS = 10;
 const MAX_RETRY_AFTER_MS = 30_000;
 
 /** Talks to OCI registries. One instance is shared by all operations of a command, so tokens are reused. */
@@ -70,12 +86,14 @@ export class RegistryClient {
   #retries: number;
   #sleep: (ms: number) => Promise<void>;
   #userAgent: string;
+  #timeoutMs: number;
   #log?: (line: string) => void;
   #tokens: TokenCache;
   #hostAuth = new Map<string, HostAuth>();
+  #schemes = new Map<string, "http" | "https">();
   #credentialCache = new Map<string, Promise<Credential | undefined>>();
 
-  /** @param options fetch, credentials, scheme and retry settings */
+  /** @param options fetch, credentials, scheme, timeout and retry settings */
   constructor(options: RegistryClientOptions = {}) {
     this.#fetch = options.fetch ?? globalThis.fetch;
     this.#credentials = options.credentials ?? (() => Promise.resolve(undefined));
@@ -84,21 +102,31 @@ export class RegistryClient {
     this.#retries = options.retries ?? 3;
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.#userAgent = options.userAgent ?? `kpm/${VERSION}`;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#log = options.log;
-    this.#tokens = new TokenCache({ fetch: this.#fetch, now: options.now, userAgent: this.#userAgent });
+    this.#tokens = new TokenCache({
+      fetch: this.#fetch,
+      now: options.now,
+      userAgent: this.#userAgent,
+      timeoutMs: this.#timeoutMs,
+    });
   }
 
-  /** The base URL of a registry's API (`https://ghcr.io/v2/`, `http://localhost:5001/v2/`). */
+  /**
+   * The base URL of a registry's API (`https://ghcr.io/v2/`, `http://localhost:5001/v2/`): http when asked,
+   * or when a loopback registry answered only over http.
+   */
   baseUrl(registry: string): string {
-    const scheme = this.#plainHttp(registry) || isLoopback(registry) ? "http" : "https";
+    const scheme = this.#schemes.get(registry) ?? (this.#plainHttp(registry) ? "http" : "https");
     return `${scheme}://${registryEndpoint(registry)}/v2/`;
   }
 
   /**
-   * Sends a request, authenticating on 401, following redirects and retrying as allowed.
+   * Sends a request, authenticating on 401, following redirects and retrying as allowed. Credentials go only
+   * to the registry's own origin.
    *
    * @returns the response, whose status is one of `expect`
-   * @throws {RegistryError} on any other status, or when the registry cannot be reached
+   * @throws {RegistryError} on any other status, when the registry cannot be reached, or when it stalls
    */
   async send(request: RegistryRequest): Promise<Response> {
     const method = request.method ?? "GET";
@@ -107,30 +135,44 @@ export class RegistryClient {
       request.body instanceof Uint8Array || request.body instanceof URLSearchParams;
     if (!replayable && !this.#hostAuth.has(request.registry)) await this.#learnAuth(request);
     const retry = request.retry ?? (replayable && ["GET", "HEAD", "PUT", "DELETE"].includes(method));
-    const url = request.url ? new URL(request.url, this.baseUrl(request.registry)) : new URL(
-      request.path ?? "",
-      this.baseUrl(request.registry),
-    );
     let attempt = 0;
-    let authorized = false;
+    let challenged = false;
+    let httpsFailure: string | undefined;
     while (true) {
+      const base = this.baseUrl(request.registry);
+      const url = new URL(request.url ?? request.path ?? "", base);
+      const own = url.origin === new URL(base).origin;
       let response: Response;
+      let sent: SentAuth = {};
       try {
-        const authorization = await this.#authorization(request);
-        response = await this.#fetchFollowing(url, method, request, authorization);
+        sent = own ? await this.#authorization(request) : {};
+        response = await this.#exchange(url, method, request, sent.header);
       } catch (error) {
         if (error instanceof RegistryError) throw error;
-        if (retry && attempt < this.#retries) {
+        const reason = describeFetchError(error);
+        if (this.#mayFallBack(request.registry, url)) {
+          this.#schemes.set(request.registry, "http");
+          this.#log?.(`${request.registry} does not answer over https (${reason}); trying http`);
+          httpsFailure = reason;
+          continue;
+        }
+        if (retry && attempt < this.#retries && !reason.startsWith("TLS:")) {
           await this.#sleep(backoff(attempt++));
           continue;
         }
         throw new RegistryError(
-          `Cannot ${request.what}: cannot reach "${request.registry}": ${(error as Error).message}`,
+          `Cannot ${request.what}: cannot reach "${request.registry}": ${reason}${
+            httpsFailure ? ` (over https: ${httpsFailure})` : ""
+          }`,
           { status: 0, registry: request.registry, repository: request.repository, cause: error },
         );
       }
-      if (response.status === 401 && !authorized && replayable) {
-        authorized = true;
+      if (own && !this.#schemes.has(request.registry)) {
+        this.#schemes.set(request.registry, url.protocol === "http:" ? "http" : "https");
+      }
+      if (response.status === 401 && own && !challenged && replayable) {
+        challenged = true;
+        if (sent.token) this.#tokens.forget(sent.token.request, sent.token.value);
         if (await this.#handleChallenge(request, response)) {
           await response.body?.cancel();
           continue;
@@ -150,6 +192,15 @@ export class RegistryClient {
         repository: request.repository,
       });
     }
+  }
+
+  /**
+   * A loopback registry not asked to be plain HTTP, not known to answer over https, failed over https: try
+   * http (also when a concurrent request found that out first).
+   */
+  #mayFallBack(registry: string, url: URL): boolean {
+    return url.protocol === "https:" && isLoopback(registry) && this.#schemes.get(registry) !== "https" &&
+      !this.#plainHttp(registry);
   }
 
   /** Pings `/v2/` so that the host's auth scheme is known before a request whose body cannot be replayed. */
@@ -192,42 +243,46 @@ export class RegistryClient {
     return false;
   }
 
+  /** A token realm must be https (http only for a registry reached over plain HTTP); nothing else is read. */
   #checkRealm(registry: string, challenge: Challenge): void {
     const realm = challenge.params.realm!;
+    const refuse = (why: string): never => {
+      throw new RegistryError(`Registry "${registry}" sent the token realm "${realm}", ${why}; refusing`, {
+        status: 401,
+        registry,
+      });
+    };
     let url: URL;
     try {
       url = new URL(realm);
     } catch {
-      throw new RegistryError(`Registry "${registry}" sent an invalid token realm "${realm}"`, {
-        status: 401,
-        registry,
-      });
+      return refuse("which is not a URL");
     }
-    if (this.baseUrl(registry).startsWith("https:") && url.protocol !== "https:") {
-      throw new RegistryError(
-        `Registry "${registry}" asked for a token from "${realm}", which downgrades https to http; refusing`,
-        { status: 401, registry },
-      );
+    const plain = this.baseUrl(registry).startsWith("http:");
+    if (url.protocol === "http:" && !plain) refuse("which downgrades https to http");
+    if (url.protocol !== "https:" && url.protocol !== "http:") {
+      refuse(`whose scheme "${url.protocol}" is not https${plain ? " or http" : ""}`);
     }
   }
 
-  async #authorization(request: RegistryRequest): Promise<string | undefined> {
+  async #authorization(request: RegistryRequest): Promise<SentAuth> {
     const auth = this.#hostAuth.get(request.registry);
-    if (!auth || auth.scheme === "none") return undefined;
+    if (!auth || auth.scheme === "none") return {};
     const credential = await this.#credential(request.registry);
     if (auth.scheme === "basic") {
       return credential?.username !== undefined && credential.password !== undefined
-        ? basicAuthorization(credential.username, credential.password)
-        : undefined;
+        ? { header: basicAuthorization(credential.username, credential.password) }
+        : {};
     }
-    const token = await this.#tokens.token({
+    const tokenRequest: TokenRequest = {
       realm: auth.realm,
       service: auth.service,
       scopes: request.scopes,
       credential,
       registry: request.registry,
-    });
-    return `Bearer ${token}`;
+    };
+    const value = await this.#tokens.token(tokenRequest);
+    return { header: `Bearer ${value}`, token: { request: tokenRequest, value } };
   }
 
   #credential(registry: string): Promise<Credential | undefined> {
@@ -239,40 +294,18 @@ export class RegistryClient {
     return found;
   }
 
-  /** Fetches, following redirects by hand so credentials never go to another origin. */
-  async #fetchFollowing(
-    url: URL,
-    method: string,
-    request: RegistryRequest,
-    authorization: string | undefined,
-  ): Promise<Response> {
-    const origin = url.origin;
-    let current = url;
-    let currentMethod = method;
-    let body = request.body as BodyInit | null | undefined;
-    for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-      const headers = new Headers(request.headers);
-      headers.set("User-Agent", this.#userAgent);
-      if (authorization && current.origin === origin) headers.set("Authorization", authorization);
-      this.#log?.(`${currentMethod} ${current.href}`);
-      const response = await this.#fetch(current, {
-        method: currentMethod,
-        headers,
-        body,
-        redirect: "manual",
-      });
-      const location = response.headers.get("Location");
-      if (![301, 302, 303, 307, 308].includes(response.status) || !location) return response;
-      await response.body?.cancel();
-      current = new URL(location, current);
-      if (response.status === 303 || ([301, 302].includes(response.status) && currentMethod === "POST")) {
-        currentMethod = currentMethod === "HEAD" ? "HEAD" : "GET";
-        body = undefined;
-      }
-    }
-    throw new RegistryError(`Cannot ${request.what}: too many redirects from "${url.href}"`, {
-      status: 0,
+  /** One exchange under the idle timeout; the Authorization goes only to the registry's origin. */
+  #exchange(url: URL, method: string, request: RegistryRequest, authorization?: string): Promise<Response> {
+    const headers = new Headers(request.headers);
+    headers.set("User-Agent", this.#userAgent);
+    return exchange(url, { method, headers, body: request.body as BodyInit | null | undefined }, {
+      fetch: this.#fetch,
+      timeoutMs: this.#timeoutMs,
+      what: request.what,
       registry: request.registry,
+      authorization,
+      authOrigin: new URL(this.baseUrl(request.registry)).origin,
+      log: this.#log,
     });
   }
 }

@@ -9,6 +9,7 @@ import { dirname, join } from "node:path";
 import { writeFileAtomic } from "./atomic_file.ts";
 import { decodeBase64Utf8, encodeBase64Utf8 } from "./base64.ts";
 import { DOCKER_HUB } from "./reference.ts";
+import { DEFAULT_TIMEOUT_MS } from "./http.ts";
 
 /** What a registry accepts: a username and password, or a refresh (identity) token. */
 export interface Credential {
@@ -26,11 +27,15 @@ export class CredentialError extends Error {
   override name = "CredentialError";
 }
 
-/** Runs a credential helper: `docker-credential-<helper> <action>` with `input` on stdin. */
+/**
+ * Runs a credential helper: `docker-credential-<helper> <action>` with `input` on stdin, killed when it has
+ * not finished within `timeoutMs` (0: no limit).
+ */
 export type HelperRunner = (
   helper: string,
   action: "get" | "store" | "erase",
   input: string,
+  timeoutMs: number,
 ) => Promise<{ code: number; stdout: string; stderr: string }>;
 
 interface AuthEntry {
@@ -61,20 +66,46 @@ export function normalizeRegistryKey(key: string): string {
   return host === "index.docker.io" || host === "registry-1.docker.io" ? DOCKER_HUB : host;
 }
 
-/** Runs a real `docker-credential-*` program. */
-export const runHelper: HelperRunner = async (helper, action, input) => {
+/**
+ * Runs a real `docker-credential-*` program.
+ *
+ * @throws {CredentialError} when it does not finish within the time limit (it is killed)
+ */
+export const runHelper: HelperRunner = async (helper, action, input, timeoutMs) => {
   const child = new Deno.Command(`docker-credential-${helper}`, {
     args: [action],
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(input));
-  await writer.close();
-  const output = await child.output();
-  const decoder = new TextDecoder();
-  return { code: output.code, stdout: decoder.decode(output.stdout), stderr: decoder.decode(output.stderr) };
+  let timedOut = false;
+  const timer = timeoutMs > 0
+    ? setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeoutMs)
+    : undefined;
+  try {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(input)).catch(() => {});
+    await writer.close().catch(() => {});
+    const output = await child.output();
+    if (timedOut) {
+      throw new CredentialError(
+        `Credential helper "docker-credential-${helper}" did not finish "${action}" within ${
+          timeoutMs / 1000
+        } s; it was stopped\nhint: raise the limit with --timeout or KPM_TIMEOUT`,
+      );
+    }
+    const decoder = new TextDecoder();
+    return {
+      code: output.code,
+      stdout: decoder.decode(output.stdout),
+      stderr: decoder.decode(output.stderr),
+    };
+  } finally {
+    clearTimeout(timer);
+  }
 };
 
 /** Options of a CredentialStore. */
@@ -85,6 +116,8 @@ export interface CredentialStoreOptions {
   fallbacks?: string[];
   /** Runs credential helpers; defaults to the real programs. */
   runner?: HelperRunner;
+  /** How long a credential helper may run, in ms (default 30 s; 0: no limit). */
+  timeoutMs?: number;
 }
 
 /**
@@ -98,12 +131,14 @@ export class CredentialStore {
   #path: string;
   #fallbacks: string[];
   #runner: HelperRunner;
+  #timeoutMs: number;
 
-  /** @param options the primary file, fallbacks and helper runner */
+  /** @param options the primary file, fallbacks, helper runner and its time limit */
   constructor(options: CredentialStoreOptions) {
     this.#path = options.path;
     this.#fallbacks = options.fallbacks ?? [];
     this.#runner = options.runner ?? runHelper;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 
   /** The primary file's path. */
@@ -140,7 +175,7 @@ export class CredentialStore {
       const secret = credential.identityToken ?? credential.password ?? "";
       const username = credential.identityToken ? "<token>" : credential.username ?? "";
       const input = JSON.stringify({ ServerURL: configKey(registry), Username: username, Secret: secret });
-      const result = await this.#runner(helper, "store", input);
+      const result = await this.#runner(helper, "store", input, this.#timeoutMs);
       if (result.code !== 0) {
         throw new CredentialError(
           `Cannot store credentials for "${registry}" with "docker-credential-${helper}": ${result.stderr.trim()}`,
@@ -173,7 +208,7 @@ export class CredentialStore {
     const helper = this.#helperFor(config, registry);
     if (helper) {
       if (!await this.#helperGet(helper, registry)) return false;
-      const result = await this.#runner(helper, "erase", configKey(registry));
+      const result = await this.#runner(helper, "erase", configKey(registry), this.#timeoutMs);
       if (result.code !== 0) {
         throw new CredentialError(
           `Cannot erase credentials for "${registry}" with "docker-credential-${helper}": ${result.stderr.trim()}`,
@@ -197,8 +232,9 @@ export class CredentialStore {
   async #helperGet(helper: string, registry: string): Promise<Credential | undefined> {
     let result;
     try {
-      result = await this.#runner(helper, "get", configKey(registry));
+      result = await this.#runner(helper, "get", configKey(registry), this.#timeoutMs);
     } catch (error) {
+      if (error instanceof CredentialError) throw error;
       throw new CredentialError(
         `Cannot run credential helper "docker-credential-${helper}" for "${registry}": ${
           (error as Error).message

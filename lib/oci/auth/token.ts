@@ -9,6 +9,7 @@ import type { Credential } from "../credentials.ts";
 import { readCapped, RegistryError } from "../registry_error.ts";
 import { cleanScopes } from "./scope.ts";
 import { encodeBase64Utf8 } from "../base64.ts";
+import { DEFAULT_TIMEOUT_MS, describeFetchError, exchange } from "../http.ts";
 
 /** The most bytes read from a token response. */
 const MAX_TOKEN_BODY = 1024 * 1024;
@@ -35,6 +36,14 @@ export interface TokenCacheOptions {
   /** OAuth2 client_id sent with refresh-token grants. */
   clientId?: string;
   userAgent?: string;
+  /** Idle timeout of a token request in ms (default 30 s; 0: none). */
+  timeoutMs?: number;
+}
+
+interface Entry {
+  promise: Promise<{ token: string; expiresAt: number }>;
+  /** The token, once fetched. */
+  token?: string;
 }
 
 /** Fetches bearer tokens and caches them until they expire. */
@@ -43,7 +52,8 @@ export class TokenCache {
   #now: () => number;
   #clientId: string;
   #userAgent?: string;
-  #entries = new Map<string, { promise: Promise<{ token: string; expiresAt: number }> }>();
+  #timeoutMs: number;
+  #entries = new Map<string, Entry>();
 
   /** @param options fetch, clock and client id */
   constructor(options: TokenCacheOptions = {}) {
@@ -51,6 +61,7 @@ export class TokenCache {
     this.#now = options.now ?? Date.now;
     this.#clientId = options.clientId ?? "kpm";
     this.#userAgent = options.userAgent;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 
   /**
@@ -60,8 +71,7 @@ export class TokenCache {
    */
   async token(request: TokenRequest): Promise<string> {
     const scopes = cleanScopes(request.scopes);
-    const who = request.credential?.identityToken ? "refresh" : request.credential?.username ?? "";
-    const key = [request.realm, request.service ?? "", who, scopes.join(" ")].join("|");
+    const key = cacheKey(request, scopes);
     const cached = this.#entries.get(key);
     if (cached) {
       try {
@@ -75,13 +85,24 @@ export class TokenCache {
       if (again) return (await again.promise).token;
     }
     const promise = this.#fetchToken({ ...request, scopes });
-    this.#entries.set(key, { promise });
+    const entry: Entry = { promise };
+    this.#entries.set(key, entry);
     try {
-      return (await promise).token;
+      entry.token = (await promise).token;
+      return entry.token;
     } catch (error) {
       this.#entries.delete(key);
       throw error;
     }
+  }
+
+  /**
+   * Drops a token the registry refused (e.g. after a restart with a new signing key), so that the next request
+   * fetches a new one. A newer token fetched meanwhile for the same key is kept.
+   */
+  forget(request: TokenRequest, token: string): void {
+    const key = cacheKey(request, cleanScopes(request.scopes));
+    if (this.#entries.get(key)?.token === token) this.#entries.delete(key);
   }
 
   async #fetchToken(request: TokenRequest): Promise<{ token: string; expiresAt: number }> {
@@ -136,13 +157,11 @@ export class TokenCache {
     const url = new URL(request.realm);
     if (request.service) url.searchParams.set("service", request.service);
     for (const scope of request.scopes) url.searchParams.append("scope", scope);
-    const headers = new Headers();
-    if (this.#userAgent) headers.set("User-Agent", this.#userAgent);
     const { credential } = request;
-    if (credential?.username !== undefined && credential.password !== undefined) {
-      headers.set("Authorization", basicAuthorization(credential.username, credential.password));
-    }
-    return this.#fetch(url, { headers });
+    const authorization = credential?.username !== undefined && credential.password !== undefined
+      ? basicAuthorization(credential.username, credential.password)
+      : undefined;
+    return this.#send(request, url, { method: "GET", headers: new Headers() }, authorization);
   }
 
   #post(request: TokenRequest, refreshToken: string): Promise<Response> {
@@ -151,14 +170,46 @@ export class TokenCache {
     if (request.service) form.set("service", request.service);
     if (request.scopes.length) form.set("scope", request.scopes.join(" "));
     const headers = new Headers({ "Content-Type": "application/x-www-form-urlencoded" });
-    if (this.#userAgent) headers.set("User-Agent", this.#userAgent);
-    return this.#fetch(request.realm, { method: "POST", headers, body: form.toString() });
+    return this.#send(request, new URL(request.realm), { method: "POST", headers, body: form.toString() });
+  }
+
+  /** One request to the token endpoint: idle timeout, credentials only to the realm's origin. */
+  async #send(
+    request: TokenRequest,
+    url: URL,
+    init: { method: string; headers: Headers; body?: string },
+    authorization?: string,
+  ): Promise<Response> {
+    if (this.#userAgent) init.headers.set("User-Agent", this.#userAgent);
+    const what = `get a token for "${request.registry}" from "${request.realm}"`;
+    try {
+      return await exchange(url, init, {
+        fetch: this.#fetch,
+        timeoutMs: this.#timeoutMs,
+        what,
+        registry: request.registry,
+        authorization,
+        authOrigin: url.origin,
+      });
+    } catch (error) {
+      if (error instanceof RegistryError) throw error;
+      throw new RegistryError(`Cannot ${what}: ${describeFetchError(error)}`, {
+        status: 0,
+        registry: request.registry,
+        cause: error,
+      });
+    }
   }
 }
 
 /** `Basic base64(user:pass)` with UTF-8 credentials. */
 export function basicAuthorization(username: string, password: string): string {
   return `Basic ${encodeBase64Utf8(`${username}:${password}`)}`;
+}
+
+function cacheKey(request: TokenRequest, scopes: string[]): string {
+  const who = request.credential?.identityToken ? "refresh" : request.credential?.username ?? "";
+  return [request.realm, request.service ?? "", who, scopes.join(" ")].join("|");
 }
 
 function tokenErrorReason(body: string): string {

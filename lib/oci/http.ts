@@ -1,0 +1,220 @@
+/**
+ * One HTTP exchange with a registry or a token endpoint: fetch under an idle timeout (N ms without a byte in
+ * either direction, while kpm waits for one, aborts the exchange), redirects followed by hand so that an
+ * Authorization header only ever goes to the origin it belongs to, and fetch failures described by their
+ * cause (a TLS failure says so, not just "fetch failed").
+ *
+ * @module
+ */
+
+import { RegistryError } from "./registry_error.ts";
+
+/** The idle timeout when none is given: 30 s of silence. */
+export const DEFAULT_TIMEOUT_MS = 30_000;
+/** The error code of an exchange that went silent. */
+export const TIMEOUT_CODE = "TIMEOUT";
+
+const MAX_REDIRECTS = 10;
+const REDIRECTS = [301, 302, 303, 307, 308];
+const NULL_BODY_STATUSES = [101, 103, 204, 205, 304];
+
+/** Options of one exchange. */
+export interface ExchangeOptions {
+  fetch: typeof fetch;
+  /** Milliseconds of silence after which the exchange is aborted (0: never). */
+  timeoutMs: number;
+  /** What is attempted, for errors: `pull manifest "…"`. */
+  what: string;
+  /** The registry the exchange is for, for errors. */
+  registry?: string;
+  /** Sent only to `authOrigin`, never to another origin reached by a redirect. */
+  authorization?: string;
+  /** The origin (`https://host:port`) the authorization belongs to. */
+  authOrigin?: string;
+  /** Receives one line per request (verbose mode). */
+  log?: (line: string) => void;
+}
+
+/**
+ * Sends a request, following redirects by hand, under an idle timeout that also watches the response body.
+ *
+ * @param url where to send it
+ * @param init method, headers and body (redirect handling is this function's)
+ * @returns the final response; its body, when read, is watched by the same idle timeout
+ * @throws {RegistryError} with code TIMEOUT when the peer stalls, or when redirects loop
+ * @throws {TypeError} as fetch does when the connection fails (see describeFetchError)
+ */
+export async function exchange(
+  url: URL,
+  init: { method: string; headers: Headers; body?: BodyInit | null },
+  options: ExchangeOptions,
+): Promise<Response> {
+  const watch = new IdleWatch(options, url);
+  let current = url;
+  let method = init.method;
+  let body = init.body instanceof ReadableStream ? watchUpload(init.body, watch) : init.body;
+  try {
+    for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+      const headers = new Headers(init.headers);
+      if (options.authorization && current.origin === options.authOrigin) {
+        headers.set("Authorization", options.authorization);
+      }
+      options.log?.(`${method} ${current.href}`);
+      const response = await options.fetch(current, {
+        method,
+        headers,
+        body,
+        redirect: "manual",
+        signal: watch.signal,
+      });
+      const location = response.headers.get("Location");
+      if (!REDIRECTS.includes(response.status) || !location) return watch.body(response);
+      await response.body?.cancel();
+      current = new URL(location, current);
+      if (response.status === 303 || ([301, 302].includes(response.status) && method === "POST")) {
+        method = method === "HEAD" ? "HEAD" : "GET";
+        body = undefined;
+      }
+    }
+  } catch (error) {
+    watch.stop();
+    throw watch.stalled ?? error;
+  }
+  watch.stop();
+  throw new RegistryError(`Cannot ${options.what}: too many redirects from "${url.href}"`, {
+    status: 0,
+    registry: options.registry,
+  });
+}
+
+/**
+ * One line for a failed fetch: the innermost cause, labelled `TLS` when the handshake or certificate failed.
+ *
+ * @example describeFetchError(error) // "TLS: invalid peer certificate: UnknownIssuer"
+ */
+export function describeFetchError(error: unknown): string {
+  let inner = error;
+  while (inner instanceof Error && inner.cause instanceof Error) inner = inner.cause;
+  const message = inner instanceof Error ? inner.message : String(inner);
+  const reason = message.replace(/^error sending request for url \([^)]*\):\s*/, "")
+    .replace(/^client error \(Connect\):\s*/, "");
+  return /certificate|tls|handshake|corrupt message|InvalidContentType/i.test(reason)
+    ? `TLS: ${reason}`
+    : reason;
+}
+
+/** Aborts an exchange after `timeoutMs` of silence while kpm waits for the peer. */
+class IdleWatch {
+  #controller = new AbortController();
+  #timeoutMs: number;
+  #options: ExchangeOptions;
+  #host: string;
+  #last = Date.now();
+  #waiting = true;
+  #timer?: ReturnType<typeof setTimeout>;
+  /** The error the exchange failed with when it stalled. */
+  stalled?: RegistryError;
+
+  constructor(options: ExchangeOptions, url: URL) {
+    this.#options = options;
+    this.#timeoutMs = options.timeoutMs;
+    this.#host = url.host;
+    if (this.#timeoutMs > 0) this.#schedule(this.#timeoutMs);
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** A byte moved: the silence starts again. */
+  touch(): void {
+    this.#last = Date.now();
+  }
+
+  /** Whether kpm is waiting for the peer (a read is pending); silence counts only then. */
+  waiting(value: boolean): void {
+    if (value && !this.#waiting) this.#last = Date.now();
+    this.#waiting = value;
+  }
+
+  stop(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** The response with its body watched (read on demand, one chunk at a time). */
+  body(response: Response): Response {
+    if (!response.body || NULL_BODY_STATUSES.includes(response.status)) {
+      this.stop();
+      return response;
+    }
+    this.waiting(false);
+    const reader = response.body.getReader();
+    const stream = new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        this.waiting(true);
+        let chunk: ReadableStreamReadResult<Uint8Array>;
+        try {
+          chunk = await reader.read();
+        } catch (error) {
+          this.stop();
+          controller.error(this.stalled ?? error);
+          return;
+        }
+        this.waiting(false);
+        if (chunk.done) {
+          this.stop();
+          controller.close();
+        } else {
+          this.touch();
+          controller.enqueue(chunk.value);
+        }
+      },
+      cancel: (reason) => {
+        this.stop();
+        return reader.cancel(reason);
+      },
+    }, { highWaterMark: 0 });
+    return new Response(stream, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
+  }
+
+  #schedule(ms: number): void {
+    const timer = setTimeout(() => this.#check(), ms);
+    Deno.unrefTimer(timer);
+    this.#timer = timer;
+  }
+
+  #check(): void {
+    const silent = Date.now() - this.#last;
+    if (!this.#waiting || silent < this.#timeoutMs) {
+      this.#schedule(this.#waiting ? this.#timeoutMs - silent : this.#timeoutMs);
+      return;
+    }
+    this.#timer = undefined;
+    const seconds = Math.round(this.#timeoutMs / 100) / 10;
+    this.stalled = new RegistryError(
+      `Cannot ${this.#options.what}: "${this.#host}" sent nothing for ${seconds} s; it stalled` +
+        `\nhint: raise the limit with --timeout or KPM_TIMEOUT`,
+      { status: 0, code: TIMEOUT_CODE, registry: this.#options.registry },
+    );
+    this.#controller.abort(this.stalled);
+  }
+}
+
+/** The request body, counting each chunk fetch takes as activity. */
+function watchUpload(body: ReadableStream<Uint8Array>, watch: IdleWatch): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      watch.touch();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  }, { highWaterMark: 0 });
+}
