@@ -1,15 +1,53 @@
 /**
- * The interop peers (Debian's docker-registry, skopeo, htpasswd, openssl): which are missing, and whether a test
- * that needs them is skipped (outside CI, with a message) or run and left to fail (with `CI=true`).
+ * The interop peers: Debian's docker-registry, skopeo, htpasswd, openssl on PATH, and the pinned tools that
+ * scripts/peers.sh builds into a cache folder (oras, crane, helm, cosign, conformance.test, kcl-python). Where a
+ * peer is (`peerPath`), which are missing, and whether a test that needs them is skipped (outside CI, with a
+ * message) or run and left to fail (with `CI=true`).
  *
  * @module
  */
 
+import { join } from "node:path";
+
 /** The peers the interop tests need, as commands on PATH. */
 export const INTEROP_PEERS = ["docker-registry", "skopeo", "htpasswd", "openssl"] as const;
 
+async function isExecutable(path: string): Promise<boolean> {
+  try {
+    const info = await Deno.stat(path);
+    return info.isFile && ((info.mode ?? 0o111) & 0o111) !== 0;
+  } catch {
+    return false;
+  }
+}
+
+async function onPath(name: string): Promise<string | undefined> {
+  const out = await new Deno.Command("sh", {
+    args: ["-c", 'command -v "$1"', "sh", name],
+    stdout: "piped",
+    stderr: "null",
+  }).output().catch(() => undefined);
+  const path = out?.success ? new TextDecoder().decode(out.stdout).trim() : "";
+  return path.startsWith("/") ? path : undefined;
+}
+
 /**
- * The commands of `names` that are not on PATH.
+ * Where the peer `name` is: `$KPM_PEERS_BIN/NAME`, then `~/.cache/kpm-peers/bin/NAME`, then PATH.
+ *
+ * @param name command name, e.g. "oras"
+ * @returns its absolute path, or undefined when it is nowhere
+ */
+export async function peerPath(name: string): Promise<string | undefined> {
+  const home = Deno.env.get("HOME");
+  const folders = [Deno.env.get("KPM_PEERS_BIN"), home && join(home, ".cache", "kpm-peers", "bin")];
+  for (const folder of folders) {
+    if (folder && await isExecutable(join(folder, name))) return join(folder, name);
+  }
+  return await onPath(name);
+}
+
+/**
+ * The peers of `names` that `peerPath` cannot find.
  *
  * @param names command names
  * @returns the missing ones, in order
@@ -17,12 +55,7 @@ export const INTEROP_PEERS = ["docker-registry", "skopeo", "htpasswd", "openssl"
 export async function missingPeers(names: readonly string[]): Promise<string[]> {
   const missing: string[] = [];
   for (const name of names) {
-    const found = await new Deno.Command("sh", {
-      args: ["-c", 'command -v "$1" >/dev/null', "sh", name],
-      stdout: "null",
-      stderr: "null",
-    }).output().then((out) => out.success, () => false);
-    if (!found) missing.push(name);
+    if (await peerPath(name) === undefined) missing.push(name);
   }
   return missing;
 }
@@ -39,4 +72,14 @@ export async function ignoreWithoutPeers(names: readonly string[] = INTEROP_PEER
   if (Deno.env.get("CI") === "true") return false;
   console.error(`skipping interop tests: ${missing.join(", ")} not installed (they fail when CI=true)`);
   return true;
+}
+
+/**
+ * The path of a peer the test needs, for `new Deno.Command`: found by `peerPath`, else the bare name (so that,
+ * under `CI=true`, the test fails on the missing command rather than being skipped).
+ *
+ * @param name command name
+ */
+export async function peerCommand(name: string): Promise<string> {
+  return await peerPath(name) ?? name;
 }
