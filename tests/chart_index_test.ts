@@ -8,13 +8,9 @@ import {
   OCI_CONFIG,
   OCI_MANIFEST,
 } from "../lib/oci/media_types.ts";
-import {
-  ChartIndexer,
-  type ChartSource,
-  renderIndex,
-  tagFromVersion,
-  versionFromTag,
-} from "../lib/server/chart_index.ts";
+import { ChartIndexer, type ChartSource } from "../lib/server/chart_index.ts";
+import { renderIndex } from "../lib/server/chart_index_yaml.ts";
+import { tagFromVersion, versionFromTag } from "../lib/server/chart_names.ts";
 import { assert, assertEquals } from "./assert.ts";
 
 const { parseYaml } = await loadYaml();
@@ -92,6 +88,10 @@ Deno.test("chart versions map to tags with _ for +", () => {
   assertEquals(versionFromTag("1.0.0-rc.1"), "1.0.0-rc.1");
   assertEquals(versionFromTag("latest"), undefined);
   assertEquals(versionFromTag("sha256-abc"), undefined);
+  assertEquals(versionFromTag("v2.0.0"), "v2.0.0");
+  for (const hostile of ["1.0.0/../../x", "01.0.0", "1.0", "1.0.0_a_b", "9999999999999999.0.0", "1.0.0-"]) {
+    assertEquals(versionFromTag(hostile), undefined, hostile);
+  }
   assertEquals(tagFromVersion("1.2.3+build.7"), "1.2.3_build.7");
 });
 
@@ -150,7 +150,7 @@ Deno.test("index lists charts with every Chart.yaml field, newest first, skippin
     urls: ["charts/nginx-1.0.0.tgz"],
     version: "1.0.0",
   });
-  assertEquals(index.entries.nginx![1]!.urls, ["charts/nginx-1.2.0+build.5.tgz"]);
+  assertEquals(index.entries.nginx![1]!.urls, ["charts/nginx-1.2.0%2Bbuild.5.tgz"]);
   assertEquals(index.entries.nginx![0]!.created, FIXED().toISOString());
   assertEquals(index.entries.alpine![0]!.appVersion, "3.19");
   assert(rendered.files.get("nginx-1.0.0.tgz")?.provenance, "provenance layer recorded");
@@ -185,16 +185,40 @@ Deno.test("equal entries keep generated, so the body and its ETag stay the same"
   assert(third.body.includes("2024-06-01") && third.body !== first.body);
 });
 
-Deno.test("the same chart version in two repositories is served from the first", async () => {
+Deno.test("the same chart version in two repositories is left out, never resolved by order", async () => {
   const source = new StubSource();
-  const first = source.chart("a/web", { apiVersion: "v2", name: "web", version: "1.0.0", description: "a" });
+  source.chart("a/web", { apiVersion: "v2", name: "web", version: "1.0.0", description: "a" });
   source.chart("b/web", { apiVersion: "v2", name: "web", version: "1.0.0", description: "b" });
-  const lines: string[] = [];
-  const rendered = renderIndex((await new ChartIndexer(source).walk()).charts, "x", {
-    log: (l) => lines.push(l),
+  source.chart("b/web", { apiVersion: "v2", name: "web", version: "1.1.0", description: "b" });
+  const rendered = renderIndex((await new ChartIndexer(source).walk()).charts, "x");
+  assertEquals([...rendered.files.keys()], ["web-1.1.0.tgz"]);
+  assertEquals([...rendered.conflicts.values()], [
+    'chart "web-1.0.0.tgz" is in "a/web" and "b/web": left out of the index until only one repository holds it',
+  ]);
+  assert(!rendered.body.includes("1.0.0"), rendered.body);
+});
+
+Deno.test("charts not named after their repository, and configs Helm could not load, are left out", async () => {
+  const source = new StubSource();
+  source.chart("team/web", { apiVersion: "v2", name: "web", version: "1.0.0" });
+  source.chart("evil/db", { apiVersion: "v2", name: "web", version: "2.0.0" });
+  source.chart("odd/keys", { apiVersion: "v2", name: "keys", version: "1.0.0", keywords: "not-a-list" });
+  source.chart("extra/app", { apiVersion: "v2", name: "app", version: "1.0.0", surprise: { a: 1 } }, {
+    created: "yesterday",
   });
-  assertEquals(rendered.files.get("web-1.0.0.tgz")?.chart.digest, first.digest);
-  assertEquals(lines.length, 1);
+  const lines: string[] = [];
+  const catalog = await new ChartIndexer(source, { now: FIXED, log: (l) => lines.push(l) }).walk();
+  assertEquals(catalog.charts.map((c) => `${c.repository}:${c.version}`), [
+    "extra/app:1.0.0",
+    "team/web:1.0.0",
+  ]);
+  assertEquals(catalog.charts[0]!.metadata, { name: "app", version: "1.0.0", apiVersion: "v2" });
+  assertEquals(catalog.charts[0]!.created, FIXED().toISOString());
+  assert(
+    lines.some((l) => l.includes('"evil/db:2.0.0"') && l.includes('named "web", not "db"')),
+    lines.join("\n"),
+  );
+  assert(lines.some((l) => l.includes('field "keywords"')), lines.join("\n"));
 });
 
 Deno.test("a lasting problem is logged once, and again when it comes back", async () => {

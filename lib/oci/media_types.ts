@@ -39,6 +39,8 @@ export const DOCKER_LAYER_TAR_GZIP = "application/vnd.docker.image.rootfs.diff.t
 export const HELM_CONFIG = "application/vnd.cncf.helm.config.v1+json";
 /** Helm chart content layer. */
 export const HELM_CHART = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
+/** Helm chart content layer as Helm 3.0–3.6's experimental `helm chart save` wrote it. */
+export const HELM_CHART_LEGACY = "application/tar+gzip";
 /** Helm provenance layer. */
 export const HELM_PROVENANCE = "application/vnd.cncf.helm.chart.provenance.v1.prov";
 

@@ -7,17 +7,20 @@
  * @module
  */
 
-import { loadSemver, loadYaml } from "../deps.ts";
 import { openBlob } from "../oci/blobs.ts";
 import type { RegistryClient } from "../oci/client.ts";
 import { fetchManifest, headManifest, listRepositories, listTags } from "../oci/manifests.ts";
-import { type Digest, digestHex, digestOf, verifyingStream } from "../oci/digest.ts";
+import { type Digest, verifyingStream } from "../oci/digest.ts";
 import { type Descriptor, isIndex, type Manifest } from "../oci/manifest.ts";
-import { ANNOTATION_CREATED, HELM_CHART, HELM_CONFIG, HELM_PROVENANCE } from "../oci/media_types.ts";
-
-// Only the chart-repo server loads this module, and it needs both packages at once (tags are versions); load
-// them here, once, so that the functions below stay synchronous.
-const [semver, { stringifyYaml }] = await Promise.all([loadSemver(), loadYaml()]);
+import {
+  ANNOTATION_CREATED,
+  HELM_CHART,
+  HELM_CHART_LEGACY,
+  HELM_CONFIG,
+  HELM_PROVENANCE,
+} from "../oci/media_types.ts";
+import { chartMetadata } from "./chart_metadata.ts";
+import { chartNameOf, versionFromTag } from "./chart_names.ts";
 
 /** What index building needs from a registry; tests pass a stub. */
 export interface ChartSource {
@@ -79,38 +82,21 @@ type Classified =
 /** Config blobs larger than this are not Chart.yaml metadata. */
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 
-/**
- * The chart version a tag names: Helm stores version `1.0.0+build` under tag `1.0.0_build`.
- *
- * @returns the version, or undefined when the tag is not a SemVer 2 version (e.g. `latest`)
- */
-export function versionFromTag(tag: string): string | undefined {
-  const version = tag.replaceAll("_", "+");
-  return semver.valid(version) === null ? undefined : version;
-}
-
-/** The tag a chart version is stored under (`+` → `_`). */
-export function tagFromVersion(version: string): string {
-  return version.replaceAll("+", "_");
-}
-
-/** The file name a chart version is served as: `NAME-VERSION.tgz`. */
-export function chartFileName(name: string, version: string): string {
-  return `${name}-${version}.tgz`;
-}
+/** The media types of a chart's content layer: `helm push` (3.8+), and `helm chart save` (3.0–3.6). */
+const CHART_LAYERS = new Set([HELM_CHART, HELM_CHART_LEGACY]);
 
 /**
  * Tells whether a manifest is a Helm chart: an image manifest with the Helm config type, exactly one chart
- * layer and at most one provenance layer.
+ * layer (of either media type) and at most one provenance layer.
  *
- * @param firstSeen the time to use as `created` when the manifest has no creation annotation
+ * @param firstSeen the time to use as `created` when the manifest has no valid creation annotation
  */
 export function classifyManifest(manifest: Manifest, firstSeen: string): Classified {
   if (isIndex(manifest)) return { chart: false, reason: "an index, not a chart manifest" };
   if (manifest.config?.mediaType !== HELM_CONFIG) {
     return { chart: false, reason: `config type "${manifest.config?.mediaType}" is not a Helm config` };
   }
-  const charts = manifest.layers.filter((l) => l.mediaType === HELM_CHART);
+  const charts = manifest.layers.filter((l) => CHART_LAYERS.has(l.mediaType));
   const provs = manifest.layers.filter((l) => l.mediaType === HELM_PROVENANCE);
   const layer = charts[0];
   if (charts.length !== 1 || !layer) return { chart: false, reason: `${charts.length} chart layers` };
@@ -118,9 +104,13 @@ export function classifyManifest(manifest: Manifest, firstSeen: string): Classif
   if (charts.length + provs.length !== manifest.layers.length) {
     return { chart: false, reason: "layers of other media types" };
   }
-  const created = manifest.annotations?.[ANNOTATION_CREATED] ?? firstSeen;
+  const annotated = manifest.annotations?.[ANNOTATION_CREATED];
+  const created = annotated !== undefined && RFC3339.test(annotated) ? annotated : firstSeen;
   return { chart: true, config: manifest.config, layer, provenance: provs[0], created };
 }
+
+/** An RFC 3339 date-time, as Helm parses `created` (anything else would make it refuse the whole index). */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/;
 
 /** Options of a ChartIndexer. */
 export interface ChartIndexerOptions {
@@ -136,8 +126,6 @@ export interface ChartIndexerOptions {
 export interface ChartCatalog {
   /** Every chart version found, in repository then tag order. */
   charts: ChartRecord[];
-  /** The catalog, as listed. */
-  repositories: string[];
 }
 
 /** Walks a registry for Helm charts, caching manifests and configs by digest between walks. */
@@ -175,6 +163,10 @@ export class ChartIndexer {
     const reporting = new Set<string>();
     this.#reporting = reporting;
     const tagLists = await mapLimit(repositories, this.#concurrency, async (repository) => {
+      if (chartNameOf(repository) === undefined) {
+        this.#report(`skipping repository ${JSON.stringify(repository)}: not a valid repository name`);
+        return [];
+      }
       try {
         return (await this.#source.listTags(repository)).map((tag) => ({ repository, tag }));
       } catch (error) {
@@ -194,21 +186,20 @@ export class ChartIndexer {
     const charts = found.filter((c): c is ChartRecord => c !== undefined);
     if (this.#touched === touched) this.#prune(touched);
     if (this.#reporting === reporting) this.#reported = reporting;
-    return { charts, repositories };
+    return { charts };
   }
 
   /**
-   * Resolves one tag to a chart version, or undefined when the tag is missing, not a version, not a chart, or
-   * names a different version than its config.
+   * Resolves one tag to a chart version, or undefined when the tag is missing, not a version, not a chart,
+   * names a different version than its config, or the chart is not named after its repository (Helm's rule:
+   * `team/web` holds the chart `web`), so that no repository can pass its charts off as another's.
    *
    * @throws whatever the source throws
    */
-  async lookup(
-    repository: string,
-    tag: string,
-  ): Promise<ChartRecord | undefined> {
+  async lookup(repository: string, tag: string): Promise<ChartRecord | undefined> {
     const version = versionFromTag(tag);
-    if (version === undefined) return undefined;
+    const name = chartNameOf(repository);
+    if (version === undefined || name === undefined) return undefined;
     const digest = await this.#source.resolveTag(repository, tag);
     if (!digest) return undefined;
     this.#touched?.add(digest);
@@ -216,13 +207,13 @@ export class ChartIndexer {
     if (!kind.chart) return undefined;
     this.#touched?.add(kind.config.digest);
     const metadata = await this.#config(repository, kind.config);
-    const name = metadata.name;
-    if (typeof name !== "string" || name === "" || typeof metadata.version !== "string") {
-      this.#report(`skipping "${repository}:${tag}": the chart config has no name or version`);
-      return undefined;
-    }
-    if (metadata.version !== version) {
-      this.#report(`skipping "${repository}:${tag}": the chart says version "${metadata.version}"`);
+    const skip = metadata.name !== name
+      ? `the chart is named ${JSON.stringify(metadata.name)}, not "${name}" as its repository`
+      : metadata.version !== version
+      ? `the chart says version ${JSON.stringify(metadata.version)}`
+      : undefined;
+    if (skip) {
+      this.#report(`skipping "${repository}:${tag}": ${skip}`);
       return undefined;
     }
     return {
@@ -273,11 +264,13 @@ export class ChartIndexer {
       );
     }
     const bytes = await this.#source.fetchBlob(repository, descriptor);
-    const parsed: unknown = JSON.parse(new TextDecoder().decode(bytes));
-    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-      throw new Error(`chart config "${descriptor.digest}" is not a JSON object`);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(new TextDecoder().decode(bytes));
+    } catch {
+      throw new Error(`chart config "${descriptor.digest}" is not JSON`);
     }
-    return parsed as Record<string, unknown>;
+    return chartMetadata(parsed);
   }
 
   /** Forgets manifests and configs the last walk did not meet, so the caches stay as big as the registry. */
@@ -285,62 +278,6 @@ export class ChartIndexer {
     for (const digest of this.#manifests.keys()) if (!touched.has(digest)) this.#manifests.delete(digest);
     for (const digest of this.#configs.keys()) if (!touched.has(digest)) this.#configs.delete(digest);
   }
-}
-
-/** A rendered index.yaml. */
-export interface RenderedIndex {
-  /** The YAML text. */
-  body: string;
-  /** Hash of the entries (without `generated`): equal entries give an equal hash. */
-  contentHash: string;
-  /** The charts served, by file name (`NAME-VERSION.tgz`); the first repository wins a duplicate. */
-  files: Map<string, ChartRecord>;
-}
-
-/**
- * Renders charts as Helm's index.yaml: `apiVersion: v1`, `entries` (chart name → versions, newest first, each
- * with every Chart.yaml field, `urls`, `created` and `digest`), and `generated`. Keys are sorted, as Helm
- * writes them.
- *
- * @param generated RFC 3339 time written as `generated`
- * @param options `log` hears about duplicate chart versions; `previous` keeps `generated` (and so the body and
- *   its ETag) when the entries did not change
- */
-export function renderIndex(
-  charts: readonly ChartRecord[],
-  generated: string,
-  options: { log?: (line: string) => void; previous?: RenderedIndex } = {},
-): RenderedIndex {
-  const files = new Map<string, ChartRecord>();
-  for (const chart of charts) {
-    const file = chartFileName(chart.name, chart.version);
-    const first = files.get(file);
-    if (first) {
-      options.log?.(
-        `chart "${file}" is in both "${first.repository}" and "${chart.repository}"; serving the first`,
-      );
-    } else files.set(file, chart);
-  }
-  const byName = new Map<string, ChartRecord[]>();
-  for (const chart of files.values()) byName.set(chart.name, [...(byName.get(chart.name) ?? []), chart]);
-  const entries: Record<string, Record<string, unknown>[]> = {};
-  for (const name of [...byName.keys()].sort()) {
-    entries[name] = byName.get(name)!.sort(newestFirst).map((chart) => ({
-      ...chart.metadata,
-      created: chart.created,
-      digest: digestHex(chart.chart.digest),
-      urls: [`charts/${chartFileName(chart.name, chart.version)}`],
-    }));
-  }
-  const contentHash = digestOf(JSON.stringify(entries));
-  if (options.previous?.contentHash === contentHash) return { ...options.previous, files };
-  const body = stringifyYaml({ apiVersion: "v1", entries, generated }, { sortMapEntries: true });
-  return { body, contentHash, files };
-}
-
-function newestFirst(a: ChartRecord, b: ChartRecord): number {
-  return semver.rcompare(a.version, b.version) ||
-    (a.version < b.version ? 1 : a.version > b.version ? -1 : 0);
 }
 
 function firstLine(error: unknown): string {

@@ -19,11 +19,9 @@ import {
   type ChartRecord,
   type ChartSource,
   registryChartSource,
-  type RenderedIndex,
-  renderIndex,
-  tagFromVersion,
-  versionFromTag,
 } from "./chart_index.ts";
+import { conflictMessage, type RenderedIndex, renderIndex } from "./chart_index_yaml.ts";
+import { tagFromVersion, versionInFile } from "./chart_names.ts";
 
 /** Options of startChartRepo. */
 export interface ChartRepoOptions {
@@ -98,7 +96,6 @@ async function reachable(client: RegistryClient, registry: string): Promise<bool
 interface Snapshot extends RenderedIndex {
   etag: string;
   builtAt: number;
-  repositories: string[];
 }
 
 /**
@@ -156,8 +153,6 @@ class ChartRepo {
   #snapshot?: Snapshot;
   #building?: Promise<Snapshot>;
   #queued?: Promise<Snapshot>;
-  /** Duplicate chart versions reported by the last build, so each is logged once. */
-  #duplicates = new Set<string>();
 
   constructor(
     client: RegistryClient,
@@ -183,7 +178,7 @@ class ChartRepo {
     const path = safeDecode(url.pathname);
     const read = request.method === "GET" || request.method === "HEAD";
     try {
-      if (path === "/healthz") return read ? text(200, "ok") : notAllowed("GET");
+      if (path === "/healthz") return read ? this.#health() : notAllowed("GET");
       if (path === "/index.yaml") {
         if (!read) return notAllowed("GET");
         const refresh = url.searchParams.get("refresh");
@@ -238,17 +233,12 @@ class ChartRepo {
       throw error;
     }
     const now = this.#now();
-    const duplicates = new Set<string>();
-    const rendered = renderIndex(catalog.charts, now.toISOString(), {
-      log: (line) => {
-        duplicates.add(line);
-        if (!this.#duplicates.has(line)) this.#log(line);
-      },
-      previous: this.#snapshot,
-    });
-    this.#duplicates = duplicates;
+    const rendered = renderIndex(catalog.charts, now.toISOString(), { previous: this.#snapshot });
+    for (const [file, message] of rendered.conflicts) {
+      if (this.#snapshot?.conflicts.get(file) !== message) this.#log(`error: ${message}`);
+    }
     const etag = `"${digestHex(digestOf(rendered.body)).slice(0, 32)}"`;
-    this.#snapshot = { ...rendered, etag, builtAt: now.getTime(), repositories: catalog.repositories };
+    this.#snapshot = { ...rendered, etag, builtAt: now.getTime() };
     return this.#snapshot;
   }
 
@@ -271,6 +261,7 @@ class ChartRepo {
     }
     const chart = await this.#findChart(chartFile);
     if (!chart) return text(404, `Chart "${chartFile}" is not in registry "${this.#registry}"`);
+    if ("conflict" in chart) return text(409, `Cannot serve "${chartFile}": ${chart.conflict}`);
     const layer = prov ? chart.provenance : chart.chart;
     if (!layer) return text(404, `Chart "${chartFile}" has no provenance file`);
     const headers = {
@@ -295,42 +286,42 @@ class ChartRepo {
   }
 
   /**
-   * Finds a chart file's current location: the indexed repository first, else every repository of the catalog
-   * (as last listed, then listed again) whose last path segment is a prefix of the file name, so that charts
-   * pushed since the last index are served too. The tag is resolved again each time, so a download always
-   * matches the registry.
+   * Finds where a chart file is stored. A file indexed from one repository is looked up there again (the tag
+   * is resolved on each download, so a download always matches the registry). Any other file, pushed since the
+   * last index or gone from its indexed repository, is looked for in every repository of a fresh catalog that
+   * may hold it by Helm's rule (`team/nginx` for `nginx-1.3.0.tgz`), and is served only when exactly one
+   * does. A file the index left out because several repositories hold it stays refused.
    */
-  async #findChart(file: string): Promise<ChartRecord | undefined> {
+  async #findChart(file: string): Promise<ChartRecord | { conflict: string } | undefined> {
+    const conflict = this.#snapshot?.conflicts.get(file);
+    if (conflict) return { conflict };
     const indexed = this.#snapshot?.files.get(file);
-    if (indexed) {
-      const found = await this.#indexer.lookup(indexed.repository, indexed.tag);
-      if (found && found.name === indexed.name && found.version === indexed.version) return found;
+    const found = indexed && await this.#indexer.lookup(indexed.repository, indexed.tag);
+    if (found) return found;
+    const holders: ChartRecord[] = [];
+    for (const repository of await this.#source.listRepositories()) {
+      const version = versionInFile(repository, file);
+      const held = version === undefined ? undefined : await this.#lookupFile(repository, version);
+      if (held) holders.push(held);
     }
-    const tried = new Set<string>(indexed ? [indexed.repository] : []);
-    for (const list of [() => this.#snapshot?.repositories ?? [], () => this.#source.listRepositories()]) {
-      for (const repository of await list()) {
-        if (tried.has(repository)) continue;
-        tried.add(repository);
-        const found = await this.#lookupFile(repository, file);
-        if (found) return found;
-      }
-    }
-    return undefined;
+    if (holders.length > 1) return { conflict: conflictMessage(file, holders.map((c) => c.repository)) };
+    return holders[0];
   }
 
-  /** Looks for `NAME-VERSION.tgz` in a repository whose last path segment is NAME. */
-  async #lookupFile(repository: string, file: string): Promise<ChartRecord | undefined> {
-    const name = repository.slice(repository.lastIndexOf("/") + 1);
-    if (!file.startsWith(`${name}-`)) return undefined;
-    const version = file.slice(name.length + 1, -".tgz".length);
-    if (versionFromTag(tagFromVersion(version)) !== version) return undefined;
+  /** Looks a chart version up in a repository; a failure is logged and counts as not found. */
+  async #lookupFile(repository: string, version: string): Promise<ChartRecord | undefined> {
     try {
-      const found = await this.#indexer.lookup(repository, tagFromVersion(version));
-      return found && found.name === name && found.version === version ? found : undefined;
+      return await this.#indexer.lookup(repository, tagFromVersion(version));
     } catch (error) {
-      this.#log(`cannot look up "${file}" in "${repository}": ${(error as Error).message.split("\n")[0]}`);
+      this.#log(`cannot look up "${repository}:${version}": ${(error as Error).message.split("\n")[0]}`);
       return undefined;
     }
+  }
+
+  /** `200 ok`, followed by one `error:` line per chart file left out of the index as ambiguous. */
+  #health(): Response {
+    const errors = [...this.#snapshot?.conflicts.values() ?? []].map((message) => `\nerror: ${message}`);
+    return text(200, `ok${errors.join("")}`);
   }
 }
 

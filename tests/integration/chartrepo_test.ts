@@ -88,7 +88,7 @@ for (const [label, start, peers] of availableRegistries()) {
           version: "1.0.0",
         });
         assertEquals(index.entries.nginx![0]!.digest, digestHex(nginx2.chart.digest));
-        assertEquals(index.entries.nginx![0]!.urls, ["charts/nginx-1.2.0+build.5.tgz"]);
+        assertEquals(index.entries.nginx![0]!.urls, ["charts/nginx-1.2.0%2Bbuild.5.tgz"]);
         assertEquals(index.entries.alpine![0]!.digest, digestHex(digestOf(alpine.tgz)));
         assert(typeof index.entries.alpine![0]!.created === "string");
       });
