@@ -84,16 +84,17 @@ export interface PushedChart {
  * Pushes a chart the way `helm push` does: config, chart layer (and provenance), an OCI manifest with Helm's
  * annotations, tagged with the version (`+` → `_`).
  *
- * @param options `tgz` reuses a packaged chart; `prov` adds a provenance layer; `created` sets the annotation
+ * @param options `tgz` reuses a packaged chart; `config` replaces the config blob Helm would write; `prov` adds
+ *   a provenance layer; `created` sets the annotation
  */
 export async function pushChart(
   client: RegistryClient,
   target: { registry: string; repository: string },
   metadata: ChartMetadata,
-  options: { tgz?: Uint8Array; prov?: Uint8Array; created?: string } = {},
+  options: { tgz?: Uint8Array; config?: Uint8Array; prov?: Uint8Array; created?: string } = {},
 ): Promise<PushedChart> {
   const tgz = options.tgz ?? await packageChart(metadata);
-  const config = helmConfig(metadata);
+  const config = options.config ?? helmConfig(metadata);
   const blobs: [Uint8Array, string][] = [[config, HELM_CONFIG], [tgz, HELM_CHART]];
   if (options.prov) blobs.push([options.prov, HELM_PROVENANCE]);
   const descriptors: Descriptor[] = [];
