@@ -7,7 +7,10 @@ import { RegistryClient } from "../lib/oci/client.ts";
 import { digestOf } from "../lib/oci/digest.ts";
 import { HELM_CHART, HELM_CONFIG, OCI_MANIFEST } from "../lib/oci/media_types.ts";
 import { connectRegistry, startChartRepo } from "../lib/server/chartrepo.ts";
-import { assert, assertEquals, assertRejects } from "./assert.ts";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "./assert.ts";
+import { startChartRepoCli } from "./integration/support/chart_repo_cli.ts";
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
 const encoder = new TextEncoder();
 
@@ -140,7 +143,8 @@ Deno.test("an empty scheme tries https, then http", async (t) => {
     });
     assertEquals(seen, ["https:", "http:"]);
     assertEquals(client.baseUrl("charts.example:5000"), "http://charts.example:5000/v2/");
-    assertEquals(lines.length, 1);
+    assertEquals(lines.length, 2);
+    assertStringIncludes(lines[1]!, "over http from now on");
   });
   await t.step("https works", async () => {
     seen.length = 0;
@@ -165,52 +169,51 @@ Deno.test("kpm chart-repo serve prints its address and stops on SIGTERM", async 
   registry.addChart("charts/web", "web", "2.0.0");
   const config = await Deno.makeTempFile({ suffix: ".json" });
   await Deno.writeTextFile(config, '{"auths":{}}');
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL("../main.ts", import.meta.url).pathname,
-      "chart-repo",
-      "serve",
-      "--port",
-      "0",
-      "--addr",
-      "127.0.0.1",
-      "--storage",
-      "registry",
+  try {
+    const args = ["--port", "0", "--addr", "127.0.0.1", "--storage", "registry"];
+    const repo = await startChartRepoCli([
+      ...args,
       "--storage-registry-repo",
       registry.host,
       "--docker-config",
       config,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  try {
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let line = "";
-    while (!line.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      line += value;
-    }
-    const url = /^Listening on (http:\/\/127\.0\.0\.1:\d+)\n/.exec(line)?.[1];
-    assert(url, `unexpected output ${JSON.stringify(line)}`);
-    assertEquals(await (await fetch(`${url}/healthz`)).text(), "ok\n");
-    const download = await fetch(`${url}/charts/web-2.0.0.tgz`);
+    ]);
+    assert(/^http:\/\/127\.0\.0\.1:\d+$/.test(repo.url), repo.url);
+    assertEquals(await (await fetch(`${repo.url}/healthz`)).text(), "ok\n");
+    const download = await fetch(`${repo.url}/charts/web-2.0.0.tgz`);
     assertEquals(download.status, 200);
     await download.arrayBuffer();
-    child.kill("SIGTERM");
-    const status = await child.status;
-    reader.releaseLock();
-    await child.stdout.cancel().catch(() => {});
-    const stderr = new TextDecoder().decode(await new Response(child.stderr).arrayBuffer());
-    assertEquals(status.code, 0, stderr);
+    const { code, stderr } = await repo.stop();
+    assertEquals(code, 0, stderr);
   } finally {
-    try {
-      child.kill();
-    } catch { /* already stopped */ }
     await registry.close();
     await Deno.remove(config);
+  }
+});
+
+Deno.test("--storage-registry-scheme takes the original's HTTP and HTTPS in either case, nothing else", async () => {
+  const registry = fakeRegistry();
+  registry.addChart("charts/web", "web", "2.0.0");
+  try {
+    const base = [
+      "--port=0",
+      "--addr=127.0.0.1",
+      "--storage=registry",
+      `--storage-registry-repo=${registry.host}`,
+    ];
+    for (const scheme of ["HTTP", "http"]) {
+      const repo = await startChartRepoCli([...base, `--storage-registry-scheme=${scheme}`]);
+      assertEquals((await fetch(`${repo.url}/charts/web-2.0.0.tgz`)).status, 200, scheme);
+      assertEquals((await repo.stop()).code, 0);
+    }
+    const refused = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", MAIN, "chart-repo", "serve", ...base, "--storage-registry-scheme=FTP"],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    assertEquals(refused.code, 2);
+    assertStringIncludes(new TextDecoder().decode(refused.stderr), '--storage-registry-scheme "FTP"');
+  } finally {
+    await registry.close();
   }
 });

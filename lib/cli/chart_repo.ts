@@ -49,9 +49,12 @@ export async function serve(ctx: CommandContext): Promise<void> {
     throw new UsageError(`Unsupported storage "${storage}": only "registry" is supported`);
   }
   const registry = stringOption(ctx, "storage-registry-repo") ?? "localhost:5000";
-  const scheme = (stringOption(ctx, "storage-registry-scheme") ?? "").toLowerCase();
+  const given = stringOption(ctx, "storage-registry-scheme") ?? "";
+  const scheme = given.toLowerCase(); // the original's values are HTTP and HTTPS
   if (scheme !== "" && scheme !== "http" && scheme !== "https") {
-    throw new UsageError(`Invalid scheme "${scheme}": expected http or https`);
+    throw new UsageError(
+      `Invalid --storage-registry-scheme "${given}": expected HTTP or HTTPS (either case), or empty to detect`,
+    );
   }
   const refresh = Number(stringOption(ctx, "refresh") ?? "30");
   if (!Number.isFinite(refresh) || refresh < 0) throw new UsageError(`Invalid refresh interval "${refresh}"`);

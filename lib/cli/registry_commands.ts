@@ -95,7 +95,7 @@ export const chartRepoServeCommand: Command = {
     "storage-registry-scheme": {
       type: "string",
       value: "SCHEME",
-      description: "http or https (default: try https, then http)",
+      description: "HTTP or HTTPS, either case (default: try https, then http, and remember)",
     },
     "docker-config": {
       type: "string",

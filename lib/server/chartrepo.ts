@@ -57,8 +57,9 @@ export interface ChartRepoServer {
 }
 
 /**
- * Picks the client for the configured scheme; with an empty scheme, pings `/v2/` over https and falls back to
- * http when https cannot connect at all (any HTTP answer, even 401, means the scheme works).
+ * Picks the client for the configured scheme (`http`/`https`, either case, always honoured); with an empty
+ * scheme, pings `/v2/` over https and falls back to http when https cannot connect at all (any HTTP answer,
+ * even 401, means the scheme works). The answer holds for the life of the server.
  *
  * @throws {RegistryError} when neither scheme reaches the registry
  */
@@ -73,7 +74,10 @@ export async function connectRegistry(
   if (await reachable(https, registry)) return https;
   options.log?.(`cannot reach "${registry}" over https; trying http`);
   const http = client(true);
-  if (await reachable(http, registry)) return http;
+  if (await reachable(http, registry)) {
+    options.log?.(`reaching "${registry}" over http from now on`);
+    return http;
+  }
   throw new RegistryError(`Cannot reach registry "${registry}" over https or http`, { status: 0, registry });
 }
 

@@ -14,6 +14,7 @@ import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { availableRegistries, packageChart, pushChart } from "./chart_fixture.ts";
 import { startDistribution } from "./support/distribution.ts";
 import { ignoreWithoutPeers } from "./support/peers.ts";
+import { startChartRepoCli } from "./support/chart_repo_cli.ts";
 
 const { parseYaml } = await loadYaml();
 
@@ -196,46 +197,21 @@ Deno.test("kpm chart-repo serve reads registry credentials from --docker-config"
     name: "web",
     version: "0.3.0",
   });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL("../../main.ts", import.meta.url).pathname,
-      "chart-repo",
-      "serve",
+  try {
+    const repo = await startChartRepoCli([
       "--port=0",
       "--addr=127.0.0.1",
       "--storage=registry",
       `--storage-registry-repo=${registry.host}`,
       "--storage-registry-scheme=http",
       `--docker-config=${config}`,
-    ],
-    stdout: "piped",
-    stderr: "null",
-    env: { HOME: dir, DOCKER_CONFIG: dir, KCL_PKG_PATH: dir },
-  }).spawn();
-  try {
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let out = "";
-    while (!out.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      out += value;
-    }
-    const url = /Listening on (\S+)/.exec(out)?.[1];
-    assert(url, out);
-    const index = parseYaml(await (await fetch(`${url}/index.yaml`)).text()) as Index;
+    ]);
+    const index = parseYaml(await (await fetch(`${repo.url}/index.yaml`)).text()) as Index;
     assertEquals(index.entries.web?.[0]?.digest, digestHex(pushed.chart.digest));
-    const tgz = new Uint8Array(await (await fetch(`${url}/charts/web-0.3.0.tgz`)).arrayBuffer());
+    const tgz = new Uint8Array(await (await fetch(`${repo.url}/charts/web-0.3.0.tgz`)).arrayBuffer());
     assertEquals(tgz, pushed.tgz);
-    child.kill("SIGTERM");
-    assertEquals((await child.status).code, 0);
-    reader.releaseLock();
-    await child.stdout.cancel().catch(() => {});
+    assertEquals((await repo.stop()).code, 0);
   } finally {
-    try {
-      child.kill();
-    } catch { /* stopped */ }
     await registry.close();
     await Deno.remove(dir, { recursive: true });
   }
