@@ -6,9 +6,9 @@
 import { RegistryClient } from "../lib/oci/client.ts";
 import { digestOf } from "../lib/oci/digest.ts";
 import { HELM_CHART, HELM_CONFIG, OCI_MANIFEST } from "../lib/oci/media_types.ts";
-import { connectRegistry, startChartRepo } from "../lib/server/chartrepo.ts";
+import { connectRegistry } from "../lib/server/chartrepo.ts";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "./assert.ts";
-import { startChartRepoCli } from "./integration/support/chart_repo_cli.ts";
+import { serveCharts, startChartRepoCli } from "./integration/support/chart_repo.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
@@ -79,12 +79,7 @@ function fakeRegistry() {
 Deno.test("warm refreshes cost one HEAD per tag; manifests and configs are fetched once", async () => {
   const registry = fakeRegistry();
   for (let i = 0; i < 3; i++) registry.addChart(`charts/c${i}`, `c${i}`, "1.0.0");
-  const repo = await startChartRepo({
-    hostname: "127.0.0.1",
-    port: 0,
-    registry: registry.host,
-    client: new RegistryClient(),
-  });
+  const { repo } = await serveCharts(registry.host);
   try {
     await (await fetch(`${repo.url}/index.yaml?refresh=1`)).text();
     const cold = { ...registry.counts };
@@ -104,14 +99,7 @@ Deno.test("a chart layer that does not match its digest aborts the download", as
   const registry = fakeRegistry();
   const { layer } = registry.addChart("charts/bad", "bad", "1.0.0");
   registry.corrupt.add(layer.digest);
-  const lines: string[] = [];
-  const repo = await startChartRepo({
-    hostname: "127.0.0.1",
-    port: 0,
-    registry: registry.host,
-    client: new RegistryClient(),
-    log: (line) => lines.push(line),
-  });
+  const { repo, logs: lines } = await serveCharts(registry.host);
   try {
     const response = await fetch(`${repo.url}/charts/bad-1.0.0.tgz`);
     assertEquals(response.headers.get("Content-Length"), String(layer.size));

@@ -5,10 +5,9 @@
  */
 
 import { loadYaml } from "../../lib/deps.ts";
-import { RegistryClient } from "../../lib/oci/client.ts";
-import { startChartRepo } from "../../lib/server/chartrepo.ts";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { type ChartMetadata, pushChart } from "../integration/chart_fixture.ts";
+import { serveCharts } from "../integration/support/chart_repo.ts";
 import { startEmbeddedRegistry } from "../integration/support/embedded.ts";
 
 const { parseYaml } = await loadYaml();
@@ -17,16 +16,7 @@ type Index = { entries: Record<string, Record<string, unknown>[]> };
 
 Deno.test("a push to one repository never changes what is served for a chart stored in another", async (t) => {
   const registry = await startEmbeddedRegistry();
-  const client = new RegistryClient();
-  const logs: string[] = [];
-  const repo = await startChartRepo({
-    hostname: "127.0.0.1",
-    port: 0,
-    registry: registry.host,
-    client,
-    refreshSeconds: 3600,
-    log: (line) => logs.push(line),
-  });
+  const { repo, client, logs } = await serveCharts(registry.host, { refreshSeconds: 3600 });
   const push = (repository: string, metadata: ChartMetadata, options?: { config?: Uint8Array }) =>
     pushChart(client, { registry: registry.host, repository }, { apiVersion: "v2", ...metadata }, options);
   const get = (path: string) => fetch(`${repo.url}${path}`);

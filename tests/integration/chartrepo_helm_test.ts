@@ -7,10 +7,9 @@
 
 import { join } from "node:path";
 import { loadYaml } from "../../lib/deps.ts";
-import { RegistryClient } from "../../lib/oci/client.ts";
 import { digestHex, digestOf } from "../../lib/oci/digest.ts";
 import { HELM_CHART_LEGACY } from "../../lib/oci/media_types.ts";
-import { startChartRepo } from "../../lib/server/chartrepo.ts";
+import { serveCharts } from "./support/chart_repo.ts";
 import { assertEquals } from "../assert.ts";
 import { availableRegistries } from "./chart_fixture.ts";
 import { ignoreWithoutPeers } from "./support/peers.ts";
@@ -99,12 +98,7 @@ for (const [label, start, peers] of availableRegistries()) {
   }, async () => {
     const registry = await start();
     const home = await Deno.makeTempDir({ prefix: "kpm-chartrepo-helm-" });
-    const repo = await startChartRepo({
-      hostname: "127.0.0.1",
-      port: 0,
-      registry: registry.host,
-      client: new RegistryClient(),
-    });
+    const { repo } = await serveCharts(registry.host);
     try {
       // The seed's "How to use", with Helm 3.6.3.
       const ref = `${registry.host}/myrepo/mychart:2.7.0`;

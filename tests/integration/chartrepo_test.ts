@@ -9,12 +9,11 @@ import { RegistryClient } from "../../lib/oci/client.ts";
 import { digestHex, digestOf } from "../../lib/oci/digest.ts";
 import { pushManifest } from "../../lib/oci/manifests.ts";
 import { OCI_CONFIG, OCI_LAYER_TAR, OCI_MANIFEST } from "../../lib/oci/media_types.ts";
-import { startChartRepo } from "../../lib/server/chartrepo.ts";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { availableRegistries, packageChart, pushChart } from "./chart_fixture.ts";
 import { startDistribution } from "./support/distribution.ts";
 import { ignoreWithoutPeers } from "./support/peers.ts";
-import { startChartRepoCli } from "./support/chart_repo_cli.ts";
+import { serveCharts, startChartRepoCli } from "./support/chart_repo.ts";
 
 const { parseYaml } = await loadYaml();
 
@@ -25,16 +24,7 @@ for (const [label, start, peers] of availableRegistries()) {
     ignore: await ignoreWithoutPeers(peers),
   }, async (t) => {
     const registry = await start();
-    const client = new RegistryClient();
-    const logs: string[] = [];
-    const repo = await startChartRepo({
-      hostname: "127.0.0.1",
-      port: 0,
-      registry: registry.host,
-      client,
-      refreshSeconds: 3600,
-      log: (line) => logs.push(line),
-    });
+    const { repo, client, logs } = await serveCharts(registry.host, { refreshSeconds: 3600 });
     const get = (path: string, init?: RequestInit) => fetch(`${repo.url}${path}`, init);
     try {
       const nginx1 = await pushChart(client, { registry: registry.host, repository: "charts/nginx" }, {

@@ -1,9 +1,35 @@
 /**
- * `kpm chart-repo serve` as a child process, for the tests that check its command line: waits for its
- * `Listening on URL` line and stops it with SIGTERM.
+ * The chart-repo server for tests: in-process on a free loopback port (`serveCharts`), or as a
+ * `kpm chart-repo serve` child process (`startChartRepoCli`) for the tests that check its command line.
  *
  * @module
  */
+
+import { RegistryClient } from "../../../lib/oci/client.ts";
+import { type ChartRepoServer, startChartRepo } from "../../../lib/server/chartrepo.ts";
+
+/**
+ * Starts the chart repository in-process on 127.0.0.1 over `registry`, with a fresh RegistryClient.
+ *
+ * @param options `refreshSeconds` (default 30)
+ * @returns the server, the client (for pushes that share its tokens) and the lines it logged
+ */
+export async function serveCharts(
+  registry: string,
+  options: { refreshSeconds?: number } = {},
+): Promise<{ repo: ChartRepoServer; client: RegistryClient; logs: string[] }> {
+  const client = new RegistryClient();
+  const logs: string[] = [];
+  const repo = await startChartRepo({
+    hostname: "127.0.0.1",
+    port: 0,
+    registry,
+    client,
+    refreshSeconds: options.refreshSeconds,
+    log: (line) => logs.push(line),
+  });
+  return { repo, client, logs };
+}
 
 const MAIN = new URL("../../../main.ts", import.meta.url).pathname;
 
