@@ -8,7 +8,9 @@
  * The ES-module packages (smol-toml, modern-tar) load in ~1 ms and are re-exported directly. semver and yaml
  * (CommonJS) and bcryptjs (node:crypto) bring up parts of Deno's Node compatibility layer (~5-15 ms each), so
  * they load on first use through the `load…` functions: only version ordering, the chart-repo server and
- * htpasswd accounts pay for them; `kpm --version` and `kpm artifact pull` do not.
+ * htpasswd accounts pay for them; `kpm --version` and `kpm artifact pull` do not. @noble/ciphers (audited,
+ * ES module) gives the XSalsa20-Poly1305 "secretbox" of cosign's encrypted private keys, which neither
+ * WebCrypto nor node:crypto has; only signing and key generation load it.
  *
  * @module
  */
@@ -29,6 +31,9 @@ export interface Yaml {
 /** The `bcryptjs` package's API (hash, compare…). */
 export type Bcrypt = typeof import("npm:bcryptjs@3.0.3").default;
 
+/** nacl secretbox (XSalsa20-Poly1305) from `@noble/ciphers`: `xsalsa20poly1305(key, nonce).encrypt|decrypt`. */
+export type SecretBox = typeof import("npm:@noble/ciphers@2.4.0/salsa.js").xsalsa20poly1305;
+
 /** Loads `semver` (once; later calls resolve at once). */
 export async function loadSemver(): Promise<Semver> {
   // deno-lint-ignore no-import-prefix -- pinned npm: specifiers are this file's purpose (see the module doc)
@@ -46,4 +51,10 @@ export async function loadYaml(): Promise<Yaml> {
 export async function loadBcrypt(): Promise<Bcrypt> {
   // deno-lint-ignore no-import-prefix -- pinned npm: specifiers are this file's purpose (see the module doc)
   return (await import("npm:bcryptjs@3.0.3")).default;
+}
+
+/** Loads the nacl secretbox of `@noble/ciphers` (once; later calls resolve at once). */
+export async function loadSecretBox(): Promise<SecretBox> {
+  // deno-lint-ignore no-import-prefix -- pinned npm: specifiers are this file's purpose (see the module doc)
+  return (await import("npm:@noble/ciphers@2.4.0/salsa.js")).xsalsa20poly1305;
 }

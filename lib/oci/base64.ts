@@ -1,14 +1,31 @@
 /**
- * Base64 of UTF-8 text, as docker config.json `auth` fields and Basic authorization use it.
+ * Standard base64 of bytes (signatures, encrypted keys) and of UTF-8 text (docker config.json `auth` fields,
+ * Basic authorization).
  *
  * @module
  */
 
+/** Encodes bytes as standard base64. */
+export function encodeBase64(bytes: Uint8Array): string {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(binary);
+}
+
+/**
+ * Decodes standard base64 into bytes.
+ *
+ * @throws {Error} when the input is not valid base64
+ */
+export function decodeBase64(encoded: string): Uint8Array {
+  return Uint8Array.from(atob(encoded), (c) => c.charCodeAt(0));
+}
+
 /** Encodes text as UTF-8 then standard base64. */
 export function encodeBase64Utf8(text: string): string {
-  let binary = "";
-  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
-  return btoa(binary);
+  return encodeBase64(new TextEncoder().encode(text));
 }
 
 /**
@@ -17,5 +34,5 @@ export function encodeBase64Utf8(text: string): string {
  * @throws {Error} when the input is not valid base64
  */
 export function decodeBase64Utf8(encoded: string): string {
-  return new TextDecoder().decode(Uint8Array.from(atob(encoded), (c) => c.charCodeAt(0)));
+  return new TextDecoder().decode(decodeBase64(encoded));
 }

@@ -1,0 +1,201 @@
+/**
+ * Cosign v2 key-based signatures on any Store (registry repository or OCI layout). A signature is a
+ * simple-signing payload layer whose `dev.cosignproject.cosign/signature` annotation holds the base64 DER
+ * ECDSA signature; the layers live in an image manifest tagged `sha256-<hex>.sig` next to the signed manifest
+ * (cosign's default) and, as cosign's OCI 1.1 mode writes it, in a referrer of artifact type
+ * `application/vnd.dev.cosign.artifact.sig.v1+json` whose `subject` is the signed manifest.
+ *
+ * @module
+ */
+
+import { type Digest, digestHex, digestOf } from "../digest.ts";
+import { type Descriptor, encodeManifest, type ImageManifest, isIndex } from "../manifest.ts";
+import { OCI_CONFIG, OCI_MANIFEST } from "../media_types.ts";
+import type { Store } from "../store.ts";
+import { decodeBase64, encodeBase64 } from "../base64.ts";
+import { signDer, verifyDer } from "./ecdsa.ts";
+import type { PublicKey } from "./keys.ts";
+import {
+  MAX_PAYLOAD_BYTES,
+  signedDigest,
+  SIMPLE_SIGNING_MEDIA_TYPE,
+  simpleSigningPayload,
+} from "./simple_signing.ts";
+import { SignatureError } from "./signature_error.ts";
+
+/** The layer annotation holding the base64 DER signature. */
+export const SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature";
+/** The artifact type (and config media type) of cosign's OCI 1.1 signature referrers. */
+export const COSIGN_SIGNATURE_ARTIFACT = "application/vnd.dev.cosign.artifact.sig.v1+json";
+/** Cosign refuses signature manifests with more layers than this; so does kpm. */
+const MAX_SIGNATURES = 1000;
+
+/** The tag cosign stores the signatures of `digest` under: `sha256-<hex>.sig`. */
+export function signatureTag(digest: Digest): string {
+  return `${digest.slice(0, digest.indexOf(":"))}-${digestHex(digest)}.sig`;
+}
+
+/** What signManifest wrote. */
+export interface SignResult {
+  /** The `sha256-<hex>.sig` manifest (all signatures of the subject, the new one last). */
+  signatures: Descriptor;
+  tag: string;
+  /** The OCI 1.1 referrer holding the same signatures. */
+  referrer: Descriptor;
+}
+
+/** The tagged signature manifest of `subject`, if there is one. */
+async function taggedSignatures(store: Store, subject: Descriptor): Promise<ImageManifest | undefined> {
+  const tag = signatureTag(subject.digest);
+  if (!(await store.tags()).includes(tag)) return undefined;
+  const { manifest } = await store.fetchManifest(tag);
+  if (isIndex(manifest)) throw new SignatureError(`Invalid signatures "${store.name}:${tag}": an index`);
+  return manifest;
+}
+
+/** The image config go-containerregistry writes for cosign's signature image (one history entry per layer). */
+function signatureConfig(layers: Descriptor[]): Uint8Array {
+  const created = "0001-01-01T00:00:00Z";
+  return new TextEncoder().encode(JSON.stringify({
+    architecture: "",
+    created,
+    history: layers.map(() => ({ created })),
+    os: "",
+    rootfs: { type: "layers", diff_ids: layers.map((l) => l.digest) },
+    config: {},
+  }));
+}
+
+/**
+ * Signs the manifest `subject` of `store` with `key` and stores the signature as cosign v2 does: appended to
+ * the `sha256-<hex>.sig` manifest, and as an OCI 1.1 referrer.
+ *
+ * @param options `dockerReference` is the payload's identity (`host/repo`; default the store's name)
+ * @throws {SignatureError} when the existing signature manifest is unusable; whatever the store throws
+ */
+export async function signManifest(
+  store: Store,
+  subject: Descriptor,
+  key: CryptoKey,
+  options: { dockerReference?: string } = {},
+): Promise<SignResult> {
+  const payload = simpleSigningPayload(options.dockerReference ?? store.name, subject.digest);
+  const signature = encodeBase64(await signDer(key, payload));
+  const layer: Descriptor = {
+    mediaType: SIMPLE_SIGNING_MEDIA_TYPE,
+    size: payload.length,
+    digest: digestOf(payload),
+    annotations: { [SIGNATURE_ANNOTATION]: signature },
+  };
+  const layers = [...((await taggedSignatures(store, subject))?.layers ?? []), layer];
+  if (layers.length > MAX_SIGNATURES) {
+    throw new SignatureError(
+      `Cannot sign "${store.name}@${subject.digest}": it has ${MAX_SIGNATURES} signatures`,
+    );
+  }
+  const configBytes = signatureConfig(layers);
+  const config: Descriptor = {
+    mediaType: OCI_CONFIG,
+    size: configBytes.length,
+    digest: digestOf(configBytes),
+  };
+  await store.pushBlob(layer, payload);
+  await store.pushBlob(config, configBytes);
+  const tag = signatureTag(subject.digest);
+  const tagged: ImageManifest = { schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers };
+  const signatures = await store.pushManifest(encodeManifest(tagged), OCI_MANIFEST, { tag });
+  const referrer = await store.pushManifest(
+    encodeManifest({
+      ...tagged,
+      artifactType: COSIGN_SIGNATURE_ARTIFACT,
+      config: { ...config, mediaType: COSIGN_SIGNATURE_ARTIFACT },
+      subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
+    }),
+    OCI_MANIFEST,
+  );
+  return { signatures, tag, referrer };
+}
+
+/** A signature that verified. */
+export interface VerifiedSignature {
+  /** The fingerprint of the key that made it. */
+  fingerprint: string;
+  /** The manifest holding it (the `.sig` tag or a referrer). */
+  source: Descriptor;
+}
+
+/** Every manifest that may hold signatures of `subject`: the `.sig` tag, then the cosign referrers. */
+async function signatureManifests(store: Store, subject: Descriptor): Promise<[Descriptor, ImageManifest][]> {
+  const descriptors: Descriptor[] = [];
+  const tag = signatureTag(subject.digest);
+  if ((await store.tags()).includes(tag)) descriptors.push(await store.resolve(tag));
+  descriptors.push(...await store.referrers(subject, { artifactType: COSIGN_SIGNATURE_ARTIFACT }));
+  const found: [Descriptor, ImageManifest][] = [];
+  for (const descriptor of descriptors) {
+    const { manifest } = await store.fetchManifest(descriptor);
+    if (!isIndex(manifest)) found.push([descriptor, manifest]);
+  }
+  return found;
+}
+
+/** The key that made a signature layer and the digest its payload vouches for; undefined when no key did. */
+async function checkLayer(
+  store: Store,
+  layer: Descriptor,
+  signature: string,
+  keys: PublicKey[],
+): Promise<{ fingerprint: string; digest: Digest } | undefined> {
+  if (layer.size > MAX_PAYLOAD_BYTES) return undefined;
+  let der: Uint8Array;
+  try {
+    der = decodeBase64(signature);
+  } catch {
+    return undefined;
+  }
+  const payload = new Uint8Array(await new Response(await store.fetchBlob(layer)).arrayBuffer());
+  for (const key of keys) {
+    if (await verifyDer(key.key, payload, der)) {
+      return { fingerprint: key.fingerprint, digest: signedDigest(payload, `"${layer.digest}"`) };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Checks that one of `keys` signed the manifest `subject` of `store` (cosign's `verify --key` without the
+ * transparency log): a simple-signing layer under the `.sig` tag or in a cosign referrer whose signature
+ * verifies and whose payload names exactly `subject.digest`.
+ *
+ * @returns the first signature that verifies
+ * @throws {SignatureError} when there is no signature, none by these keys, or a valid one for another digest
+ */
+export async function verifyManifest(
+  store: Store,
+  subject: Descriptor,
+  keys: PublicKey[],
+): Promise<VerifiedSignature> {
+  const seen = new Set<string>(); // the same signature is under the tag and in the referrer
+  let moved: Digest | undefined;
+  for (const [source, manifest] of await signatureManifests(store, subject)) {
+    for (const layer of manifest.layers.slice(0, MAX_SIGNATURES)) {
+      const signature = layer.annotations?.[SIGNATURE_ANNOTATION];
+      if (layer.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE || !signature) continue;
+      if (seen.has(`${layer.digest} ${signature}`)) continue;
+      seen.add(`${layer.digest} ${signature}`);
+      const checked = await checkLayer(store, layer, signature, keys);
+      if (checked?.digest === subject.digest) return { fingerprint: checked.fingerprint, source };
+      if (checked) moved = checked.digest;
+    }
+  }
+  const what = `"${store.name}@${subject.digest}"`;
+  if (moved) {
+    throw new SignatureError(`The signature of ${what} is for another manifest ("${moved}"): it was moved`);
+  }
+  if (seen.size === 0) {
+    throw new SignatureError(
+      `${what} is not signed: no "${signatureTag(subject.digest)}" tag and no signature referrer`,
+    );
+  }
+  const by = keys.length === 1 ? `key "${keys[0]!.fingerprint}"` : `any of ${keys.length} keys`;
+  throw new SignatureError(`None of the ${seen.size} signature(s) of ${what} is by ${by}`);
+}
