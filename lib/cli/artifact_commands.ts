@@ -1,7 +1,7 @@
 /**
  * The `kpm artifact …` commands as the command table lists them (ORAS-style artifacts). Only their words, help
  * and options live here; each `run` loads its implementation (lib/cli/artifact.ts, artifact_admin.ts,
- * artifact_refs.ts) when the command is chosen.
+ * artifact_refs.ts, artifact_sign.ts) when the command is chosen.
  *
  * @module
  */
@@ -139,6 +139,49 @@ export const artifactDiscoverCommand: Command = {
   run: (ctx) => import("./artifact_refs.ts").then((m) => m.discover(ctx)),
 };
 
+/** `kpm artifact sign|verify|keygen` (cosign v2 compatible, key-based). */
+export const artifactSignCommands: Command[] = [
+  {
+    path: ["artifact", "sign"],
+    summary: "Sign a manifest with a cosign key (the sha256-<hex>.sig tag and an OCI 1.1 referrer)",
+    usage:
+      "artifact sign REF --key cosign.key   (password: $KPM_SIGN_PASSWORD, $COSIGN_PASSWORD or a prompt)",
+    options: { key: { type: "string", value: "FILE", description: "cosign private key (encrypted PEM)" } },
+    args: { min: 1, max: 1 },
+    run: (ctx) => import("./artifact_sign.ts").then((m) => m.sign(ctx)),
+  },
+  {
+    path: ["artifact", "verify"],
+    summary: "Check a manifest's cosign signature against public keys (no transparency log)",
+    usage: "artifact verify REF --key cosign.pub…",
+    options: {
+      key: {
+        type: "string",
+        multiple: true,
+        value: "FILE",
+        description: "public key (PEM); repeat for any-of",
+      },
+    },
+    args: { min: 1, max: 1 },
+    run: (ctx) => import("./artifact_sign.ts").then((m) => m.verify(ctx)),
+  },
+  {
+    path: ["artifact", "keygen"],
+    summary: "Write an ECDSA P-256 key pair as cosign generate-key-pair does (PREFIX.key, PREFIX.pub)",
+    usage:
+      "artifact keygen [--output-key-prefix PREFIX]   (password: $KPM_SIGN_PASSWORD, $COSIGN_PASSWORD or a prompt)",
+    options: {
+      "output-key-prefix": {
+        type: "string",
+        value: "PREFIX",
+        description: "file name prefix (default cosign)",
+      },
+    },
+    args: { min: 0, max: 0 },
+    run: (ctx) => import("./artifact_sign.ts").then((m) => m.keygen(ctx)),
+  },
+];
+
 /** Every `kpm artifact …` command, in help order. */
 export const artifactCommands: Command[] = [
   artifactPushCommand,
@@ -150,4 +193,5 @@ export const artifactCommands: Command[] = [
   artifactBlobCommand,
   artifactAttachCommand,
   artifactDiscoverCommand,
+  ...artifactSignCommands,
 ];

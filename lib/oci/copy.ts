@@ -1,8 +1,9 @@
 /**
  * Graph copy between any two stores (registry↔registry, registry↔layout, layout↔layout): manifests, indexes
  * (recursively), configs and layers, children before parents, skipping what the target has, mounting across
- * repositories of the same registry, and optionally the referrers of every copied manifest. Blobs stream from
- * source to target, verified on the fly.
+ * repositories of the same registry, and optionally the referrers of every copied manifest (both the OCI 1.1
+ * referrers and cosign's `sha256-<hex>.sig|.att|.sbom` tags). Blobs stream from source to target, verified on
+ * the fly.
  *
  * @module
  */
@@ -11,6 +12,7 @@ import type { Descriptor } from "./manifest.ts";
 import { isManifestMediaType, referencedDescriptors } from "./manifest.ts";
 import type { Store } from "./store.ts";
 import { mapLimit } from "./concurrency.ts";
+import { attachedTags } from "./sign/cosign.ts";
 
 /** What happened to one node of the graph. */
 export type CopyOutcome = "copied" | "skipped";
@@ -19,7 +21,7 @@ export type CopyOutcome = "copied" | "skipped";
 export interface CopyOptions {
   /** Tags the root gets in the target (the first is used for the push itself). */
   tags?: string[];
-  /** Also copy the referrers (signatures, SBOMs…) of every copied manifest, recursively. */
+  /** Also copy the referrers (signatures, SBOMs…) and cosign's tags of every copied manifest, recursively. */
   referrers?: boolean;
   /** Parallel transfers per level (default 3). */
   concurrency?: number;
@@ -57,6 +59,19 @@ export async function copyGraph(
     options.onNode?.(descriptor, outcome);
   };
 
+  let sourceTags: Promise<Set<string>> | undefined;
+  /** The referrers of a manifest, and cosign's tags attached to it (with the tag to give each). */
+  const attached = async (descriptor: Descriptor): Promise<[Descriptor, string?][]> => {
+    const referrers = await source.referrers(descriptor);
+    sourceTags ??= source.tags().then((tags) => new Set(tags));
+    const tags = await sourceTags;
+    const found: [Descriptor, string?][] = referrers.map((referrer) => [referrer]);
+    for (const tag of attachedTags(descriptor.digest)) {
+      if (tags.has(tag)) found.push([await source.resolve(tag), tag]);
+    }
+    return found;
+  };
+
   const copyNode = (descriptor: Descriptor, tag?: string): Promise<void> => {
     const key = `${descriptor.digest}\n${tag ?? ""}`;
     let running = inFlight.get(key);
@@ -83,9 +98,9 @@ export async function copyGraph(
       report(descriptor, "copied");
     }
     if (options.referrers) {
-      const referrers = await source.referrers(descriptor);
-      result.referrers.push(...referrers);
-      await mapLimit(referrers, limit, (referrer) => copyNode(referrer));
+      const referrers = await attached(descriptor);
+      result.referrers.push(...referrers.map(([referrer]) => referrer));
+      await mapLimit(referrers, limit, ([referrer, tag]) => copyNode(referrer, tag));
     }
   };
 

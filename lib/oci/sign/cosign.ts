@@ -35,6 +35,15 @@ export function signatureTag(digest: Digest): string {
   return `${digest.slice(0, digest.indexOf(":"))}-${digestHex(digest)}.sig`;
 }
 
+/**
+ * The tags cosign attaches to `digest` (signatures, attestations, SBOMs): what `artifact copy -r` carries along
+ * with the referrers.
+ */
+export function attachedTags(digest: Digest): string[] {
+  const base = signatureTag(digest).slice(0, -".sig".length);
+  return [`${base}.sig`, `${base}.att`, `${base}.sbom`];
+}
+
 /** What signManifest wrote. */
 export interface SignResult {
   /** The `sha256-<hex>.sig` manifest (all signatures of the subject, the new one last). */
