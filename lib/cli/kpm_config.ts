@@ -1,12 +1,13 @@
 /**
  * `kpm config`: each setting kpm resolved (default registry, repository, plain HTTP), and where its value came
- * from (flag, env, kpm.json or default).
+ * from (flag, env, kpm.json or default), and the trust policy's entries.
  *
  * @module
  */
 
 import type { CommandContext } from "./command.ts";
 import { kpmContext } from "./kpm_context.ts";
+import { readTrustPolicy } from "../kpm/trust_policy.ts";
 
 /** Runs `kpm config`. */
 export async function config(ctx: CommandContext): Promise<void> {
@@ -16,8 +17,9 @@ export async function config(ctx: CommandContext): Promise<void> {
     DefaultOciRepo: settings.repository,
     DefaultOciPlainHttp: settings.plainHttp,
   };
+  const policy = (await readTrustPolicy(settings.settingsFile))?.entries ?? [];
   if (ctx.global.json) {
-    ctx.json({ home: settings.home, settingsFile: settings.settingsFile, ...rows });
+    ctx.json({ home: settings.home, settingsFile: settings.settingsFile, ...rows, TrustPolicy: policy });
     return;
   }
   ctx.out(`KCL_PKG_PATH = ${settings.home}`);
@@ -25,4 +27,11 @@ export async function config(ctx: CommandContext): Promise<void> {
   for (const [key, setting] of Object.entries(rows)) {
     ctx.out(`${key} = ${setting.value} (from ${setting.source})`);
   }
+  policy.forEach((entry, i) =>
+    ctx.out(
+      `TrustPolicy[${i}] = ${entry.scope} signed by ${
+        entry.keys.map((k) => k.includes("-----BEGIN") ? "(inline PEM)" : k).join(", ")
+      }`,
+    )
+  );
 }

@@ -1,6 +1,6 @@
 /**
- * What every package command needs: settings, the registry client, the cache home, and source parsing with
- * the one-time lowercase note.
+ * What every package command needs: settings, the registry client, the cache home, the trust policy's checks
+ * (off, loudly, with --no-verify), and source parsing with the one-time lowercase note.
  *
  * @module
  */
@@ -9,7 +9,8 @@ import { join } from "node:path";
 import type { RegistryClient } from "../oci/client.ts";
 import type { KpmSettings } from "../kpm/settings.ts";
 import { type PackageSource, parseSource } from "../kpm/source.ts";
-import { type CommandContext, stringOption, UsageError } from "./command.ts";
+import { type PackageVerifier, readTrustPolicy, trustPolicyVerifier } from "../kpm/trust_policy.ts";
+import { type CommandContext, flagOption, stringOption, UsageError } from "./command.ts";
 import { commandSettings, registryClient } from "./registry_context.ts";
 
 /** Settings, client and helpers of a package command. */
@@ -22,6 +23,8 @@ export interface KpmContext {
   tempDir: string;
   /** How many packages to download at once: `--concurrency N`, else $KPM_CONCURRENCY, else undefined. */
   concurrency?: number;
+  /** The trust policy's checks; undefined without a policy or with --no-verify. */
+  verify?: PackageVerifier;
   /** Parses a SOURCE argument with the default registry/repository. */
   source(input: string, tag?: string): PackageSource;
 }
@@ -34,10 +37,13 @@ export async function kpmContext(ctx: CommandContext): Promise<KpmContext> {
   if (limit !== undefined && !/^[1-9]\d*$/.test(limit)) {
     throw new UsageError(`Invalid concurrency "${limit}": expected a whole number of 1 or more`);
   }
+  const client = registryClient(ctx, settings);
+  const verify = await policyVerifier(ctx, settings, client);
   return {
     ...(limit !== undefined && { concurrency: Number(limit) }),
+    ...(verify && { verify }),
     settings,
-    client: registryClient(ctx, settings),
+    client,
     home: settings.home,
     tempDir: join(settings.home, ".kpm", "tmp"),
     source: (input, tag) =>
@@ -60,4 +66,19 @@ export async function kpmContext(ctx: CommandContext): Promise<KpmContext> {
         },
       }),
   };
+}
+
+/** The trust policy of kpm.json as checks, unless --no-verify (which says so on stderr, even with --quiet). */
+async function policyVerifier(
+  ctx: CommandContext,
+  settings: KpmSettings,
+  client: RegistryClient,
+): Promise<PackageVerifier | undefined> {
+  const policy = await readTrustPolicy(settings.settingsFile);
+  if (flagOption(ctx, "no-verify")) {
+    const ignored = policy ? `; the trust policy in "${policy.file}" is IGNORED` : "";
+    ctx.writeError(`warning: --no-verify: package signatures are NOT checked${ignored}\n`);
+    return undefined;
+  }
+  return policy && trustPolicyVerifier(client, policy);
 }

@@ -21,6 +21,7 @@ import {
 } from "../kpm/modfile.ts";
 import { fetchGitPackage } from "../kpm/git_package.ts";
 import { pushPackage } from "../kpm/oci_package.ts";
+import { RegistryStore } from "../oci/registry_store.ts";
 import { packPackage } from "../kpm/package.ts";
 import { resolveDependencies } from "../kpm/resolve.ts";
 import type { CommandContext } from "./command.ts";
@@ -57,8 +58,7 @@ export async function init(ctx: CommandContext): Promise<void> {
   ctx.out(`package '${name}' init finished`);
 }
 
-/** Pushes the current package to the argument, or to oci://REG/REPO/NAME from the settings. */
-/** Runs `kpm mod push`. */
+/** Runs `kpm mod push`: the current package to the argument, or to oci://REG/REPO/NAME from the settings. */
 export async function push(ctx: CommandContext): Promise<void> {
   const kc = await kpmContext(ctx);
   const dir = ctx.cwd;
@@ -68,12 +68,21 @@ export async function push(ctx: CommandContext): Promise<void> {
     `oci://${kc.settings.registry.value}/${kc.settings.repository.value}/${mod.package.name}`;
   const source = kc.source(input, tag);
   if (source.kind !== "oci") throw new UsageError(`Cannot push to "${input}": expected an oci:// URL`);
+  // the key (and its password) first, so that a wrong one fails before anything is pushed
+  const signKey = stringOption(ctx, "sign");
+  const key = signKey === undefined
+    ? undefined
+    : await import("./artifact_sign.ts").then((m) => m.signingKey(ctx, signKey));
   ctx.log(`package '${mod.package.name}' will be pushed`);
   const pushed = await pushPackage(kc.client, dir, source, {
     force: flagOption(ctx, "force"),
     tempDir: kc.tempDir,
   });
   const url = `oci://${source.registry}/${source.repository}:${pushed.tag}`;
+  const signed = key &&
+    await import("../oci/sign/cosign.ts").then((m) =>
+      m.signManifest(new RegistryStore(kc.client, source), pushed.manifest, key)
+    );
   if (ctx.global.json) {
     ctx.json({
       reference: url,
@@ -83,11 +92,13 @@ export async function push(ctx: CommandContext): Promise<void> {
       sum: pushed.sum,
       ...pushed.manifest,
       layer: pushed.layer,
+      ...(signed && { signature: { tag: signed.tag, ...signed.signatures } }),
     });
     return;
   }
   ctx.out(`Pushed ${url}`);
   ctx.out(`Digest: ${pushed.manifest.digest}`);
+  if (signed) ctx.out(`Signed: ${source.registry}/${source.repository}:${signed.tag}`);
 }
 
 /**
@@ -105,6 +116,7 @@ async function relock(ctx: CommandContext, kc: KpmContext, dir: string, modText?
     log: ctx.log,
     root,
     concurrency: kc.concurrency,
+    verify: kc.verify,
   });
   if (modText !== undefined && modText !== current.text) await writeModFile(dir, modText);
   await writeLockFile(dir, resolution.lock);

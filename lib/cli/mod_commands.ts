@@ -8,6 +8,12 @@
 
 import type { Command } from "./command.ts";
 
+/** `--no-verify`: skip the trust policy's signature checks (loudly). */
+const noVerify = {
+  type: "boolean",
+  description: "do NOT check signatures against the trust policy (prints a warning)",
+} as const;
+
 /** `kpm mod pull`. */
 export const pullCommand: Command = {
   path: ["mod", "pull"],
@@ -17,6 +23,7 @@ export const pullCommand: Command = {
   options: {
     tag: { type: "string", value: "TAG", description: "the tag (default: the newest semver tag)" },
     oci: { type: "string", value: "URL", description: "an oci:// URL (instead of SOURCE)" },
+    "no-verify": noVerify,
   },
   args: { min: 0, max: 2 },
   run: (ctx) => import("./mod_pull.ts").then((m) => m.pull(ctx)),
@@ -63,6 +70,7 @@ export const modCommands: Command[] = [
       branch: { type: "string", value: "NAME", description: "the git branch (with --git)" },
       rename: { type: "string", value: "NAME", description: "the name to import it as" },
       concurrency,
+      "no-verify": noVerify,
     },
     args: { min: 0, max: 1 },
     run: (ctx) => import("./mod.ts").then((m) => m.add(ctx)),
@@ -71,8 +79,12 @@ export const modCommands: Command[] = [
     path: ["mod", "push"],
     aliases: [["push"]],
     summary: "Push the package in the current folder to an OCI registry",
-    usage: "mod push [OCI_URL] [--tag T] [--force]",
-    options: { tag, force: { type: "boolean", description: "overwrite an existing tag" } },
+    usage: "mod push [OCI_URL] [--tag T] [--force] [--sign cosign.key]",
+    options: {
+      tag,
+      force: { type: "boolean", description: "overwrite an existing tag" },
+      sign: { type: "string", value: "KEY", description: "sign it with this cosign private key" },
+    },
     args: { min: 0, max: 1 },
     run: (ctx) => import("./mod.ts").then((m) => m.push(ctx)),
   },
@@ -81,8 +93,8 @@ export const modCommands: Command[] = [
     path: ["mod", "update"],
     aliases: [["update"]],
     summary: "Re-resolve the dependencies and rewrite kcl.mod.lock",
-    usage: "mod update [--concurrency N]",
-    options: { concurrency },
+    usage: "mod update [--concurrency N] [--no-verify]",
+    options: { concurrency, "no-verify": noVerify },
     args: { min: 0, max: 0 },
     run: (ctx) => import("./mod.ts").then((m) => m.update(ctx)),
   },
@@ -134,6 +146,7 @@ export const runCommand: Command = {
     tag: { type: "string", value: "TAG", description: "the tag of an OCI source" },
     oci: { type: "string", value: "URL", description: "an oci:// URL (instead of SOURCE)" },
     concurrency: { type: "string", value: "N", description: "packages downloaded at once (default 8)" },
+    "no-verify": noVerify,
   },
   args: { min: 0, max: 1 },
   run: (ctx) => import("./run.ts").then((m) => m.run(ctx)),

@@ -49,7 +49,7 @@ export async function materialize(
     });
     return { dir, name: mod.package.name, version: mod.package.version ?? "", source, temporary: dir };
   }
-  const cached = await fetchPackage(kc.client, source, { home: kc.home, log: ctx.log });
+  const cached = await fetchPackage(kc.client, source, { home: kc.home, log: ctx.log, verify: kc.verify });
   return { dir: cached.dir, name: cached.name, version: cached.version, tag: cached.tag, source };
 }
 

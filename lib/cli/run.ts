@@ -29,7 +29,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   let temporary: string | undefined;
   if (source.kind === "path") dir = source.path;
   else if (source.kind === "oci") {
-    dir = (await fetchPackage(kc.client, source, { home: kc.home, log: ctx.log })).dir;
+    dir = (await fetchPackage(kc.client, source, { home: kc.home, log: ctx.log, verify: kc.verify })).dir;
   } else {
     dir = temporary = join(kc.tempDir, `run-${crypto.randomUUID().slice(0, 8)}`);
     await unpackPackage((await Deno.open(source.path)).readable, dir, { name: source.path });
@@ -49,6 +49,7 @@ async function resolveAndRun(ctx: CommandContext, kc: KpmContext, dir: string, w
     lock,
     log: ctx.log,
     concurrency: kc.concurrency,
+    verify: kc.verify,
   });
   if (writeLock) await writeLockFile(dir, resolution.lock);
   const dependencies = [...resolution.packages.values()].map((pkg) => ({ name: pkg.name, path: pkg.dir }));

@@ -26,6 +26,8 @@ export interface ResolvedPackage {
   location?: Required<PackageLocation>;
   /** Where a git package came from. */
   git?: GitSource;
+  /** The fingerprint of the key a trust policy verified its signature with. */
+  signedBy?: string;
 }
 
 /** The lock entry when it pins this very OCI location (same registry, repository and tag), else undefined. */
@@ -120,5 +122,6 @@ export function lockEntry(pkg: ResolvedPackage): LockedDependency {
     entry.repo = pkg.location.repository;
     entry.oci_tag = pkg.location.tag;
   }
+  if (pkg.signedBy) entry.signed_by = pkg.signedBy;
   return entry;
 }

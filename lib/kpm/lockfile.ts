@@ -28,6 +28,11 @@ export interface LockedDependency {
   reg?: string;
   repo?: string;
   oci_tag?: string;
+  /**
+   * kpm's own field (the reference ignores it): the fingerprint of the key whose signature a trust policy
+   * checked. Written only when a policy covers the package, so locks stay the reference's byte for byte.
+   */
+  signed_by?: string;
 }
 
 const FIELD_ORDER: (keyof LockedDependency)[] = [
@@ -43,6 +48,7 @@ const FIELD_ORDER: (keyof LockedDependency)[] = [
   "reg",
   "repo",
   "oci_tag",
+  "signed_by",
 ];
 
 /**

@@ -30,6 +30,7 @@ import { PackageError } from "./errors.ts";
 import { readModFile } from "./modfile.ts";
 import { highestSemverTag } from "./mvs.ts";
 import { packageFiles, packageSum, packPackage, unpackPackage } from "./package.ts";
+import type { PackageVerifier } from "./trust_policy.ts";
 
 /** kcl.mod's package name, as an annotation. */
 export const ANNOTATION_NAME = "org.kcllang.package.name";
@@ -134,6 +135,8 @@ export interface CachedPackage {
   sum: string;
   dir: string;
   location: Required<PackageLocation>;
+  /** The key a trust policy verified the manifest with. */
+  signedBy?: string;
 }
 
 /** Picks the tag to fetch: the given one, else the highest semver tag over all pages of the tag list. */
@@ -153,18 +156,20 @@ export async function resolveTag(client: RegistryClient, location: PackageLocati
 /**
  * Fetches a package into the cache (`HOME/NAME_VERSION`), through a temporary folder renamed into place, and
  * verifies its checksum against the manifest's annotation and `expectedSum` (from a lock file). A cached copy
- * whose checksum does not match is fetched again.
+ * whose checksum does not match is fetched again. With `verify`, the manifest's signature is checked against
+ * the trust policy before any of its content is used.
  *
  * @throws {PackageError} when the artifact is not a KCL package or its content does not match its checksum
+ * @throws {TrustError} when the trust policy covers the package and its signature does not verify
  */
 export async function fetchPackage(
   client: RegistryClient,
   location: PackageLocation,
-  options: { home: string; expectedSum?: string; log?: (line: string) => void },
+  options: { home: string; expectedSum?: string; log?: (line: string) => void; verify?: PackageVerifier },
 ): Promise<CachedPackage> {
   const tag = await resolveTag(client, location);
   const ref: Reference = { registry: location.registry, repository: location.repository, tag };
-  const { manifest } = await fetchManifest(client, ref);
+  const { manifest, descriptor } = await fetchManifest(client, ref);
   if (isIndex(manifest)) {
     throw new PackageError(
       `Cannot pull package "${formatReference(ref)}": it is an index, not a KCL package`,
@@ -182,7 +187,8 @@ export async function fetchPackage(
   const annotated = annotations[ANNOTATION_SUM];
   const dir = join(options.home, `${name}_${version}`);
   const wanted = options.expectedSum ?? annotated;
-  const result = { name, version, tag, dir, location: { ...location, tag } };
+  const signedBy = await options.verify?.verify({ name, ref, manifest: descriptor });
+  const result = { name, version, tag, dir, location: { ...location, tag }, ...(signedBy && { signedBy }) };
   if (await isDir(dir)) {
     const sum = await packageSum(dir);
     if (!wanted || sum === wanted) return { ...result, sum };

@@ -23,6 +23,7 @@ import {
 } from "./locked.ts";
 import { fetchPackage, type PackageLocation } from "./oci_package.ts";
 import { packageSum } from "./package.ts";
+import type { PackageVerifier } from "./trust_policy.ts";
 
 export type { ResolvedPackage } from "./locked.ts";
 
@@ -168,6 +169,8 @@ export async function resolveDependencies(
     root?: ModFile;
     /** How many packages to download at once (default DEFAULT_CONCURRENCY; 1 = one after another). */
     concurrency?: number;
+    /** The trust policy's checks (a package it covers is refused unless signed by one of its keys). */
+    verify?: PackageVerifier;
   },
 ): Promise<Resolution> {
   const root = options.root ?? await readModFile(dir);
@@ -189,14 +192,22 @@ export async function resolveDependencies(
         if (dep.kind === "oci") {
           const location = dep.location;
           const locked = lockedOci(options.lock?.get(dep.name), location);
-          const offline = locked && !dep.package ? await cachedFromLock(options.home, locked) : undefined;
+          const trust = await options.verify?.lockedTrust(location, locked?.signed_by) ?? "uncovered";
+          const offline = locked && !dep.package && trust !== "unverified"
+            ? await cachedFromLock(options.home, locked)
+            : undefined;
           const cached = offline
-            ? { ...offline, tag: location.tag! }
+            ? {
+              ...offline,
+              tag: location.tag!,
+              signedBy: trust === "verified" ? locked?.signed_by : undefined,
+            }
             : await limit(() =>
               fetchPackage(client, location, {
                 home: options.home,
                 expectedSum: locked?.sum,
                 log: options.log,
+                verify: options.verify,
               })
             );
           const tag = cached.tag;
@@ -207,6 +218,7 @@ export async function resolveDependencies(
             dir: cached.dir,
             sum: cached.sum,
             location: { registry: location.registry, repository: location.repository, tag },
+            ...(cached.signedBy && { signedBy: cached.signedBy }),
           };
           pkg = await pickPackage(pkg, dep.package, `${location.registry}/${location.repository}:${tag}`);
         } else if (dep.kind === "git") {

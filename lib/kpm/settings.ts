@@ -40,10 +40,13 @@ export const DEFAULT_REGISTRY = "ghcr.io";
 /** The reference kpm's default repository. */
 export const DEFAULT_REPOSITORY = "kcl-lang";
 
-interface SettingsFile {
+/** kpm.json as read (every field unchecked: the caller validates what it uses). */
+export interface SettingsFile {
   DefaultOciRegistry?: string;
   DefaultOciRepo?: string;
   DefaultOciPlainHttp?: boolean;
+  /** The trust policy (lib/kpm/trust_policy.ts). */
+  TrustPolicy?: unknown;
 }
 
 /**
@@ -67,7 +70,12 @@ export function plainHttpFromEnv(env: Record<string, string | undefined>): boole
   throw new SettingsError(`Invalid OCI_REG_PLAIN_HTTP "${value}": expected "on" or "off"`);
 }
 
-async function readSettingsFile(path: string): Promise<SettingsFile | undefined> {
+/**
+ * Reads a settings file; undefined when it does not exist.
+ *
+ * @throws {SettingsError} when it cannot be read or is not a JSON object
+ */
+export async function readSettingsFile(path: string): Promise<SettingsFile | undefined> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
