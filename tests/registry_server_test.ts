@@ -48,7 +48,7 @@ async function withRegistry(
   options: { users?: { username: string; password: string }[]; htpasswd?: string } = {},
 ): Promise<void> {
   const root = await Deno.makeTempDir({ prefix: "kpm_registry_" });
-  const registry = await startRegistry({ root, ...options });
+  const registry = await startRegistry({ root, delete: true, ...options });
   try {
     await fn({
       registry,

@@ -11,6 +11,7 @@ import {
   chartRepoServeCommand,
   loginCommand,
   logoutCommand,
+  registryGcCommand,
   registryServeCommand,
 } from "./registry_commands.ts";
 import { artifactCommands } from "./artifact_commands.ts";
@@ -21,6 +22,7 @@ export const COMMANDS: Command[] = [
   loginCommand,
   logoutCommand,
   registryServeCommand,
+  registryGcCommand,
   ...modCommands,
   runCommand,
   ...artifactCommands,

@@ -1,7 +1,7 @@
 /**
- * The registry commands as the command table lists them: `kpm registry login|logout|serve` and
+ * The registry commands as the command table lists them: `kpm registry login|logout|serve|gc` and
  * `kpm chart-repo serve`. Only their words, help and options live here; each `run` loads its implementation
- * (lib/cli/registry.ts, registry_serve.ts, chart_repo.ts) when the command is chosen, so that help, version and
+ * (lib/cli/registry.ts, registry_serve.ts, registry_gc.ts, chart_repo.ts) when the command is chosen, so that help, version and
  * the other commands do not load the registry client, the embedded registry or the chart-repo server.
  *
  * @module
@@ -53,7 +53,9 @@ export const logoutCommand: Command = {
 export const registryServeCommand: Command = {
   path: ["registry", "serve"],
   summary: "Run kpm's embedded OCI registry (distribution API v1.1) on a folder",
-  usage: "registry serve [--addr HOST:PORT] [--root DIR] [--user USER:PASS]… [--htpasswd FILE]",
+  usage:
+    "registry serve [--addr HOST:PORT] [--root DIR] [--user USER:PASS]… [--htpasswd FILE] [--access FILE] " +
+    "[--tls-cert F --tls-key F] [--delete] [--proxy URL] [--upload-ttl D] [--config FILE]",
   options: {
     addr: {
       type: "string",
@@ -72,9 +74,66 @@ export const registryServeCommand: Command = {
       value: "FILE",
       description: "accounts from an htpasswd file (bcrypt, htpasswd -B)",
     },
+    access: {
+      type: "string",
+      value: "FILE",
+      description:
+        "access rules (YAML): per user and anonymous, {repos: GLOB, actions: [pull, push, delete]}",
+    },
+    "tls-cert": {
+      type: "string",
+      value: "FILE",
+      description: "serve HTTPS (and HTTP/2) with this PEM certificate",
+    },
+    "tls-key": { type: "string", value: "FILE", description: "the PEM private key of --tls-cert" },
+    delete: { type: "boolean", description: "allow deletes of manifests, tags and blobs (off by default)" },
+    proxy: {
+      type: "string",
+      value: "URL",
+      description: "pull-through cache of this registry (read-only; e.g. https://ghcr.io)",
+    },
+    "proxy-user": {
+      type: "string",
+      value: "USER:PASS",
+      description: "credentials for --proxy (default: the stored or docker credentials of its host)",
+    },
+    "proxy-ttl": {
+      type: "string",
+      value: "D",
+      description: "re-check a cached tag against --proxy after this long (default 5m)",
+    },
+    "upload-ttl": {
+      type: "string",
+      value: "D",
+      description: "expire untouched uploads after this long (default 1h)",
+    },
+    "drain-timeout": {
+      type: "string",
+      value: "D",
+      description: "on SIGTERM, wait this long for requests in flight (default 30s)",
+    },
+    "log-json": { type: "boolean", description: "write an access log of JSON lines on stderr" },
+    config: {
+      type: "string",
+      value: "FILE",
+      description: "read these options from a YAML file (keys as the option names); flags win",
+    },
   },
   args: { min: 0, max: 0 },
   run: (ctx) => import("./registry_serve.ts").then((m) => m.serve(ctx)),
+};
+
+/** `kpm registry gc`. */
+export const registryGcCommand: Command = {
+  path: ["registry", "gc"],
+  summary: "Free the space of deleted content in an embedded registry's folder (the server must be stopped)",
+  usage: "registry gc --root DIR [--dry-run]",
+  options: {
+    root: { type: "string", value: "DIR", description: `storage folder (default ./${DEFAULT_ROOT})` },
+    "dry-run": { type: "boolean", description: "report what would be freed, remove nothing" },
+  },
+  args: { min: 0, max: 0 },
+  run: (ctx) => import("./registry_gc.ts").then((m) => m.gc(ctx)),
 };
 
 /** `kpm chart-repo serve`. */

@@ -2,18 +2,24 @@
  * `kpm registry serve`: runs kpm's embedded OCI registry in the foreground until SIGINT or SIGTERM.
  *
  * Storage defaults to `./registry-data` in the current folder (like distribution's `/var/lib/registry`, a
- * plain folder you can see, back up and delete); `--root` chooses another.
+ * plain folder you can see, back up and delete); `--root` chooses another. SIGTERM and SIGINT drain the
+ * requests in flight (bounded by `--drain-timeout`) before the command returns.
  *
  * @module
  */
 
 import { resolve } from "node:path";
 import { isLoopback } from "../oci/reference.ts";
+import { readAccessRules } from "../server/access_rules.ts";
+import { ProxyCache } from "../server/proxy_cache.ts";
 import type { RegistryUser } from "../server/registry_auth.ts";
-import { startRegistry } from "../server/registry.ts";
+import { type RegistryOptions, startRegistry } from "../server/registry.ts";
 import type { CommandContext } from "./command.ts";
-import { listOption, stringOption, UsageError } from "./command.ts";
-import { DEFAULT_ADDR, DEFAULT_ROOT } from "./registry_commands.ts";
+import { flagOption, listOption, stringOption, UsageError } from "./command.ts";
+import { parseDuration } from "./duration.ts";
+import { DEFAULT_ADDR, DEFAULT_ROOT, registryServeCommand } from "./registry_commands.ts";
+import { commandSettings, registryClient } from "./registry_context.ts";
+import { mergeConfigFile } from "./registry_serve_config.ts";
 
 /**
  * Parses `HOST:PORT`, `[IPv6]:PORT` or `:PORT` (all interfaces).
@@ -27,39 +33,118 @@ export function parseAddr(value: string): { hostname: string; port: number } {
   return { hostname: match[1] ?? (match[2] || "0.0.0.0"), port };
 }
 
-function parseUser(value: string): RegistryUser {
+function parseUser(value: string, option = "--user"): RegistryUser {
   const colon = value.indexOf(":");
   if (colon <= 0 || colon === value.length - 1) {
-    throw new UsageError(`Invalid --user "${value.slice(0, Math.max(colon, 0))}:…": expected USER:PASS`);
+    throw new UsageError(`Invalid ${option} "${value.slice(0, Math.max(colon, 0))}:…": expected USER:PASS`);
   }
   return { username: value.slice(0, colon), password: value.slice(colon + 1) };
 }
 
-/** Runs `kpm registry serve`. */
-export async function serve(ctx: CommandContext): Promise<void> {
-  const { hostname, port } = parseAddr(stringOption(ctx, "addr") ?? DEFAULT_ADDR);
-  const root = resolve(ctx.cwd, stringOption(ctx, "root") ?? DEFAULT_ROOT);
-  const users = listOption(ctx, "user").map(parseUser);
-  const htpasswd = stringOption(ctx, "htpasswd");
-  const loopback = isLoopback(hostname.includes(":") ? `[${hostname}]` : hostname);
-  if (!loopback && users.length === 0 && !htpasswd) {
-    ctx.writeError(
-      `warning: serving "${hostname}:${port}" without authentication; anyone who can reach it may push and delete (use --user or --htpasswd)\n`,
-    );
+/**
+ * The pull-through cache `--proxy URL` asks for, with `--proxy-user` or the stored credentials of its host.
+ *
+ * @throws {UsageError} on a URL that is not `https://HOST[:PORT]` (or `http://` for loopback or --plain-http)
+ */
+async function proxyOption(
+  ctx: CommandContext,
+  tagTtlMs: number | undefined,
+): Promise<RegistryOptions["proxy"]> {
+  const value = stringOption(ctx, "proxy");
+  if (value === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`Invalid --proxy "${value}": expected https://HOST[:PORT]`);
   }
-  const registry = await startRegistry({
+  const plain = url.protocol === "http:";
+  if ((!plain && url.protocol !== "https:") || url.pathname.replace(/\/+$/, "") !== "" || url.search) {
+    throw new UsageError(`Invalid --proxy "${value}": expected https://HOST[:PORT]`);
+  }
+  if (plain && !isLoopback(url.host) && !ctx.global.plainHttp) {
+    throw new UsageError(`--proxy "${value}" is plain HTTP: add --plain-http to allow it`);
+  }
+  const user = stringOption(ctx, "proxy-user");
+  const credential = user === undefined ? undefined : parseUser(user, "--proxy-user");
+  const client = registryClient(ctx, await commandSettings(ctx), { credential });
+  const log = (line: string) => ctx.writeError(`${line}\n`);
+  return (storage) => new ProxyCache(storage, { registry: url.host, client, tagTtlMs, log });
+}
+
+/** Reads a PEM file for --tls-cert / --tls-key. */
+async function readPem(path: string, option: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    throw new Error(`Cannot read ${option} "${path}": ${(error as Error).message}`);
+  }
+}
+
+/** The registry options the command line (and --config) ask for. */
+async function registryOptions(ctx: CommandContext): Promise<RegistryOptions> {
+  const option = (name: string) => stringOption(ctx, name);
+  const path = (name: string) => {
+    const value = option(name);
+    return value === undefined ? undefined : resolve(ctx.cwd, value);
+  };
+  const { hostname, port } = parseAddr(option("addr") ?? DEFAULT_ADDR);
+  const [cert, key] = [path("tls-cert"), path("tls-key")];
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new UsageError("--tls-cert and --tls-key go together");
+  }
+  const access = path("access");
+  const duration = (name: string) => {
+    const value = option(name);
+    return value === undefined ? undefined : parseDuration(value, `--${name}`);
+  };
+  return {
     hostname,
     port,
-    root,
-    users,
-    htpasswd: htpasswd === undefined ? undefined : resolve(ctx.cwd, htpasswd),
-    log: ctx.global.verbose ? (line) => ctx.writeError(`${line}\n`) : undefined,
-  });
+    root: path("root") ?? resolve(ctx.cwd, DEFAULT_ROOT),
+    users: listOption(ctx, "user").map((user) => parseUser(user)),
+    htpasswd: path("htpasswd"),
+    rules: access === undefined ? undefined : await readAccessRules(access),
+    tls: cert && key
+      ? { cert: await readPem(cert, "--tls-cert"), key: await readPem(key, "--tls-key") }
+      : undefined,
+    delete: flagOption(ctx, "delete"),
+    uploadTtlMs: duration("upload-ttl"),
+    drainMs: duration("drain-timeout"),
+    proxy: await proxyOption(ctx, duration("proxy-ttl")),
+    logJson: flagOption(ctx, "log-json"),
+    log: ctx.global.verbose || flagOption(ctx, "log-json")
+      ? (line) => ctx.writeError(`${line}\n`)
+      : undefined,
+  };
+}
+
+/** Runs `kpm registry serve`. */
+export async function serve(ctx: CommandContext): Promise<void> {
+  const configFile = stringOption(ctx, "config");
+  if (configFile !== undefined) {
+    const values = await mergeConfigFile(resolve(ctx.cwd, configFile), {
+      options: registryServeCommand.options ?? {},
+      values: ctx.values,
+    });
+    ctx = { ...ctx, values };
+  }
+  const options = await registryOptions(ctx);
+  const open = (options.users ?? []).length === 0 && !options.htpasswd && !options.rules;
+  const address = options.hostname!.includes(":") ? `[${options.hostname}]` : options.hostname!;
+  if (!isLoopback(address) && open && !options.proxy) {
+    ctx.writeError(
+      `warning: serving "${address}:${options.port}" without authentication; anyone who can reach it may push${
+        options.delete ? " and delete" : ""
+      } (use --user, --htpasswd or --access)\n`,
+    );
+  }
+  const registry = await startRegistry(options);
   ctx.out(`Listening on ${registry.url}`);
-  ctx.log(`Storage: ${root}${users.length || htpasswd ? "" : " (no authentication)"}`);
+  ctx.log(`Storage: ${options.root}${open ? " (no authentication)" : ""}`);
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
   const stop = () => {
-    ctx.log("Shutting down");
+    ctx.log("Shutting down: finishing requests in flight");
     registry.close();
   };
   for (const signal of signals) Deno.addSignalListener(signal, stop);

@@ -20,6 +20,7 @@ function blobUnknown(ctx: RouteContext, digest: string): DistributionError {
 /** GET or HEAD `/v2/<name>/blobs/<digest>`: the content as a stream, or the requested Range (206). */
 export async function getBlob(ctx: RouteContext, reference: string, head: boolean): Promise<Response> {
   const digest = digestParam(reference, `blob path of "${ctx.name}"`);
+  await ctx.proxy?.cacheBlob(ctx.name, digest);
   const size = await ctx.storage.blobSize(ctx.name, digest);
   if (size === undefined) throw blobUnknown(ctx, digest);
   const range = parseRange(ctx.request.headers.get("Range"), size);
@@ -68,7 +69,9 @@ async function mayPull(ctx: RouteContext, name: string): Promise<boolean> {
     await ctx.authorizeAlso(name, ["pull"]);
     return true;
   } catch (error) {
-    if (error instanceof DistributionError && error.code === "UNAUTHORIZED") return false;
+    if (error instanceof DistributionError && (error.code === "UNAUTHORIZED" || error.code === "DENIED")) {
+      return false;
+    }
     throw error;
   }
 }

@@ -37,6 +37,7 @@ function checkReference(ctx: RouteContext, reference: string, write = false): vo
 /** GET or HEAD `/v2/<name>/manifests/<reference>`. */
 export async function getManifest(ctx: RouteContext, reference: string, head: boolean): Promise<Response> {
   checkReference(ctx, reference);
+  await ctx.proxy?.cacheManifest(ctx.name, reference);
   const stored = await ctx.storage.getManifest(ctx.name, reference);
   if (!stored) throw manifestUnknown(ctx, reference);
   const headers = {
@@ -167,9 +168,18 @@ export async function listReferrers(ctx: RouteContext, reference: string): Promi
   return new Response(body, { status: 200, headers });
 }
 
-/** GET `/v2/_catalog` with `n` and `last`. */
-export async function catalog(storage: RegistryStorage, query: URLSearchParams): Promise<Response> {
-  const { page, link } = paginate(await storage.repositories(), { query, path: "/v2/_catalog" });
+/**
+ * GET `/v2/_catalog` with `n` and `last`: the repositories the caller may pull (`visible`).
+ *
+ * @param storage the registry's storage
+ * @param request the `query` and the `visible` filter
+ */
+export async function catalog(
+  storage: RegistryStorage,
+  request: { query: URLSearchParams; visible: (name: string) => boolean },
+): Promise<Response> {
+  const names = (await storage.repositories()).filter(request.visible);
+  const { page, link } = paginate(names, { query: request.query, path: "/v2/_catalog" });
   const response = Response.json({ repositories: page });
   if (link) response.headers.set("Link", link);
   return response;

@@ -1,34 +1,18 @@
 /**
  * kpm's embedded OCI registry: the distribution API v1.1 over a folder, with optional accounts (Basic and a
- * Bearer token endpoint). `kpm registry serve`, the demo and the tests start it with `startRegistry`.
- *
- * Routing works on the raw request path (not a normalised URL), so `..`, `%2e`, backslashes and empty
- * segments in a repository name are refused with NAME_INVALID instead of being resolved.
+ * Bearer token endpoint) and access rules, TLS (HTTP/2 through ALPN), deletes when enabled, Prometheus
+ * metrics, access logs, upload expiry, a bounded drain on close, and a pull-through cache mode. `kpm registry
+ * serve`, the demo and the tests start it with `startRegistry`.
  *
  * @module
  */
 
-import { isValidRepository } from "../oci/reference.ts";
-import {
-  cancelUpload,
-  deleteBlob,
-  finishUpload,
-  getBlob,
-  patchUpload,
-  startUpload,
-  uploadStatus,
-} from "./blob_routes.ts";
-import {
-  catalog,
-  deleteManifest,
-  getManifest,
-  listReferrers,
-  listTags,
-  putManifest,
-} from "./manifest_routes.ts";
-import { type Access, RegistryAuth, type RegistryUser } from "./registry_auth.ts";
+import type { AccessRules } from "./access_rules.ts";
+import { RegistryMetrics } from "./metrics.ts";
+import type { ProxyCache } from "./proxy_cache.ts";
+import { RegistryAuth, type RegistryUser } from "./registry_auth.ts";
 import { DistributionError, errorResponse } from "./registry_errors.ts";
-import type { RouteContext } from "./registry_http.ts";
+import { rawTarget, route, routeLabel, type RouterDeps } from "./registry_router.ts";
 import { RegistryStorage } from "./storage.ts";
 import { UploadSessions } from "./uploads.ts";
 
@@ -40,12 +24,26 @@ export interface RegistryOptions {
   port?: number;
   /** The storage folder (created when missing); data survives restarts. */
   root: string;
-  /** Accounts; with none and no htpasswd, access is anonymous. */
+  /** Accounts; with none, no htpasswd and no rules, access is anonymous and unrestricted. */
   users?: RegistryUser[];
   /** Path of an htpasswd file with bcrypt entries (`htpasswd -B`). */
   htpasswd?: string;
-  /** Receives one line per request. */
+  /** What each account and anonymous callers may do (see access_rules.ts). */
+  rules?: AccessRules;
+  /** Allow deletes of manifests, tags and blobs (default false, as distribution). */
+  delete?: boolean;
+  /** PEM certificate chain and key: serve HTTPS (and HTTP/2). */
+  tls?: { cert: string; key: string };
+  /** How long an untouched upload lives (default one hour). */
+  uploadTtlMs?: number;
+  /** How long `close()` waits for requests in flight before it drops them (default 30 s). */
+  drainMs?: number;
+  /** Pull-through cache mode: the upstream to fetch what the folder lacks from. */
+  proxy?: (storage: RegistryStorage) => ProxyCache;
+  /** Receives one access-log line per request (and internal errors). */
   log?: (line: string) => void;
+  /** Access-log lines as JSON documents instead of text. */
+  logJson?: boolean;
 }
 
 /** A running registry. */
@@ -54,36 +52,22 @@ export interface RunningRegistry {
   port: number;
   /** `HOST:PORT`, e.g. `127.0.0.1:5000`. */
   host: string;
-  /** `http://HOST:PORT`. */
+  /** `http://HOST:PORT` (`https://` with TLS). */
   url: string;
   /** Resolves when the server has stopped. */
   finished: Promise<void>;
-  /** Stops accepting requests, waits for those in flight and drops unfinished uploads. */
+  /**
+   * Stops: answers new requests 503, waits (bounded by `drainMs`) for those in flight, then closes every
+   * connection, drops unfinished uploads and releases the folder.
+   */
   close(): Promise<void>;
 }
 
 const API_VERSION = "registry/2.0";
-
-const ROUTE = new RegExp(
-  "^/v2/(.+?)/(?:(blobs/uploads)/?([^/]*)|blobs/([^/]+)|manifests/([^/]+)|(tags/list)|referrers/([^/]+))$",
-);
-
-/** The path of the request line as sent, without normalisation, and its query. */
-function rawTarget(url: string): { path: string; query: URLSearchParams } {
-  const afterScheme = url.indexOf("//") + 2;
-  const slash = url.indexOf("/", afterScheme);
-  const target = slash < 0 ? "/" : url.slice(slash);
-  const question = target.indexOf("?");
-  return question < 0
-    ? { path: target, query: new URLSearchParams() }
-    : { path: target.slice(0, question), query: new URLSearchParams(target.slice(question + 1)) };
-}
-
-function repositoryAccess(name: string, method: string): Access {
-  if (method === "GET" || method === "HEAD") return { type: "repository", name, actions: ["pull"] };
-  if (method === "DELETE") return { type: "repository", name, actions: ["delete"] };
-  return { type: "repository", name, actions: ["pull", "push"] };
-}
+/** Default bound of the drain on close. */
+export const DEFAULT_DRAIN_MS = 30_000;
+/** How long a computed storage size is reused by /metrics. */
+const STORAGE_SIZE_CACHE_MS = 10_000;
 
 /**
  * Starts the registry.
@@ -98,104 +82,133 @@ function repositoryAccess(name: string, method: string): Access {
  */
 export async function startRegistry(options: RegistryOptions): Promise<RunningRegistry> {
   const storage = new RegistryStorage(options.root);
-  await storage.init();
-  const uploads = new UploadSessions(storage);
-  const auth = await RegistryAuth.create({ users: options.users, htpasswd: options.htpasswd });
-  const log = options.log;
+  const lock = await storage.init();
+  try {
+    return await serveStorage(storage, lock, options);
+  } catch (error) {
+    lock.close();
+    throw error;
+  }
+}
 
-  const handle = async (request: Request): Promise<Response> => {
-    const { path, query } = rawTarget(request.url);
-    const method = request.method;
-    const head = method === "HEAD";
-    // Behind a TLS-terminating proxy the token endpoint is reached over https.
-    const scheme = request.headers.get("X-Forwarded-Proto") === "https" ? "https" : "http";
-    const realm = `${scheme}://${request.headers.get("Host") ?? "localhost"}/token`;
-    const check = async (needed: Access[]) => {
-      if (auth) await auth.authorize(request.headers.get("Authorization"), { needed, realm });
-    };
-    if (path === "/token" && auth) return await auth.token(request);
-    if (path === "/v2" || path === "/v2/") {
-      await check([]);
-      return head ? new Response(null, { status: 200 }) : Response.json({});
+/** The lines of the access log: text (`from METHOD path status ms`) or one JSON document. */
+function accessLine(json: boolean, entry: Record<string, string | number>): string {
+  if (json) return JSON.stringify(entry);
+  return `${entry.remote} ${entry.method} ${entry.path} ${entry.status} ${entry.ms}ms`;
+}
+
+/** Answers a request that failed: the spec's JSON error, and a log line for an internal failure. */
+async function failure(request: Request, error: unknown, log?: (line: string) => void): Promise<Response> {
+  const path = rawTarget(request.url).path;
+  if (!(error instanceof DistributionError)) {
+    log?.(`error: ${request.method} ${path}: ${(error as Error).message}`);
+  }
+  const refusal = error instanceof DistributionError
+    ? error
+    : new DistributionError("UNKNOWN", `Cannot ${request.method} "${path}": ${(error as Error).message}`);
+  await request.body?.cancel().catch(() => {});
+  return errorResponse(refusal, request.method === "HEAD");
+}
+
+/** A request whose body bytes are counted as they are read. */
+function countedRequest(request: Request, count: (bytes: number) => void): Request {
+  if (!request.body) return request;
+  const counter = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      count(chunk.byteLength);
+      controller.enqueue(chunk);
+    },
+  });
+  return new Request(request.url, {
+    method: request.method,
+    headers: request.headers,
+    body: request.body.pipeThrough(counter),
+  });
+}
+
+async function serveStorage(
+  storage: RegistryStorage,
+  lock: Deno.FsFile,
+  options: RegistryOptions,
+): Promise<RunningRegistry> {
+  const uploads = new UploadSessions(storage, { ttlMs: options.uploadTtlMs });
+  const auth = await RegistryAuth.create({
+    users: options.users,
+    htpasswd: options.htpasswd,
+    rules: options.rules,
+  });
+  const deps: RouterDeps = {
+    storage,
+    uploads,
+    auth,
+    delete: options.delete ?? false,
+    scheme: options.tls ? "https" : "http",
+    proxy: options.proxy?.(storage),
+  };
+  const metrics = new RegistryMetrics();
+  const sizeCache = { at: -Infinity, bytes: 0 };
+  const storageBytes = async () => {
+    if (performance.now() - sizeCache.at > STORAGE_SIZE_CACHE_MS) {
+      sizeCache.bytes = await storage.size();
+      sizeCache.at = performance.now();
     }
-    if (path === "/v2/_catalog") {
-      await check([{ type: "registry", name: "catalog", actions: ["*"] }]);
-      if (method !== "GET") throw unsupported(method, path);
-      return await catalog(storage, query);
+    return sizeCache.bytes;
+  };
+  const { log, logJson = false } = options;
+  const inFlight = new Set<Promise<void>>();
+  let draining = false;
+  const abort = new AbortController();
+
+  const answer = async (request: Request): Promise<Response> => {
+    if (draining) {
+      throw new DistributionError("UNAVAILABLE", "The registry is shutting down", {
+        headers: { "Connection": "close", "Retry-After": "1" },
+      });
     }
-    const match = ROUTE.exec(path);
-    if (!match) {
-      if (path.startsWith("/v2/")) {
-        throw new DistributionError("NAME_INVALID", `Invalid repository name or route "${path}"`, {
-          status: path.includes("/blobs/") || path.includes("/manifests/") ? 400 : 404,
-        });
-      }
-      throw new DistributionError("UNSUPPORTED", `No route "${path}"`, { status: 404 });
+    if (rawTarget(request.url).path === "/metrics" && request.method === "GET") {
+      const text = metrics.render({
+        uploadsInFlight: uploads.size,
+        requestsInFlight: inFlight.size,
+        storageBytes: await storageBytes(),
+      });
+      return new Response(text, { headers: { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" } });
     }
-    const name = match[1]!;
-    if (!isValidRepository(name)) {
-      throw new DistributionError("NAME_INVALID", `Invalid repository name "${name}"`, { detail: { name } });
-    }
-    await check([repositoryAccess(name, method)]);
-    const ctx: RouteContext = {
-      request,
-      name,
-      query,
-      storage,
-      uploads,
-      authorizeAlso: (other, actions) => check([{ type: "repository", name: other, actions }]),
-    };
-    const [, , uploadsPart, uploadId, blob, manifest, tags, referrers] = match;
-    if (uploadsPart) {
-      if (!uploadId) {
-        if (method === "POST") return await startUpload(ctx);
-      } else if (method === "PATCH") return await patchUpload(ctx, uploadId);
-      else if (method === "PUT") return await finishUpload(ctx, uploadId);
-      else if (method === "GET") return await uploadStatus(ctx, uploadId);
-      else if (method === "DELETE") return await cancelUpload(ctx, uploadId);
-    } else if (blob) {
-      if (method === "GET" || head) return await getBlob(ctx, blob, head);
-      if (method === "DELETE") return await deleteBlob(ctx, blob);
-    } else if (manifest) {
-      if (method === "GET" || head) return await getManifest(ctx, manifest, head);
-      if (method === "PUT") return await putManifest(ctx, manifest);
-      if (method === "DELETE") return await deleteManifest(ctx, manifest);
-    } else if (tags) {
-      if (method === "GET") return await listTags(ctx);
-    } else if (referrers) {
-      if (method === "GET") return await listReferrers(ctx, referrers);
-    }
-    throw unsupported(method, path);
+    return await route(countedRequest(request, (bytes) => metrics.received(bytes)), deps);
   };
 
   const server = Deno.serve({
     hostname: options.hostname ?? "127.0.0.1",
     port: options.port ?? 0,
+    signal: abort.signal,
     onListen() {},
+    ...(options.tls ?? {}),
   }, async (request, info) => {
     const started = performance.now();
-    let response: Response;
-    try {
-      response = await handle(request);
-    } catch (error) {
-      if (!(error instanceof DistributionError)) {
-        log?.(`error: ${request.method} ${rawTarget(request.url).path}: ${(error as Error).message}`);
-      }
-      const refusal = error instanceof DistributionError ? error : new DistributionError(
-        "UNKNOWN",
-        `Cannot ${request.method} "${rawTarget(request.url).path}": ${(error as Error).message}`,
-      );
-      await request.body?.cancel().catch(() => {});
-      response = errorResponse(refusal, request.method === "HEAD");
-    }
+    const done = info.completed.catch(() => {});
+    inFlight.add(done);
+    done.then(() => inFlight.delete(done));
+    const response = await answer(request).catch((error) => failure(request, error, log));
     response.headers.set("Docker-Distribution-API-Version", API_VERSION);
+    const path = rawTarget(request.url).path;
+    const bytesOut = Number(response.headers.get("Content-Length") ?? 0) || 0;
+    metrics.record({ route: routeLabel(path), method: request.method, status: response.status, bytesOut });
     if (log) {
+      const remote = "hostname" in info.remoteAddr ? info.remoteAddr.hostname : "-";
       const ms = (performance.now() - started).toFixed(1);
-      const from = "hostname" in info.remoteAddr ? info.remoteAddr.hostname : "-";
-      log(`${from} ${request.method} ${rawTarget(request.url).path} ${response.status} ${ms}ms`);
+      const entry = {
+        time: new Date().toISOString(),
+        remote,
+        method: request.method,
+        path,
+        status: response.status,
+        ms,
+        bytesOut,
+      };
+      log(accessLine(logJson, entry));
     }
     return response;
   });
+  uploads.startExpiry();
 
   const hostname = server.addr.hostname;
   const display = hostname.includes(":") ? `[${hostname}]` : hostname;
@@ -203,21 +216,27 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     display === "0.0.0.0" ? "127.0.0.1" : display === "[::]" ? "[::1]" : display
   }:${server.addr.port}`;
   let closing: Promise<void> | undefined;
+  const drain = async () => {
+    draining = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const limit = new Promise<void>((resolve) =>
+      timer = setTimeout(resolve, options.drainMs ?? DEFAULT_DRAIN_MS)
+    );
+    await Promise.race([Promise.all([...inFlight]), limit]);
+    clearTimeout(timer);
+    abort.abort();
+    await server.finished;
+    await uploads.cancelAll();
+    lock.close();
+  };
   return {
     port: server.addr.port,
     host,
-    url: `http://${host}`,
+    url: `${deps.scheme}://${host}`,
     finished: server.finished,
     close() {
-      closing ??= (async () => {
-        await server.shutdown();
-        await uploads.cancelAll();
-      })();
+      closing ??= drain();
       return closing;
     },
   };
-}
-
-function unsupported(method: string, path: string): DistributionError {
-  return new DistributionError("UNSUPPORTED", `Cannot ${method} "${path}"`, { status: 405 });
 }

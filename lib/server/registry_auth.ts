@@ -5,7 +5,9 @@
  * asked and valid for five minutes; refresh tokens (asked with `offline_token=true` or `access_type=offline`)
  * last a day.
  *
- * Every account may pull, push and delete everywhere: the registry is meant for one user or one team.
+ * Without access rules every account may pull, push and delete everywhere and anonymous callers nothing. With
+ * access rules (`--access FILE`, see access_rules.ts) each account, and anonymous callers, get what the rules
+ * grant, for Basic credentials and token scopes alike: a token carries only the asked actions the rules grant.
  *
  * @module
  */
@@ -14,6 +16,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { loadBcrypt } from "../deps.ts";
 import { decodeBase64Utf8 } from "../oci/base64.ts";
 import { cleanScopes } from "../oci/auth/scope.ts";
+import { type AccessRules, grantedActions } from "./access_rules.ts";
 import { DistributionError } from "./registry_errors.ts";
 import { readBodyCapped } from "./registry_http.ts";
 
@@ -35,6 +38,8 @@ export interface RegistryAuthOptions {
   users?: RegistryUser[];
   /** Path of an htpasswd file with bcrypt entries. */
   htpasswd?: string;
+  /** What each account and anonymous callers may do; without, accounts may do everything. */
+  rules?: AccessRules;
   /** The `service` of the Bearer challenge (default `kpm-registry`). */
   service?: string;
   /** Lifetime of access tokens in seconds (default 300). */
@@ -42,11 +47,22 @@ export interface RegistryAuthOptions {
   now?: () => number;
 }
 
+/** Who made a request: an account name, or undefined for an anonymous caller. */
+export type Caller = string | undefined;
+
 interface Grant {
-  username: string;
+  username: Caller;
   /** `type:name` → actions. */
   access: Map<string, Set<string>>;
   expires: number;
+}
+
+/** A token request: whether the caller is known (or may be anonymous), who, the scopes, and offline access. */
+interface TokenAsk {
+  known: boolean;
+  caller: Caller;
+  scopes: string[];
+  offline: boolean;
 }
 
 const REFRESH_SECONDS = 24 * 60 * 60;
@@ -110,6 +126,7 @@ export class RegistryAuth {
   #tokens = new Map<string, Grant>();
   #refresh = new Map<string, { username: string; expires: number }>();
   #service: string;
+  #rules: AccessRules | undefined;
   #tokenSeconds: number;
   #now: () => number;
 
@@ -117,18 +134,20 @@ export class RegistryAuth {
     for (const user of options.users ?? []) this.#plain.set(user.username, sha256(user.password));
     this.#hashed = hashed;
     this.#service = options.service ?? "kpm-registry";
+    this.#rules = options.rules;
     this.#tokenSeconds = options.tokenSeconds ?? 300;
     this.#now = options.now ?? Date.now;
   }
 
   /**
-   * Builds the authenticator, or returns undefined when no account is configured (anonymous access).
+   * Builds the authenticator, or returns undefined when neither accounts nor rules are configured (anyone may
+   * do anything).
    *
    * @throws {Error} when the htpasswd file cannot be read or has an entry that is not bcrypt
    */
   static async create(options: RegistryAuthOptions): Promise<RegistryAuth | undefined> {
     const hashed = options.htpasswd ? await readHtpasswd(options.htpasswd) : new Map<string, string>();
-    if ((options.users ?? []).length === 0 && hashed.size === 0) return undefined;
+    if ((options.users ?? []).length === 0 && hashed.size === 0 && !options.rules) return undefined;
     return new RegistryAuth(options, hashed);
   }
 
@@ -154,30 +173,52 @@ export class RegistryAuth {
   }
 
   /**
-   * Lets a request through when its Basic credentials are an account or its Bearer token grants `needed`.
+   * True when `caller` may do `access`: what the rules grant, or without rules everything for an account and
+   * nothing for an anonymous caller. The catalog is open to every caller let in (it lists what they may pull).
+   */
+  permits(caller: Caller, access: Access): boolean {
+    if (!this.#rules) return caller !== undefined;
+    if (access.type === "registry") return access.name === "catalog";
+    if (access.type !== "repository") return false;
+    const granted = grantedActions(this.#rules, caller, access.name);
+    return access.actions.every((action) => granted.has(action));
+  }
+
+  /**
+   * Lets a request through when its Basic credentials are an account, its Bearer token grants `needed`, or it
+   * has no credentials and anonymous callers may do `needed`; and in the first case when the account may.
    *
    * @param authorization the request's Authorization header
    * @param request `needed` accesses, and the token endpoint's URL (`realm`) for the challenge
-   * @throws {DistributionError} UNAUTHORIZED (401) with a Bearer challenge otherwise
+   * @returns who is calling
+   * @throws {DistributionError} UNAUTHORIZED (401) with a Bearer challenge when the caller is not known or the
+   *   token does not grant `needed`; DENIED (403) when an account with valid Basic credentials may not
    */
   async authorize(
     authorization: string | null,
     request: { needed: Access[]; realm: string },
-  ): Promise<void> {
+  ): Promise<Caller> {
     const { needed, realm } = request;
     const [scheme, value = ""] = (authorization ?? "").trim().split(/\s+/, 2);
+    const scope = needed.map((n) => `${n.type}:${n.name}:${n.actions.join(",")}`).join(" ");
     let insufficient = false;
     if (scheme?.toLowerCase() === "basic") {
       const credentials = this.#basic(value);
-      if (credentials && await this.verify(credentials.username, credentials.password)) return;
+      if (credentials && await this.verify(credentials.username, credentials.password)) {
+        if (needed.every((n) => this.permits(credentials.username, n))) return credentials.username;
+        throw new DistributionError("DENIED", `"${credentials.username}" may not "${scope}"`, {
+          detail: needed,
+        });
+      }
     } else if (scheme?.toLowerCase() === "bearer") {
       const grant = this.#tokens.get(value);
       if (grant && grant.expires > this.#now()) {
-        if (needed.every((n) => this.#grants(grant, n))) return;
+        if (needed.every((n) => this.#grants(grant, n))) return grant.username;
         insufficient = true;
       } else if (grant) this.#tokens.delete(value);
+    } else if (authorization === null && this.#rules && needed.every((n) => this.permits(undefined, n))) {
+      return undefined;
     }
-    const scope = needed.map((n) => `${n.type}:${n.name}:${n.actions.join(",")}`).join(" ");
     let challenge = `Bearer realm="${realm}",service="${this.#service}"`;
     if (scope) challenge += `,scope="${scope}"`;
     if (insufficient) challenge += `,error="insufficient_scope"`;
@@ -189,80 +230,90 @@ export class RegistryAuth {
   }
 
   /**
-   * Answers a token request: GET with Basic credentials and `scope` parameters, or the OAuth2 POST form with
-   * `grant_type=password` or `grant_type=refresh_token`.
+   * Answers a token request: GET with Basic credentials (or none, for an anonymous token when access rules are
+   * set) and `scope` parameters, or the OAuth2 POST form with `grant_type=password` or `refresh_token`. The
+   * token grants the asked actions the caller may do, and no others.
    *
    * @returns `{token, access_token, expires_in, issued_at}` (and `refresh_token` when asked for)
    * @throws {DistributionError} UNAUTHORIZED on missing or wrong credentials, UNSUPPORTED on another method
    */
   async token(request: Request): Promise<Response> {
     const url = new URL(request.url);
-    let username: string | undefined;
-    let scopes: string[];
-    let offline = url.searchParams.get("offline_token") === "true";
-    if (request.method === "GET") {
-      const [scheme, value = ""] = (request.headers.get("Authorization") ?? "").trim().split(/\s+/, 2);
-      const credentials = scheme?.toLowerCase() === "basic" ? this.#basic(value) : undefined;
-      if (credentials && await this.verify(credentials.username, credentials.password)) {
-        username = credentials.username;
-      }
-      scopes = url.searchParams.getAll("scope");
-    } else if (request.method === "POST") {
-      const form = new URLSearchParams(
-        new TextDecoder().decode(
-          await readBodyCapped(request, {
-            limit: MAX_FORM_BYTES,
-            what: "the token request form",
-            code: "SIZE_INVALID",
-          }),
-        ),
-      );
-      scopes = (form.get("scope") ?? "").split(" ");
-      offline ||= form.get("access_type") === "offline";
-      const grantType = form.get("grant_type");
-      if (grantType === "password") {
-        const user = form.get("username") ?? "";
-        if (await this.verify(user, form.get("password") ?? "")) username = user;
-      } else if (grantType === "refresh_token") {
-        const refresh = this.#refresh.get(form.get("refresh_token") ?? "");
-        if (refresh && refresh.expires > this.#now()) username = refresh.username;
-      } else {
-        throw new DistributionError("UNSUPPORTED", `Unsupported grant_type "${grantType ?? ""}"`, {
-          status: 400,
-        });
-      }
-    } else {
-      throw new DistributionError("UNSUPPORTED", `Cannot ${request.method} the token endpoint`);
-    }
-    if (username === undefined) {
+    const asked = request.method === "GET"
+      ? await this.#tokenGet(request, url)
+      : request.method === "POST"
+      ? await this.#tokenPost(request)
+      : undefined;
+    if (!asked) throw new DistributionError("UNSUPPORTED", `Cannot ${request.method} the token endpoint`);
+    if (!asked.known) {
       throw new DistributionError("UNAUTHORIZED", "Cannot issue a token: wrong or missing credentials", {
         headers: { "WWW-Authenticate": `Basic realm="${this.#service}"` },
       });
     }
-    return Response.json(this.#issue(username, scopes, offline));
+    const offline = asked.offline || url.searchParams.get("offline_token") === "true";
+    return Response.json(this.#issue(asked.caller, asked.scopes, offline));
   }
 
-  #issue(username: string, scopes: string[], offline: boolean): Record<string, unknown> {
+  async #tokenGet(request: Request, url: URL): Promise<TokenAsk> {
+    const scopes = url.searchParams.getAll("scope");
+    const authorization = request.headers.get("Authorization");
+    if (authorization === null) return { known: !!this.#rules, caller: undefined, scopes, offline: false };
+    const [scheme, value = ""] = authorization.trim().split(/\s+/, 2);
+    const credentials = scheme?.toLowerCase() === "basic" ? this.#basic(value) : undefined;
+    const known = !!credentials && await this.verify(credentials.username, credentials.password);
+    return { known, caller: credentials?.username, scopes, offline: false };
+  }
+
+  async #tokenPost(request: Request): Promise<TokenAsk> {
+    const form = new URLSearchParams(
+      new TextDecoder().decode(
+        await readBodyCapped(request, {
+          limit: MAX_FORM_BYTES,
+          what: "the token request form",
+          code: "SIZE_INVALID",
+        }),
+      ),
+    );
+    const scopes = (form.get("scope") ?? "").split(" ");
+    const offline = form.get("access_type") === "offline";
+    const grantType = form.get("grant_type");
+    if (grantType === "password") {
+      const user = form.get("username") ?? "";
+      return { known: await this.verify(user, form.get("password") ?? ""), caller: user, scopes, offline };
+    }
+    if (grantType === "refresh_token") {
+      const refresh = this.#refresh.get(form.get("refresh_token") ?? "");
+      const known = !!refresh && refresh.expires > this.#now();
+      return { known, caller: refresh?.username, scopes, offline };
+    }
+    throw new DistributionError("UNSUPPORTED", `Unsupported grant_type "${grantType ?? ""}"`, {
+      status: 400,
+    });
+  }
+
+  #issue(caller: Caller, scopes: string[], offline: boolean): Record<string, unknown> {
     const now = this.#now();
     for (const [token, grant] of this.#tokens) if (grant.expires <= now) this.#tokens.delete(token);
     const access = new Map<string, Set<string>>();
     for (const a of parseScopes(scopes)) {
       const key = `${a.type}:${a.name}`;
       const set = access.get(key) ?? new Set<string>();
-      a.actions.forEach((action) => set.add(action));
+      for (const action of a.actions) {
+        if (this.permits(caller, { type: a.type, name: a.name, actions: [action] })) set.add(action);
+      }
       access.set(key, set);
     }
     const token = randomToken();
-    this.#tokens.set(token, { username, access, expires: now + this.#tokenSeconds * 1000 });
+    this.#tokens.set(token, { username: caller, access, expires: now + this.#tokenSeconds * 1000 });
     const answer: Record<string, unknown> = {
       token,
       access_token: token,
       expires_in: this.#tokenSeconds,
       issued_at: new Date(now).toISOString(),
     };
-    if (offline) {
+    if (offline && caller !== undefined) {
       const refresh = randomToken();
-      this.#refresh.set(refresh, { username, expires: now + REFRESH_SECONDS * 1000 });
+      this.#refresh.set(refresh, { username: caller, expires: now + REFRESH_SECONDS * 1000 });
       answer.refresh_token = refresh;
     }
     return answer;

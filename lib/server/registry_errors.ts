@@ -5,7 +5,10 @@
  * @module
  */
 
-/** The error codes of the OCI distribution spec, and distribution's `UNKNOWN` for an internal failure. */
+/**
+ * The error codes of the OCI distribution spec, and distribution's `UNKNOWN` (an internal failure) and
+ * `UNAVAILABLE` (shutting down).
+ */
 export type DistributionCode =
   | "BLOB_UNKNOWN"
   | "BLOB_UPLOAD_INVALID"
@@ -23,6 +26,7 @@ export type DistributionCode =
   | "TAG_INVALID"
   | "RANGE_INVALID"
   | "TOOMANYREQUESTS"
+  | "UNAVAILABLE"
   | "UNKNOWN";
 
 /** The status each code answers with unless a route says otherwise. */
@@ -43,6 +47,7 @@ const STATUS: Record<DistributionCode, number> = {
   TAG_INVALID: 400,
   RANGE_INVALID: 416,
   TOOMANYREQUESTS: 429,
+  UNAVAILABLE: 503,
   UNKNOWN: 500,
 };
 

@@ -7,6 +7,7 @@
 
 import { type Digest, parseDigest } from "../oci/digest.ts";
 import { type DistributionCode, DistributionError } from "./registry_errors.ts";
+import type { ProxyCache } from "./proxy_cache.ts";
 import type { RegistryStorage } from "./storage.ts";
 import type { UploadSessions } from "./uploads.ts";
 
@@ -19,6 +20,8 @@ export interface RouteContext {
   query: URLSearchParams;
   storage: RegistryStorage;
   uploads: UploadSessions;
+  /** In pull-through cache mode: fetches what the storage lacks from the upstream. */
+  proxy?: ProxyCache;
   /** Checks that the request may also do `actions` on another repository (a mount's source). */
   authorizeAlso(name: string, actions: string[]): Promise<void>;
 }

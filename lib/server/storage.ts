@@ -12,8 +12,11 @@
  * ```
  *
  * Crash safety comes from the order of the steps: content before the link that names it, a manifest's blob and
- * revision link before its tag, and every file written to a temporary name and renamed. A crash leaves at most
- * unreferenced content, never a tag pointing at a missing manifest.
+ * revision link before its tag, and every file written to a temporary name and renamed. Manifests and links are
+ * flushed to disk (file and folder) before the next step, so a crash or a power cut leaves at most
+ * unreferenced content, never a tag pointing at a missing or torn manifest.
+ *
+ * One process at a time uses a folder: a server or `kpm registry gc` holds an exclusive lock on `ROOT/.lock`.
  *
  * @module
  */
@@ -70,10 +73,10 @@ async function listDir(path: string): Promise<Deno.DirEntry[]> {
   return entries;
 }
 
-/** Writes a small file atomically, creating its folder first. */
+/** Writes a small file atomically and durably (fsync of the file and its folder), creating its folder first. */
 async function writeLink(path: string, content: string): Promise<void> {
   await Deno.mkdir(join(path, ".."), { recursive: true });
-  await writeFileAtomic(path, content);
+  await writeFileAtomic(path, content, { durable: true });
 }
 
 /**
@@ -90,21 +93,47 @@ export class RegistryStorage {
   }
 
   /**
-   * Creates the folders and removes uploads left over by a previous run (their sessions are gone).
+   * Creates the folders, takes the folder's lock (see `lock`) and removes uploads left over by a previous run
+   * (their sessions are gone).
    *
-   * @throws {Error} naming the folder when it cannot be created
+   * @returns the lock, held until closed
+   * @throws {Error} naming the folder when it cannot be created or another process uses it
    */
-  async init(): Promise<void> {
+  async init(): Promise<Deno.FsFile> {
     try {
       await Deno.mkdir(join(this.root, "blobs"), { recursive: true });
       await Deno.mkdir(join(this.root, "repositories"), { recursive: true });
-      await Deno.remove(this.uploadsDir, { recursive: true }).catch(() => {});
-      await Deno.mkdir(this.uploadsDir, { recursive: true });
     } catch (error) {
       throw new Error(`Cannot use "${this.root}" as registry storage: ${(error as Error).message}`, {
         cause: error,
       });
     }
+    const lock = await this.lock("serve");
+    try {
+      await Deno.remove(this.uploadsDir, { recursive: true }).catch(() => {});
+      await Deno.mkdir(this.uploadsDir, { recursive: true });
+    } catch (error) {
+      lock.close();
+      throw new Error(`Cannot use "${this.root}" as registry storage: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    return lock;
+  }
+
+  /**
+   * Takes the folder's exclusive lock (released when the process ends or the returned file is closed).
+   *
+   * @param purpose what the lock is for, named in the error (e.g. `serve`)
+   * @throws {Error} when another process holds it
+   */
+  async lock(purpose: string): Promise<Deno.FsFile> {
+    const file = await Deno.open(join(this.root, ".lock"), { read: true, write: true, create: true });
+    if (await file.tryLock(true)) return file;
+    file.close();
+    throw new Error(
+      `Cannot ${purpose} "${this.root}": another kpm process (a registry server or gc) is using the folder`,
+    );
   }
 
   /** The folder of uploads in progress. */
@@ -184,7 +213,7 @@ export class RegistryStorage {
     const path = this.blobPath(digest);
     if (await this.contentExists(digest)) return;
     await Deno.mkdir(join(path, ".."), { recursive: true });
-    await writeFileAtomic(path, bytes);
+    await writeFileAtomic(path, bytes, { durable: true });
   }
 
   /** The digest a tag or digest reference names in the repository, or undefined. */
@@ -291,6 +320,46 @@ export class RegistryStorage {
     return found.sort();
   }
 
+  /** The digests of the manifests the repository holds (tagged or not). */
+  async revisions(name: string): Promise<Digest[]> {
+    return await digestsIn(join(this.#repo(name), "_manifests", "revisions"));
+  }
+
+  /** The digests of the blobs the repository links. */
+  async layerLinks(name: string): Promise<Digest[]> {
+    return await digestsIn(join(this.#repo(name), "_layers"));
+  }
+
+  /**
+   * Every file of the content store, with its digest (undefined for a stray file, such as the temporary file
+   * of an interrupted write) and size.
+   */
+  async *contents(): AsyncGenerator<{ path: string; digest?: Digest; size: number }> {
+    const blobs = join(this.root, "blobs");
+    for (const algorithm of (await listDir(blobs)).filter((e) => e.isDirectory)) {
+      for (const prefix of (await listDir(join(blobs, algorithm.name))).filter((e) => e.isDirectory)) {
+        const dir = join(blobs, algorithm.name, prefix.name);
+        for (const entry of await listDir(dir)) {
+          const path = join(dir, entry.name);
+          const size = await statSize(path);
+          if (size === undefined) continue;
+          const digest = `${algorithm.name}:${entry.name}`;
+          yield { path, digest: isDigest(digest) ? digest : undefined, size };
+        }
+      }
+    }
+  }
+
+  /** Bytes held: content, manifests and uploads in progress. */
+  async size(): Promise<number> {
+    let total = 0;
+    for await (const content of this.contents()) total += content.size;
+    for (const entry of await listDir(this.uploadsDir)) {
+      total += (await statSize(join(this.uploadsDir, entry.name))) ?? 0;
+    }
+    return total;
+  }
+
   /** The descriptors of the manifests whose subject is `subject`, sorted by digest. */
   async referrers(name: string, subject: Digest): Promise<Descriptor[]> {
     const dir = this.#referrersDir(name, subject);
@@ -312,6 +381,18 @@ export class RegistryStorage {
   async digestFile(path: string, algorithm: string): Promise<Digest> {
     return (await digestStream((await Deno.open(path)).readable, algorithm)).digest;
   }
+}
+
+/** The digests named by `<alg>/<hex>` files under a folder. */
+async function digestsIn(dir: string): Promise<Digest[]> {
+  const found: Digest[] = [];
+  for (const algorithm of (await listDir(dir)).filter((e) => e.isDirectory)) {
+    for (const entry of await listDir(join(dir, algorithm.name))) {
+      const digest = `${algorithm.name}:${entry.name}`;
+      if (entry.isFile && isDigest(digest)) found.push(digest);
+    }
+  }
+  return found;
 }
 
 /** The descriptor the referrers API lists for a manifest with a subject. */

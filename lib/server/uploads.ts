@@ -4,6 +4,7 @@
  * ~4 MiB; finishing checks the digest and only then renames the file into the content store.
  *
  * Sessions live in memory: after a restart their files are gone and their ids answer BLOB_UPLOAD_UNKNOWN.
+ * Sessions untouched for the TTL (default one hour) expire on a timer, with their files.
  *
  * @module
  */
@@ -17,8 +18,8 @@ import type { RegistryStorage } from "./storage.ts";
 /** Bytes gathered before one write to disk (request bodies arrive in ~64 KiB pieces). */
 export const WRITE_BATCH_BYTES = 4 * 1024 * 1024;
 
-/** Sessions untouched for this long are dropped with their file. */
-const SESSION_TTL_MS = 60 * 60 * 1000;
+/** Sessions untouched for this long are dropped with their file, unless told otherwise. */
+export const DEFAULT_UPLOAD_TTL_MS = 60 * 60 * 1000;
 
 /** One upload in progress. */
 export interface UploadSession {
@@ -122,11 +123,37 @@ export class UploadSessions {
   #storage: RegistryStorage;
   #sessions = new Map<string, UploadSession>();
   #now: () => number;
+  #ttlMs: number;
+  #timer: ReturnType<typeof setInterval> | undefined;
 
-  /** @param storage where finished uploads go */
-  constructor(storage: RegistryStorage, options: { now?: () => number } = {}) {
+  /**
+   * @param storage where finished uploads go
+   * @param options `ttlMs`: how long an untouched session lives (default one hour); `now`: the clock
+   */
+  constructor(storage: RegistryStorage, options: { now?: () => number; ttlMs?: number } = {}) {
     this.#storage = storage;
     this.#now = options.now ?? Date.now;
+    this.#ttlMs = options.ttlMs ?? DEFAULT_UPLOAD_TTL_MS;
+  }
+
+  /** How many sessions are open. */
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  /** Expires untouched sessions on a timer (a quarter of the TTL, at most a minute) until `stopExpiry`. */
+  startExpiry(): void {
+    if (this.#timer !== undefined) return;
+    const every = Math.max(10, Math.min(this.#ttlMs / 4, 60_000));
+    const timer = setInterval(() => this.#expire().catch(() => {}), every);
+    Deno.unrefTimer(timer);
+    this.#timer = timer;
+  }
+
+  /** Stops the expiry timer. */
+  stopExpiry(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
   }
 
   /** Opens a new, empty session for the repository `name`. */
@@ -231,8 +258,9 @@ export class UploadSessions {
     await Deno.remove(session.path).catch(() => {});
   }
 
-  /** Cancels every session (on close). */
+  /** Cancels every session and stops the expiry timer (on close). */
   async cancelAll(): Promise<void> {
+    this.stopExpiry();
     for (const session of [...this.#sessions.values()]) await this.cancel(session);
   }
 
@@ -253,7 +281,7 @@ export class UploadSessions {
   }
 
   async #expire(): Promise<void> {
-    const limit = this.#now() - SESSION_TTL_MS;
+    const limit = this.#now() - this.#ttlMs;
     for (const session of [...this.#sessions.values()]) {
       if (session.touched < limit) await this.cancel(session);
     }

@@ -128,7 +128,7 @@ Deno.test({
 }, async () => {
   const root = await Deno.makeTempDir({ prefix: "kpm-conformance-registry-" });
   const user = { username: "conformance", password: "s3cret" };
-  const server = await startKpmServe(root, ["--user", `${user.username}:${user.password}`]);
+  const server = await startKpmServe(root, ["--delete", "--user", `${user.username}:${user.password}`]);
   try {
     const result = await runSuite(server.url, user);
     console.error(
