@@ -222,9 +222,15 @@ async function serveStorage(
     const limit = new Promise<void>((resolve) =>
       timer = setTimeout(resolve, options.drainMs ?? DEFAULT_DRAIN_MS)
     );
-    await Promise.race([Promise.all([...inFlight]), limit]);
+    const drained = await Promise.race([
+      Promise.all([...inFlight]).then(() => true),
+      limit.then(() => false),
+    ]);
     clearTimeout(timer);
-    abort.abort();
+    // Drained: a graceful shutdown lets the last responses reach their clients. Not drained: the abort signal
+    // closes every connection at once (shutdown would wait for them without bound).
+    if (drained) await server.shutdown();
+    else abort.abort();
     await server.finished;
     await uploads.cancelAll();
     lock.close();

@@ -216,7 +216,7 @@ export class RegistryAuth {
         if (needed.every((n) => this.#grants(grant, n))) return grant.username;
         insufficient = true;
       } else if (grant) this.#tokens.delete(value);
-    } else if (authorization === null && this.#rules && needed.every((n) => this.permits(undefined, n))) {
+    } else if (authorization === null && this.#mayAnonymously(needed)) {
       return undefined;
     }
     let challenge = `Bearer realm="${realm}",service="${this.#service}"`;
@@ -317,6 +317,16 @@ export class RegistryAuth {
       answer.refresh_token = refresh;
     }
     return answer;
+  }
+
+  /**
+   * Whether a request without credentials may do `needed`: repository actions the rules grant anonymous
+   * callers. The API root and the catalog always challenge, so that clients log in (and `docker login` checks
+   * the password) and the catalog lists what the caller's token may pull.
+   */
+  #mayAnonymously(needed: Access[]): boolean {
+    return !!this.#rules && needed.length > 0 &&
+      needed.every((n) => n.type === "repository" && this.permits(undefined, n));
   }
 
   #grants(grant: Grant, needed: Access): boolean {

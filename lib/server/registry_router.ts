@@ -120,7 +120,8 @@ export async function route(request: Request, deps: RouterDeps): Promise<Respons
   const head = method === "HEAD";
   // Behind a TLS-terminating proxy the token endpoint is reached over https.
   const scheme = request.headers.get("X-Forwarded-Proto") === "https" ? "https" : deps.scheme;
-  const realm = `${scheme}://${request.headers.get("Host") ?? "localhost"}/token`;
+  // The request URL's host is the Host header (HTTP/1.1) or the :authority (HTTP/2).
+  const realm = `${scheme}://${new URL(request.url).host}/token`;
   const check = async (needed: Access[]): Promise<Caller> =>
     auth ? await auth.authorize(request.headers.get("Authorization"), { needed, realm }) : undefined;
   if (path === "/token" && auth) return await auth.token(request);

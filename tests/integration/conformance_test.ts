@@ -10,23 +10,13 @@
 import { assert, assertEquals } from "../assert.ts";
 import { join } from "node:path";
 import { startDistribution } from "./support/distribution.ts";
+import { startKpmServe } from "./support/kpm_serve.ts";
+import { peerBinary } from "./support/peer_bin.ts";
 import { missingPeers } from "./support/peers.ts";
 
 const BINARY = "conformance.test";
 
-/** The peer's path: `$KPM_PEERS_BIN`, then `~/.cache/kpm-peers/bin`, then PATH. */
-async function peerPath(name: string): Promise<string | undefined> {
-  const home = Deno.env.get("HOME");
-  const folders = [Deno.env.get("KPM_PEERS_BIN"), home && join(home, ".cache", "kpm-peers", "bin")];
-  for (const folder of folders) {
-    if (!folder) continue;
-    const path = join(folder, name);
-    if (await Deno.stat(path).then((info) => info.isFile, () => false)) return path;
-  }
-  return (await missingPeers([name])).length === 0 ? name : undefined;
-}
-
-const suite = await peerPath(BINARY);
+const suite = await peerBinary(BINARY);
 const ci = Deno.env.get("CI") === "true";
 if (!suite && !ci) console.error(`skipping conformance tests: ${BINARY} not built (they fail when CI=true)`);
 
@@ -83,44 +73,6 @@ async function runSuite(rootUrl: string, user: { username: string; password: str
   }
 }
 
-/** Starts `kpm registry serve` on a free port over a temporary folder; resolves with its URL. */
-async function startKpmServe(root: string, args: string[]) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      join(import.meta.dirname!, "..", "..", "main.ts"),
-      "registry",
-      "serve",
-      "--addr",
-      "127.0.0.1:0",
-      "--root",
-      root,
-      ...args,
-    ],
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`kpm registry serve exited before listening: ${text}`);
-    text += value;
-  }
-  reader.releaseLock();
-  const url = /Listening on (\S+)/.exec(text)?.[1];
-  assert(url, `unexpected first line of kpm registry serve: ${text}`);
-  return {
-    url,
-    async close() {
-      child.kill("SIGTERM");
-      await child.status;
-      await child.stdout.cancel().catch(() => {});
-    },
-  };
-}
-
 Deno.test({
   name: "the OCI conformance suite passes against kpm registry serve (pull, push, discovery, management)",
   ignore: !suite && !ci,
@@ -128,7 +80,13 @@ Deno.test({
 }, async () => {
   const root = await Deno.makeTempDir({ prefix: "kpm-conformance-registry-" });
   const user = { username: "conformance", password: "s3cret" };
-  const server = await startKpmServe(root, ["--delete", "--user", `${user.username}:${user.password}`]);
+  const server = await startKpmServe([
+    "--root",
+    root,
+    "--delete",
+    "--user",
+    `${user.username}:${user.password}`,
+  ]);
   try {
     const result = await runSuite(server.url, user);
     console.error(
@@ -137,7 +95,7 @@ Deno.test({
     assertEquals(result.failed, [], "conformance failures against kpm registry serve");
     assert(result.passed > 0, "the suite ran no test");
   } finally {
-    await server.close();
+    await server.stop();
     await Deno.remove(root, { recursive: true });
   }
 });
