@@ -4,6 +4,10 @@
  * what the caller may pull, and deletes refused unless enabled. Clients: kpm's own (lib/oci) and raw fetch.
  */
 
+import { join } from "node:path";
+import { registryServeCommand } from "../lib/cli/registry_commands.ts";
+import { mergeConfigFile } from "../lib/cli/registry_serve_config.ts";
+import { loadYaml } from "../lib/deps.ts";
 import { pushBlob } from "../lib/oci/blob_upload.ts";
 import { RegistryClient } from "../lib/oci/client.ts";
 import { digestOf } from "../lib/oci/digest.ts";
@@ -251,4 +255,37 @@ Deno.test("deletes: refused with 405 UNSUPPORTED unless the registry runs with d
       });
     });
   }
+});
+
+Deno.test("docs/registry.md: its access rules, config file and Kubernetes manifests are valid", async () => {
+  const doc = await Deno.readTextFile(new URL("../docs/registry.md", import.meta.url));
+  const blocks = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  const { parseYaml } = await loadYaml();
+  const access = blocks.find((b) => b.startsWith("anonymous:"));
+  assertEquals(access, ISSUE_EXAMPLE, "the docs show the issue's example verbatim");
+  const config = blocks.find((b) => b.startsWith("# /etc/kpm/registry.yaml"))!;
+  const dir = await Deno.makeTempDir({ prefix: "kpm_registry_docs_" });
+  try {
+    await Deno.writeTextFile(join(dir, "registry.yaml"), config);
+    const values = await mergeConfigFile(join(dir, "registry.yaml"), {
+      options: registryServeCommand.options!,
+      values: {},
+    });
+    assertEquals(values.access, join(dir, "access.yaml"));
+    assertEquals(values.delete, true);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  const kubernetes = blocks.find((b) => b.includes("kind: Deployment"))!;
+  const objects = kubernetes.split(/^---$/m).map((part) => parseYaml(part) as Record<string, unknown>);
+  assertEquals(objects.map((o) => o.kind), [
+    "Secret",
+    "Secret",
+    "PersistentVolumeClaim",
+    "Deployment",
+    "Service",
+  ]);
+  const auth = objects[1] as { stringData: Record<string, string> };
+  const rules = await parseAccessRules(auth.stringData["access.yaml"]!, "the Secret's access.yaml");
+  assertEquals([...grantedActions(rules, "reader", "x/y")], ["pull"]);
 });

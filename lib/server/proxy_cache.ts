@@ -20,6 +20,8 @@ import type { RegistryStorage } from "./storage.ts";
 
 /** Default time a cached tag is trusted before it is checked against the upstream again. */
 export const DEFAULT_PROXY_TAG_TTL_MS = 5 * 60 * 1000;
+/** After the upstream failed to answer, how long requests do not wait for it (the cache answers alone). */
+const UPSTREAM_DOWN_MS = 10_000;
 
 /** Options of ProxyCache. */
 export interface ProxyCacheOptions {
@@ -46,6 +48,8 @@ export class ProxyCache {
   #checked = new Map<string, number>();
   /** Fetches in progress, so that concurrent requests for one thing fetch it once. */
   #pending = new Map<string, Promise<void>>();
+  /** Until when the upstream is taken as down (it failed to answer). */
+  #downUntil = 0;
 
   /**
    * @param storage the folder the cache fills
@@ -77,11 +81,9 @@ export class ProxyCache {
       const checked = this.#checked.get(key);
       if (cached && checked !== undefined && this.#now() - checked < this.#tagTtlMs) return;
       try {
-        const upstream = await headManifest(this.#client, {
-          registry: this.#registry,
-          repository: name,
-          tag: reference,
-        });
+        this.#checkUp();
+        const ref = { registry: this.#registry, repository: name, tag: reference };
+        const upstream = await this.#upstream(() => headManifest(this.#client, ref));
         if (upstream && upstream.digest !== cached) await this.#fetchManifest(name, reference);
         this.#checked.set(key, this.#now());
       } catch (error) {
@@ -101,12 +103,13 @@ export class ProxyCache {
     await this.#once(`blob ${name}@${digest}`, async () => {
       if ((await this.#storage.blobSize(name, digest)) !== undefined) return;
       try {
-        const size = await this.#upstreamBlobSize(name, digest);
+        this.#checkUp();
+        const size = await this.#upstream(() => this.#upstreamBlobSize(name, digest));
         if (size === undefined) return;
         if (!(await this.#storage.contentExists(digest))) {
           const temp = join(this.#storage.uploadsDir, `proxy-${crypto.randomUUID()}`);
           const repo = { registry: this.#registry, repository: name };
-          await downloadBlob(this.#client, repo, { digest, size }, temp);
+          await this.#upstream(() => downloadBlob(this.#client, repo, { digest, size }, temp));
           await this.#storage.adoptContent(temp, digest);
         }
         await this.#storage.linkBlob(name, digest);
@@ -122,7 +125,8 @@ export class ProxyCache {
       : { registry: this.#registry, repository: name, tag: reference };
     let fetched;
     try {
-      fetched = await fetchManifest(this.#client, ref);
+      this.#checkUp();
+      fetched = await this.#upstream(() => fetchManifest(this.#client, ref));
     } catch (error) {
       if (error instanceof RegistryError && error.status === 404) return;
       throw this.#unreachable(`manifest "${name}:${reference}"`, error);
@@ -156,6 +160,24 @@ export class ProxyCache {
       throw new Error(`the upstream gave no valid Content-Length for blob "${digest}"`);
     }
     return size;
+  }
+
+  /** Fails at once while the upstream is taken as down. */
+  #checkUp(): void {
+    const wait = this.#downUntil - this.#now();
+    if (wait > 0) throw new Error(`it did not answer; trying again in ${Math.ceil(wait / 1000)} s`);
+  }
+
+  /** Runs a request to the upstream; a failure to answer (no status, or 5xx) marks the upstream down. */
+  async #upstream<T>(request: () => Promise<T>): Promise<T> {
+    try {
+      return await request();
+    } catch (error) {
+      if (error instanceof RegistryError && (error.status === 0 || error.status >= 500)) {
+        this.#downUntil = this.#now() + UPSTREAM_DOWN_MS;
+      }
+      throw error;
+    }
   }
 
   #unreachable(what: string, error: unknown): DistributionError {
