@@ -8,8 +8,11 @@ import { isAbsolute, posix } from "node:path";
 
 /** A file to push, with its optional media type. */
 export interface FileSpec {
+  /** The file's path (relative to the push's folder); with `content`, only the layer's title. */
   path: string;
   mediaType?: string;
+  /** In-memory content, pushed instead of reading `path`. */
+  content?: Uint8Array;
 }
 
 /** Thrown for unsafe or malformed file names. */

@@ -74,24 +74,7 @@ export async function pullFromStore(
   reference: string,
   options: PullArtifactOptions,
 ): Promise<PullResult> {
-  const name = `${store.name}${isDigest(reference) ? "@" : ":"}${reference}`;
-  let fetched = await store.fetchManifest(reference);
-  if (isIndex(fetched.manifest)) {
-    const children = fetched.manifest.manifests;
-    if (children.length !== 1) {
-      throw new ArtifactError(
-        `Cannot pull "${name}": it is an index of ${children.length} manifests; pull one by digest`,
-      );
-    }
-    fetched = await store.fetchManifest(children[0]!);
-  }
-  if (isIndex(fetched.manifest)) {
-    throw new ArtifactError(`Cannot pull "${name}": nested index`);
-  }
-  const wanted = options.mediaTypes?.length ? new Set(options.mediaTypes) : undefined;
-  const layers = fetched.manifest.layers.filter((layer) => !wanted || wanted.has(layer.mediaType));
-  const skipped = layers.filter((layer) => !layer.annotations?.[ANNOTATION_TITLE]);
-  const titled = layers.filter((layer) => layer.annotations?.[ANNOTATION_TITLE]);
+  const { manifest, titled, skipped } = await selectLayers(store, reference, options.mediaTypes);
   const targets = titled.map((layer) => {
     const title = layer.annotations![ANNOTATION_TITLE]!;
     const unpack = layer.annotations?.[ANNOTATION_UNPACK] === "true";
@@ -123,9 +106,53 @@ export async function pullFromStore(
     await store.downloadBlob(layer, path, { onProgress });
   });
   return {
-    manifest: fetched.descriptor,
+    manifest,
     files: targets.map(({ layer, path }) => ({ path, descriptor: layer })),
     skipped,
+  };
+}
+
+/** The layers an artifact pull takes: titled ones to write, untitled ones skipped (as oras does). */
+export interface SelectedLayers {
+  /** The artifact's manifest (the one manifest of a single-entry index). */
+  manifest: Descriptor;
+  /** Layers of an allowed media type with an `org.opencontainers.image.title`. */
+  titled: Descriptor[];
+  /** Layers of an allowed media type without a title. */
+  skipped: Descriptor[];
+}
+
+/**
+ * Reads an artifact's manifest (following an index of exactly one manifest) and picks its layers of the
+ * allowed media types (all when `mediaTypes` is empty).
+ *
+ * @throws {ArtifactError} for an index with several manifests or a nested index
+ */
+export async function selectLayers(
+  store: Store,
+  reference: string,
+  mediaTypes: readonly string[] = [],
+): Promise<SelectedLayers> {
+  const name = `${store.name}${isDigest(reference) ? "@" : ":"}${reference}`;
+  let fetched = await store.fetchManifest(reference);
+  if (isIndex(fetched.manifest)) {
+    const children = fetched.manifest.manifests;
+    if (children.length !== 1) {
+      throw new ArtifactError(
+        `Cannot pull "${name}": it is an index of ${children.length} manifests; pull one by digest`,
+      );
+    }
+    fetched = await store.fetchManifest(children[0]!);
+  }
+  if (isIndex(fetched.manifest)) {
+    throw new ArtifactError(`Cannot pull "${name}": nested index`);
+  }
+  const wanted = mediaTypes.length ? new Set(mediaTypes) : undefined;
+  const layers = fetched.manifest.layers.filter((layer) => !wanted || wanted.has(layer.mediaType));
+  return {
+    manifest: fetched.descriptor,
+    titled: layers.filter((layer) => layer.annotations?.[ANNOTATION_TITLE]),
+    skipped: layers.filter((layer) => !layer.annotations?.[ANNOTATION_TITLE]),
   };
 }
 

@@ -131,58 +131,76 @@ export async function pushToStore(
   return { manifest: descriptor, layers, tags: options.tags ?? [] };
 }
 
-/** Pushes one file (or folder) and returns its layer descriptor. */
+/** Pushes one file, folder or in-memory content and returns its layer descriptor. */
 async function pushFile(store: Store, file: FileSpec, options: PushArtifactOptions): Promise<Descriptor> {
   const title = fileTitle(file.path);
+  const annotations = { ...options.fileAnnotations?.[title], [ANNOTATION_TITLE]: title };
+  const onProgress = (total: number) => (bytes: number) => options.onProgress?.(title, bytes, total);
+  if (file.content) {
+    const base = { mediaType: file.mediaType ?? OCI_LAYER_TAR, annotations };
+    return await pushBytes(store, file.content, base, onProgress(file.content.byteLength));
+  }
   const path = resolve(options.cwd, file.path);
   const info = await Deno.stat(path).catch(() => {
     throw new ArtifactError(`Cannot push "${file.path}": no such file or folder`);
   });
-  const annotations = { ...options.fileAnnotations?.[title], [ANNOTATION_TITLE]: title };
-  if (info.isDirectory) {
-    const packed = await packFolder(path, title);
-    try {
-      const descriptor: Descriptor = {
-        mediaType: file.mediaType ?? OCI_LAYER_TAR_GZIP,
-        digest: packed.digest,
-        size: packed.size,
-        annotations: {
-          ...annotations,
-          [ANNOTATION_CONTENT_DIGEST]: packed.tarDigest,
-          [ANNOTATION_UNPACK]: "true",
-        },
-      };
-      await store.pushBlob(descriptor, async () => (await Deno.open(packed.path)).readable, {
-        onProgress: (bytes) => options.onProgress?.(title, bytes, packed.size),
-      });
-      return descriptor;
-    } finally {
-      await Deno.remove(packed.path).catch(() => {});
-    }
-  }
+  if (info.isDirectory) return await pushFolder(store, path, file, { annotations, onProgress });
   if (!info.isFile) throw new ArtifactError(`Cannot push "${file.path}": not a regular file or folder`);
   const { digest, size } = await digestStream((await Deno.open(path)).readable);
   const descriptor: Descriptor = { mediaType: file.mediaType ?? OCI_LAYER_TAR, digest, size, annotations };
   await store.pushBlob(descriptor, async () => (await Deno.open(path)).readable, {
-    onProgress: (bytes) => options.onProgress?.(title, bytes, size),
+    onProgress: onProgress(size),
   });
+  return descriptor;
+}
+
+/** Pushes a folder as tar+gzip with oras's unpack and content-digest annotations. */
+async function pushFolder(
+  store: Store,
+  path: string,
+  file: FileSpec,
+  options: { annotations: Record<string, string>; onProgress: (total: number) => (bytes: number) => void },
+): Promise<Descriptor> {
+  const packed = await packFolder(path, fileTitle(file.path));
+  try {
+    const descriptor: Descriptor = {
+      mediaType: file.mediaType ?? OCI_LAYER_TAR_GZIP,
+      digest: packed.digest,
+      size: packed.size,
+      annotations: {
+        ...options.annotations,
+        [ANNOTATION_CONTENT_DIGEST]: packed.tarDigest,
+        [ANNOTATION_UNPACK]: "true",
+      },
+    };
+    await store.pushBlob(descriptor, async () => (await Deno.open(packed.path)).readable, {
+      onProgress: options.onProgress(packed.size),
+    });
+    return descriptor;
+  } finally {
+    await Deno.remove(packed.path).catch(() => {});
+  }
+}
+
+/** Pushes in-memory bytes as a blob and returns its descriptor. */
+async function pushBytes(
+  store: Store,
+  bytes: Uint8Array,
+  base: Pick<Descriptor, "mediaType" | "annotations">,
+  onProgress?: (bytes: number) => void,
+): Promise<Descriptor> {
+  const descriptor: Descriptor = { ...base, digest: digestOf(bytes), size: bytes.byteLength };
+  await store.pushBlob(descriptor, bytes, { onProgress });
   return descriptor;
 }
 
 async function pushConfig(store: Store, options: PushArtifactOptions): Promise<Descriptor> {
   const spec = options.config!;
-  const path = resolve(options.cwd, spec.path);
   let bytes: Uint8Array;
   try {
-    bytes = await Deno.readFile(path);
+    bytes = spec.content ?? await Deno.readFile(resolve(options.cwd, spec.path));
   } catch {
     throw new ArtifactError(`Cannot read config file "${spec.path}"`);
   }
-  const descriptor: Descriptor = {
-    mediaType: spec.mediaType ?? UNKNOWN_CONFIG,
-    digest: digestOf(bytes),
-    size: bytes.byteLength,
-  };
-  await store.pushBlob(descriptor, bytes);
-  return descriptor;
+  return await pushBytes(store, bytes, { mediaType: spec.mediaType ?? UNKNOWN_CONFIG });
 }
