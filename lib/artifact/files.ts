@@ -17,6 +17,7 @@ export interface FileSpec {
 
 /** Thrown for unsafe or malformed file names. */
 export class ArtifactError extends Error {
+  /** The error's class name. */
   override name = "ArtifactError";
 }
 

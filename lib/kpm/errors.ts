@@ -6,5 +6,6 @@
 
 /** A failed package operation (push, pull, add, resolve). */
 export class PackageError extends Error {
+  /** The error's class name. */
   override name = "PackageError";
 }

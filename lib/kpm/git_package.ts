@@ -13,9 +13,13 @@ import { packageSum } from "./package.ts";
 
 /** A git dependency: the repository and at most one of tag, commit or branch. */
 export interface GitSource {
+  /** The repository URL. */
   url: string;
+  /** A tag to check out. */
   tag?: string;
+  /** A commit to check out. */
   commit?: string;
+  /** A branch to check out. */
   branch?: string;
 }
 

@@ -19,8 +19,11 @@ export interface ResolvedPackage {
   name: string;
   /** The package's own name (differs from `name` for aliases). */
   packageName: string;
+  /** The selected version. */
   version: string;
+  /** Its folder in the cache (or on disk, for a path dependency). */
   dir: string;
+  /** Its checksum (base64 SHA-256 over its files, as kpm computes it). */
   sum: string;
   /** Where an OCI package came from. */
   location?: Required<PackageLocation>;

@@ -16,17 +16,29 @@ export const LOCK_FILE = "kcl.mod.lock";
 
 /** One locked dependency; field order is the reference's. */
 export interface LockedDependency {
+  /** The package's own name. */
   name: string;
+  /** `NAME_VERSION`: its folder in the cache. */
   full_name?: string;
+  /** The locked version. */
   version?: string;
+  /** The checksum a download must match. */
   sum?: string;
+  /** A git dependency's repository URL. */
   url?: string;
+  /** A git dependency's branch. */
   branch?: string;
+  /** A git dependency's commit. */
   commit?: string;
+  /** A git dependency's tag. */
   git_tag?: string;
+  /** The package inside the artifact or repository, when kcl.mod names one. */
   package?: string;
+  /** An OCI dependency's registry. */
   reg?: string;
+  /** An OCI dependency's repository. */
   repo?: string;
+  /** An OCI dependency's tag. */
   oci_tag?: string;
   /**
    * kpm's own field (the reference ignores it): the fingerprint of the key whose signature a trust policy

@@ -16,11 +16,17 @@ export const DEFAULT_EDITION = "v0.11.0";
 
 /** The [package] table. */
 export interface PackageInfo {
+  /** The package name. */
   name: string;
+  /** The KCL edition it targets. */
   edition?: string;
+  /** The package version. */
   version?: string;
+  /** A one-line description. */
   description?: string;
+  /** Globs of the files a push packs (all when absent). */
   include?: string[];
+  /** Globs of the files a push leaves out. */
   exclude?: string[];
 }
 
@@ -42,9 +48,11 @@ export type DependencySpec =
 
 /** A parsed kcl.mod. */
 export interface ModFile {
+  /** The file's path. */
   path: string;
   /** The file's text, kept for in-place edits. */
   text: string;
+  /** The [package] table. */
   package: PackageInfo;
   /** Dependencies by their name in kcl.mod (an alias when `package` is set). */
   dependencies: Map<string, DependencySpec>;
@@ -52,6 +60,7 @@ export interface ModFile {
 
 /** Thrown for a kcl.mod that cannot be read or understood; the message names file:line:col. */
 export class ModFileError extends Error {
+  /** The error's class name. */
   override name = "ModFileError";
 }
 

@@ -15,6 +15,7 @@ export interface Requirement {
 
 /** Thrown when two different packages map to the same KCL import name. */
 export class ResolutionError extends Error {
+  /** The error's class name. */
   override name = "ResolutionError";
 }
 

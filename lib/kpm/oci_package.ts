@@ -46,11 +46,17 @@ export type PackageLocation = Pick<Reference, "registry" | "repository"> & { tag
 
 /** What a push produced. */
 export interface PushedPackage {
+  /** The package name (kcl.mod's, else the repository's last segment). */
   name: string;
+  /** The package version. */
   version: string;
+  /** The tag it was pushed or pulled as. */
   tag: string;
+  /** The package checksum (the org.kcllang.package.sum annotation). */
   sum: string;
+  /** The pushed manifest. */
   manifest: Descriptor;
+  /** The package's tar+gzip layer. */
   layer: Descriptor;
 }
 
@@ -129,11 +135,17 @@ export async function pushPackage(
 
 /** A package in the cache. */
 export interface CachedPackage {
+  /** The package name (kcl.mod's, else the repository's last segment). */
   name: string;
+  /** The package version. */
   version: string;
+  /** The tag it was pushed or pulled as. */
   tag: string;
+  /** The package checksum (the org.kcllang.package.sum annotation). */
   sum: string;
+  /** Its folder in the cache. */
   dir: string;
+  /** Where it was pulled from. */
   location: Required<PackageLocation>;
   /** The key a trust policy verified the manifest with. */
   signedBy?: string;

@@ -12,6 +12,7 @@ import { extractTar } from "../oci/untar.ts";
 
 /** Thrown for an archive that is unsafe or broken; names the entry. */
 export class PackageArchiveError extends Error {
+  /** The error's class name. */
   override name = "PackageArchiveError";
 }
 

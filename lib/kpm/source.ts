@@ -33,6 +33,7 @@ export interface SourceDefaults {
 
 /** Thrown for a source that cannot be understood. */
 export class SourceError extends Error {
+  /** The error's class name. */
   override name = "SourceError";
 }
 

@@ -13,7 +13,9 @@ import { DEFAULT_TIMEOUT_MS } from "./http.ts";
 
 /** What a registry accepts: a username and password, or a refresh (identity) token. */
 export interface Credential {
+  /** The user name. */
   username?: string;
+  /** The password (or a token used as one). */
   password?: string;
   /** Docker's `identitytoken`: an OAuth2 refresh token. */
   identityToken?: string;
@@ -24,6 +26,7 @@ export type CredentialLookup = (registry: string) => Promise<Credential | undefi
 
 /** Thrown when a credentials file or helper cannot be read or written. */
 export class CredentialError extends Error {
+  /** The error's class name. */
   override name = "CredentialError";
 }
 

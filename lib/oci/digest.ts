@@ -19,6 +19,7 @@ const ALGORITHMS: Record<string, { node: string; hexLength: number }> = {
 
 /** Thrown when a digest string is malformed or content does not match its digest or size. */
 export class DigestError extends Error {
+  /** The error's class name. */
   override name = "DigestError";
 }
 

@@ -24,6 +24,7 @@ export const LAYOUT_VERSION = "1.0.0";
 
 /** Thrown when a layout folder is missing, malformed, or lacks what is asked for. */
 export class LayoutError extends Error {
+  /** The error's class name. */
   override name = "LayoutError";
 }
 

@@ -12,13 +12,21 @@ export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
 /** A content descriptor. */
 export interface Descriptor {
+  /** The media type. */
   mediaType: string;
+  /** The content's digest (`sha256:<hex>`). */
   digest: Digest;
+  /** The content's size in bytes. */
   size: number;
+  /** Annotations: free-form string pairs. */
   annotations?: Record<string, string>;
+  /** The artifact's type (image-spec 1.1). */
   artifactType?: string;
+  /** Other places the content can be downloaded from. */
   urls?: string[];
+  /** The content itself, base64-encoded (small blobs only). */
   data?: string;
+  /** The platform an index entry is for. */
   platform?: Platform;
 }
 
@@ -32,31 +40,49 @@ export const EMPTY_CONFIG: Descriptor = {
 
 /** Platform of an index entry. */
 export interface Platform {
+  /** CPU architecture (`amd64`, `arm64`…). */
   architecture: string;
+  /** Operating system (`linux`, `windows`…). */
   os: string;
+  /** CPU variant (`v8`…). */
   variant?: string;
+  /** Operating system version. */
   "os.version"?: string;
+  /** Required operating system features. */
   "os.features"?: string[];
 }
 
 /** An image manifest (OCI or Docker schema 2). */
 export interface ImageManifest {
+  /** Always 2. */
   schemaVersion: 2;
+  /** The media type. */
   mediaType?: string;
+  /** The artifact's type (image-spec 1.1). */
   artifactType?: string;
+  /** The config blob. */
   config: Descriptor;
+  /** The layers, in order. */
   layers: Descriptor[];
+  /** The manifest this one refers to (a signature's image…). */
   subject?: Descriptor;
+  /** Annotations: free-form string pairs. */
   annotations?: Record<string, string>;
 }
 
 /** An image index (OCI) or manifest list (Docker). */
 export interface ImageIndex {
+  /** Always 2. */
   schemaVersion: 2;
+  /** The media type. */
   mediaType?: string;
+  /** The artifact's type (image-spec 1.1). */
   artifactType?: string;
+  /** The manifests it lists. */
   manifests: Descriptor[];
+  /** The manifest this one refers to (a signature's image…). */
   subject?: Descriptor;
+  /** Annotations: free-form string pairs. */
   annotations?: Record<string, string>;
 }
 
@@ -65,6 +91,7 @@ export type Manifest = ImageManifest | ImageIndex;
 
 /** Thrown when manifest JSON is malformed or inconsistent. */
 export class ManifestError extends Error {
+  /** The error's class name. */
   override name = "ManifestError";
 }
 

@@ -21,6 +21,7 @@ export interface Reference {
 
 /** Thrown for a malformed reference; the message names the input and the part that is wrong. */
 export class ReferenceFormatError extends Error {
+  /** The error's class name. */
   override name = "ReferenceFormatError";
 }
 

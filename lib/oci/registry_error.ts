@@ -9,6 +9,7 @@ export const MAX_ERROR_BODY = 64 * 1024;
 
 /** A failed registry operation. */
 export class RegistryError extends Error {
+  /** The error's class name. */
   override name = "RegistryError";
   /** HTTP status, or 0 when no answer came. */
   readonly status: number;
@@ -20,6 +21,8 @@ export class RegistryError extends Error {
   readonly repository?: string;
 
   /**
+   * Makes the error.
+   *
    * @param message the whole one-line message (plus an optional hint line)
    * @param details status, code, registry and repository
    */

@@ -1,0 +1,19 @@
+/**
+ * The error classes the library throws, one per domain, so callers can tell them apart with `instanceof`.
+ * Messages are one readable line naming what failed and where.
+ *
+ * @module
+ */
+
+export { ArtifactError } from "../artifact/files.ts";
+export { CredentialError } from "../oci/credentials.ts";
+export { DigestError } from "../oci/digest.ts";
+export { LayoutError } from "../oci/layout.ts";
+export { ManifestError } from "../oci/manifest.ts";
+export { ReferenceFormatError } from "../oci/reference.ts";
+export { RegistryError } from "../oci/registry_error.ts";
+export { PackageError } from "../kpm/errors.ts";
+export { PackageArchiveError } from "../kpm/package.ts";
+export { ModFileError } from "../kpm/modfile.ts";
+export { ResolutionError } from "../kpm/mvs.ts";
+export { SourceError } from "../kpm/source.ts";

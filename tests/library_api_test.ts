@@ -1,0 +1,142 @@
+/**
+ * The public library (mod.ts) against kpm's embedded registry and OCI layout folders: credentials, push from
+ * memory and files, pull to disk and memory with allowed media types, copy, tags and referrers, and the
+ * refusals (digest references, oversized in-memory pulls, anonymous access to a protected registry).
+ */
+
+import { join } from "node:path";
+import {
+  ArtifactError,
+  Client,
+  copy,
+  dockerCredentials,
+  openLayout,
+  pull,
+  pullToMemory,
+  push,
+  RegistryError,
+  serveRegistry,
+  staticCredentials,
+} from "../mod.ts";
+import { assert, assertEquals, assertRejects } from "./assert.ts";
+
+const USER = { username: "test", password: "1234" };
+
+async function withRegistry(fn: (host: string, dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "kpm-library-" });
+  const registry = await serveRegistry({ root: join(dir, "registry"), users: [USER] });
+  try {
+    await fn(registry.host, dir);
+  } finally {
+    await registry.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("library push from memory and pull back allowing one media type, with given credentials", async () => {
+  await withRegistry(async (host, dir) => {
+    const client = new Client({ credentials: staticCredentials({ [host]: USER }) });
+    const ref = `${host}/demo/hello:v1`;
+    const pushed = await push(ref, [
+      { name: "hello.txt", content: "Hello World!\n", mediaType: "my.custom.media.type" },
+      {
+        name: "other.txt",
+        content: new Uint8Array([1, 2]),
+        mediaType: "text/plain",
+        annotations: { k: "v" },
+      },
+    ], { client, artifactType: "application/vnd.example", annotations: { team: "kcl" }, tags: ["latest"] });
+    assertEquals(pushed.tags, ["v1", "latest"]);
+    const repo = client.repository(ref);
+    assertEquals(await repo.tags(), ["latest", "v1"]);
+    const { manifest } = await repo.fetchManifest("latest");
+    assert(!("manifests" in manifest));
+    assertEquals(manifest.artifactType, "application/vnd.example");
+    assertEquals(manifest.annotations?.team, "kcl");
+    assertEquals(manifest.layers[1]?.annotations?.k, "v");
+
+    const out = join(dir, "out");
+    const result = await pull(ref, out, { client, allowedMediaTypes: ["my.custom.media.type"] });
+    assertEquals(result.manifest.digest, pushed.manifest.digest);
+    assertEquals(result.files.map((f) => f.path), [join(out, "hello.txt")]);
+    assertEquals(await Deno.readTextFile(join(out, "hello.txt")), "Hello World!\n");
+    await assertRejects(() => Deno.stat(join(out, "other.txt")), Deno.errors.NotFound);
+
+    const memory = await pullToMemory(repo, { client, reference: "v1" });
+    assertEquals(memory.files.map((f) => [f.name, f.mediaType, [...f.content]]), [
+      ["hello.txt", "my.custom.media.type", [...new TextEncoder().encode("Hello World!\n")]],
+      ["other.txt", "text/plain", [1, 2]],
+    ]);
+  });
+});
+
+Deno.test("library calls without credentials are refused by a protected registry with a RegistryError", async () => {
+  await withRegistry(async (host) => {
+    const error = await assertRejects(
+      () => push(`${host}/demo/x:v1`, [{ name: "a", content: "a" }]),
+      RegistryError,
+    );
+    assertEquals(error.status, 401);
+  });
+});
+
+Deno.test("dockerCredentials reads auths from a docker config file; a missing file means anonymous", async () => {
+  await withRegistry(async (host, dir) => {
+    const configFile = join(dir, "config.json");
+    await Deno.writeTextFile(configFile, JSON.stringify({ auths: { [host]: { auth: btoa("test:1234") } } }));
+    const client = new Client({ credentials: dockerCredentials({ configFile }) });
+    const pushed = await push(`${host}/demo/docker:v1`, [{ name: "a.txt", content: "a" }], { client });
+    assertEquals(pushed.layers.length, 1);
+    const none = dockerCredentials({ env: { DOCKER_CONFIG: join(dir, "missing") } });
+    assertEquals(await none(host), undefined);
+  });
+});
+
+Deno.test("library copy goes registry → layout → registry keeping the tag, and referrers with it", async () => {
+  await withRegistry(async (host, dir) => {
+    const client = new Client({ credentials: staticCredentials({ [host]: USER }) });
+    const image = await push(`${host}/demo/app:1.0`, [{ name: "app.txt", content: "app" }], { client });
+    const sig = await push(`${host}/demo/app`, [{ name: "sig", content: "signed" }], {
+      client,
+      subject: "1.0",
+      artifactType: "application/vnd.example.sig",
+    });
+    assertEquals(sig.tags, [], "an artifact with a subject is not tagged latest");
+    const layoutDir = join(dir, "layout");
+    const first = await copy(`${host}/demo/app:1.0`, `oci-layout:${layoutDir}`, { client, referrers: true });
+    assertEquals(first.tags, ["1.0"]);
+    assertEquals(first.root.digest, image.manifest.digest);
+    const layout = await openLayout(layoutDir);
+    assertEquals((await layout.referrers("1.0")).map((d) => d.digest), [sig.manifest.digest]);
+    const second = await copy(layout, client.repository(`${host}/copied/app`), {
+      client,
+      reference: "1.0",
+      tags: ["a", "b"],
+    });
+    assertEquals(second.tags, ["a", "b"]);
+    assertEquals(await client.repository(`${host}/copied/app`).tags(), ["a", "b"]);
+  });
+});
+
+Deno.test("library refusals: a push to a digest, an in-memory pull over maxBytes, a bad tag", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "kpm-library-" });
+  try {
+    const layout = `oci-layout:${dir}`;
+    const pushed = await push(`${layout}:v1`, [{ name: "big.bin", content: new Uint8Array(1000) }]);
+    await assertRejects(
+      () => push(`${layout}@${pushed.manifest.digest}`, [{ name: "a", content: "a" }]),
+      ArtifactError,
+      "Cannot push to a digest",
+    );
+    await assertRejects(
+      () => pullToMemory(`${layout}:v1`, { maxBytes: 999 }),
+      ArtifactError,
+      "over the limit",
+    );
+    const target = await openLayout(dir);
+    await assertRejects(() => target.tag("v1", "bad tag"), ArtifactError, 'Invalid tag "bad tag"');
+    assertEquals(await target.tags(), ["v1"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
