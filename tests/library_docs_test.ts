@@ -23,18 +23,21 @@ async function deno(args: string[], env: Record<string, string> = {}) {
   return { code: out.code, output: decoder.decode(out.stdout) + decoder.decode(out.stderr) };
 }
 
-Deno.test("every JSDoc example of mod.ts and lib/api/ runs (deno test --doc)", async () => {
+Deno.test("every JSDoc example of mod.ts and lib/api/, and the README's TypeScript, runs (deno test --doc)", async () => {
   // the examples' temporary folders and package cache go into one folder removed afterwards
   const tmp = await Deno.makeTempDir({ prefix: "kpm-doc-tests-" });
   try {
-    const result = await deno(["test", "-A", "--doc", "--no-check=remote", "mod.ts", "lib/api/"], {
-      TMPDIR: tmp,
-      HOME: tmp,
-      KCL_PKG_PATH: `${tmp}/kpm`,
-      DOCKER_CONFIG: `${tmp}/docker`,
-      DENO_DIR: await currentDenoDir(),
-      NO_COLOR: "1",
-    });
+    const result = await deno(
+      ["test", "-A", "--doc", "--no-check=remote", "mod.ts", "lib/api/", "README.md"],
+      {
+        TMPDIR: tmp,
+        HOME: tmp,
+        KCL_PKG_PATH: `${tmp}/kpm`,
+        DOCKER_CONFIG: `${tmp}/docker`,
+        DENO_DIR: await currentDenoDir(),
+        NO_COLOR: "1",
+      },
+    );
     assertEquals(result.code, 0, result.output);
   } finally {
     await Deno.remove(tmp, { recursive: true });
