@@ -15,7 +15,10 @@ import { type Target, targetOf } from "./target.ts";
 export interface ClientOptions {
   /** Finds credentials for a registry host (see staticCredentials, dockerCredentials); anonymous when absent. */
   credentials?: CredentialLookup;
-  /** Plain HTTP for every registry, or for those the function picks; loopback registries always use it. */
+  /**
+   * Plain HTTP for every registry, or for those the function picks. Otherwise https; a loopback registry that
+   * cannot be reached over https is tried over http once, as docker does.
+   */
   plainHttp?: boolean | ((registry: string) => boolean);
   /** The fetch every request goes through (default `globalThis.fetch`). */
   fetch?: typeof fetch;
@@ -23,6 +26,8 @@ export interface ClientOptions {
   userAgent?: string;
   /** Retries of idempotent requests on 429, 5xx and dropped connections (default 3). */
   retries?: number;
+  /** Idle timeout of every request in milliseconds (default 30 s; 0: none). */
+  timeoutMs?: number;
 }
 
 let internal: (client: Client) => RegistryClient;
@@ -70,6 +75,7 @@ export class Client {
       fetch: options.fetch,
       userAgent: options.userAgent,
       retries: options.retries,
+      timeoutMs: options.timeoutMs,
     });
   }
 
