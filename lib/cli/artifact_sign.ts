@@ -22,6 +22,11 @@ import { prompt } from "./prompt.ts";
 async function signingPassword(ctx: CommandContext, confirm: boolean): Promise<string> {
   const fromEnv = ctx.env.KPM_SIGN_PASSWORD ?? ctx.env.COSIGN_PASSWORD;
   if (fromEnv !== undefined) return fromEnv;
+  if (!ctx.stdinIsTerminal) {
+    throw new UsageError(
+      "Cannot ask for the private key's password: stdin is not a terminal\nhint: set KPM_SIGN_PASSWORD (or COSIGN_PASSWORD)",
+    );
+  }
   const password = await prompt(ctx, "Enter password for private key: ", { hidden: true });
   if (confirm && await prompt(ctx, "Enter password for private key again: ", { hidden: true }) !== password) {
     throw new UsageError("The passwords do not match");

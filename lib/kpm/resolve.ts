@@ -77,6 +77,53 @@ async function pickPackage(pkg: ResolvedPackage, wanted: string | undefined, whe
   return { ...pkg, packageName: wanted, version: inner.version ?? pkg.version, dir: inner.dir };
 }
 
+/** Options of resolveDependencies that loading one OCI package uses, and the download limiter. */
+interface LoadOptions {
+  home: string;
+  lock?: Map<string, LockedDependency>;
+  log?: (line: string) => void;
+  verify?: PackageVerifier;
+  limit: <T>(fn: () => Promise<T>) => Promise<T>;
+}
+
+/**
+ * Loads one OCI dependency: its locked, cached copy offline when the lock pins it (and the trust policy
+ * accepts what the lock recorded), else a verified download.
+ */
+async function loadOciPackage(
+  client: RegistryClient,
+  dep: Extract<ConcreteDependency, { kind: "oci" }>,
+  options: LoadOptions,
+): Promise<ResolvedPackage> {
+  const location = dep.location;
+  const locked = lockedOci(options.lock?.get(dep.name), location);
+  const trust = await options.verify?.lockedTrust(location, locked?.signed_by) ?? "uncovered";
+  const offline = locked && !dep.package && trust !== "unverified"
+    ? await cachedFromLock(options.home, locked)
+    : undefined;
+  const cached = offline
+    ? { ...offline, tag: location.tag!, signedBy: trust === "verified" ? locked?.signed_by : undefined }
+    : await options.limit(() =>
+      fetchPackage(client, location, {
+        home: options.home,
+        expectedSum: locked?.sum,
+        log: options.log,
+        verify: options.verify,
+      })
+    );
+  const tag = cached.tag;
+  const pkg: ResolvedPackage = {
+    name: dep.name,
+    packageName: cached.name,
+    version: cached.version,
+    dir: cached.dir,
+    sum: cached.sum,
+    location: { registry: location.registry, repository: location.repository, tag },
+    ...(cached.signedBy && { signedBy: cached.signedBy }),
+  };
+  return await pickPackage(pkg, dep.package, `${location.registry}/${location.repository}:${tag}`);
+}
+
 /** The result of resolving a package's dependencies. */
 export interface Resolution {
   /** Every package of the graph, one version each. */
@@ -190,37 +237,7 @@ export async function resolveDependencies(
       promise = (async () => {
         let pkg: ResolvedPackage;
         if (dep.kind === "oci") {
-          const location = dep.location;
-          const locked = lockedOci(options.lock?.get(dep.name), location);
-          const trust = await options.verify?.lockedTrust(location, locked?.signed_by) ?? "uncovered";
-          const offline = locked && !dep.package && trust !== "unverified"
-            ? await cachedFromLock(options.home, locked)
-            : undefined;
-          const cached = offline
-            ? {
-              ...offline,
-              tag: location.tag!,
-              signedBy: trust === "verified" ? locked?.signed_by : undefined,
-            }
-            : await limit(() =>
-              fetchPackage(client, location, {
-                home: options.home,
-                expectedSum: locked?.sum,
-                log: options.log,
-                verify: options.verify,
-              })
-            );
-          const tag = cached.tag;
-          pkg = {
-            name: dep.name,
-            packageName: cached.name,
-            version: cached.version,
-            dir: cached.dir,
-            sum: cached.sum,
-            location: { registry: location.registry, repository: location.repository, tag },
-            ...(cached.signedBy && { signedBy: cached.signedBy }),
-          };
-          pkg = await pickPackage(pkg, dep.package, `${location.registry}/${location.repository}:${tag}`);
+          pkg = await loadOciPackage(client, dep, { ...options, limit });
         } else if (dep.kind === "git") {
           const locked = lockedGit(options.lock?.get(dep.name), dep.git);
           const offline = locked && !dep.package ? await cachedFromLock(options.home, locked) : undefined;

@@ -52,6 +52,12 @@ await forEachRegistry("cosign-style signing", async (t, registry) => {
     assertEquals((await Deno.stat(join(home.dir, "cosign.key"))).mode! & 0o777, 0o600);
     assertStringIncludes(await Deno.readTextFile(made.publicKey), "-----BEGIN PUBLIC KEY-----");
     await fails(["artifact", "keygen"], "exists");
+    const noPassword = await runKpm(MAIN, ["artifact", "keygen", "--output-key-prefix", "x"], {
+      cwd: home.dir,
+      env: home.env,
+    });
+    assertEquals(noPassword.code, 2, describe(noPassword));
+    assertStringIncludes(noPassword.stderr, "hint: set KPM_SIGN_PASSWORD");
     await ok(["artifact", "keygen", "--output-key-prefix", "other"]);
   });
 
