@@ -17,7 +17,7 @@ Deno.test({
   name: "cosign v2 verifies what kpm signs, and kpm verifies what cosign signs",
   ignore: await ignoreWithoutPeers(["cosign"]),
   fn: async (t) => {
-    const registry = await startEmbeddedRegistry();
+    const registry = await startEmbeddedRegistry({ delete: true });
     await using home = await kpmHome();
     const env = { ...home.env, KPM_SIGN_PASSWORD: PASSWORD, COSIGN_PASSWORD: PASSWORD };
     const cosignBin = await peerCommand("cosign");

@@ -14,12 +14,18 @@ export interface EmbeddedRegistry {
   close(): Promise<void>;
 }
 
-/** Starts the embedded registry, with Basic/token auth for `users` when given. */
+/** Starts the embedded registry, with Basic/token auth for `users` when given, and deletes when `delete`. */
 export async function startEmbeddedRegistry(
-  options: { users?: { username: string; password: string }[] } = {},
+  options: { users?: { username: string; password: string }[]; delete?: boolean } = {},
 ): Promise<EmbeddedRegistry> {
   const root = await Deno.makeTempDir({ prefix: "kpm-test-registry-" });
-  const server = await startRegistry({ root, port: 0, hostname: "127.0.0.1", users: options.users });
+  const server = await startRegistry({
+    root,
+    port: 0,
+    hostname: "127.0.0.1",
+    users: options.users,
+    delete: options.delete,
+  });
   return {
     host: server.host,
     close: async () => {
