@@ -20,6 +20,7 @@ import {
   writeModFile,
 } from "../kpm/modfile.ts";
 import { fetchGitPackage } from "../kpm/git_package.ts";
+import { isPackageName } from "../kpm/names.ts";
 import { pushPackage } from "../kpm/oci_package.ts";
 import { RegistryStore } from "../oci/registry_store.ts";
 import { packPackage } from "../kpm/package.ts";
@@ -32,8 +33,10 @@ import { type KpmContext, kpmContext } from "./kpm_context.ts";
 /** Runs `kpm mod init`. */
 export async function init(ctx: CommandContext): Promise<void> {
   const name = ctx.args[0] ?? basename(ctx.cwd);
-  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(name)) {
-    throw new UsageError(`Invalid package name "${name}": use letters, digits, "_", "-" and "."`);
+  if (!isPackageName(name)) {
+    throw new UsageError(
+      `Invalid package name "${name}": use letters, digits, "_", "-" and "." (at most 128)`,
+    );
   }
   const dir = ctx.args[0] ? resolve(ctx.cwd, name) : ctx.cwd;
   await Deno.mkdir(dir, { recursive: true });

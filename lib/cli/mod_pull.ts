@@ -8,6 +8,8 @@
 import { join, resolve } from "node:path";
 import { PackageError } from "../kpm/errors.ts";
 import { readModFile } from "../kpm/modfile.ts";
+import { fullName } from "../kpm/names.ts";
+import { containedPath } from "../oci/contained_path.ts";
 import { fetchPackage } from "../kpm/oci_package.ts";
 import { unpackPackage } from "../kpm/package.ts";
 import type { CommandContext } from "./command.ts";
@@ -64,8 +66,8 @@ export async function pull(ctx: CommandContext): Promise<void> {
   const pulled = await materialize(kc, ctx, { input, tag: stringOption(ctx, "tag") });
   const base = resolve(ctx.cwd, dest ?? ".");
   const target = pulled.source.kind === "oci"
-    ? join(base, "oci", pulled.source.registry, pulled.source.spelled, pulled.tag!)
-    : join(base, `${pulled.name}_${pulled.version}`);
+    ? containedPath(base, ["oci", pulled.source.registry, pulled.source.spelled, pulled.tag!], "pull target")
+    : containedPath(base, [fullName(pulled.name, pulled.version, input)], "pull target");
   try {
     if (await exists(target)) throw new PackageError(`Cannot pull into "${target}": it exists`);
     await copyTree(pulled.dir, target);

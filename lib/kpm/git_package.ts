@@ -9,7 +9,9 @@
 import { join } from "node:path";
 import { PackageError } from "./errors.ts";
 import { readModFile } from "./modfile.ts";
-import { packageSum } from "./package.ts";
+import { entryDir, replaceEntry, sweepStale, tempRoot, withEntryLock } from "./cache.ts";
+import { fullName } from "./names.ts";
+import { packageSum, removeUncovered } from "./package.ts";
 
 /** A git dependency: the repository and at most one of tag, commit or branch. */
 export interface GitSource {
@@ -62,50 +64,85 @@ async function git(args: string[], options: { cwd?: string; bin: string; what: s
 }
 
 /**
+ * Refuses a git URL or reference that git would read as an option (a leading `-`), or that holds control
+ * characters or spaces; a commit must be hexadecimal.
+ *
+ * @throws {PackageError} naming the value
+ */
+export function checkGitSource(source: GitSource): void {
+  const bad = (what: string, value: string, why: string): never => {
+    throw new PackageError(`Invalid git ${what} ${JSON.stringify(value)}: ${why}`);
+  };
+  if (source.url === "" || source.url.startsWith("-") || /[\x00-\x20\x7f]/.test(source.url)) {
+    bad("URL", source.url, 'it is empty, starts with "-" or holds spaces or control characters');
+  }
+  for (const [what, value] of [["tag", source.tag], ["branch", source.branch]] as const) {
+    if (value !== undefined && (!GIT_REF.test(value) || value.includes(".."))) {
+      bad(what, value, 'use letters, digits, "_", ".", "+", "-" and "/", not starting with "-", "." or "/"');
+    }
+  }
+  if (source.commit !== undefined && !/^[0-9a-fA-F]{4,64}$/.test(source.commit)) {
+    bad("commit", source.commit, "expected a hexadecimal commit id");
+  }
+}
+
+/** What kpm accepts as a git tag or branch name (a subset of git's own rules). */
+const GIT_REF = /^[A-Za-z0-9_][A-Za-z0-9_.+\/-]*$/;
+
+/**
  * Clones a git package into the cache, replacing a cached copy whose content differs, and checks it against
- * `expectedSum` (from kcl.mod.lock).
+ * `expectedSum` (from kcl.mod.lock). Files the checksum does not cover are removed before the copy enters the
+ * cache; the cache folder `NAME_REF` is checked by fullName and written under the entry's lock.
  *
  * @param options `home` the cache, `gitBin` the git command (default "git")
- * @throws {PackageError} when git is missing, the clone fails, there is no kcl.mod, or the sum does not match
+ * @throws {PackageError} when git is missing, the source is invalid, the clone fails, there is no kcl.mod, or
+ *   the sum does not match
  */
 export async function fetchGitPackage(
   source: GitSource,
   options: { home: string; expectedSum?: string; gitBin?: string },
 ): Promise<CachedGitPackage> {
+  checkGitSource(source);
   const bin = options.gitBin ?? "git";
   const ref = gitRef(source);
-  const what = `clone "${source.url}" at "${ref}"`;
-  const tempRoot = join(options.home, ".kpm", "tmp");
-  await Deno.mkdir(tempRoot, { recursive: true });
-  const temp = join(tempRoot, `git-${crypto.randomUUID().slice(0, 8)}`);
+  const what = `clone ${JSON.stringify(source.url)} at ${JSON.stringify(ref)}`;
+  await sweepStale(options.home);
+  await Deno.mkdir(tempRoot(options.home), { recursive: true });
+  const temp = join(tempRoot(options.home), `git-${crypto.randomUUID().slice(0, 8)}`);
   try {
     if (source.commit) {
-      await git(["clone", "--quiet", "--no-checkout", source.url, temp], { bin, what });
-      await git(["checkout", "--quiet", source.commit], { bin, what, cwd: temp });
+      await git(["clone", "--quiet", "--no-checkout", "--", source.url, temp], { bin, what });
+      await git(["checkout", "--quiet", "--detach", source.commit, "--"], { bin, what, cwd: temp });
     } else {
       const branch = source.tag ?? source.branch;
       await git(
-        ["clone", "--quiet", "--depth", "1", ...(branch ? ["--branch", branch] : []), source.url, temp],
+        [
+          "clone",
+          "--quiet",
+          "--depth",
+          "1",
+          ...(branch ? [`--branch=${branch}`] : []),
+          "--",
+          source.url,
+          temp,
+        ],
         { bin, what },
       );
     }
-    await Deno.remove(join(temp, ".git"), { recursive: true });
+    await removeUncovered(temp);
     const mod = await readModFile(temp);
     const name = mod.package.name;
-    const dir = join(options.home, `${name}_${ref}`);
+    const full = fullName(name, ref, `${source.url}@${ref}`);
+    const dir = entryDir(options.home, full);
     const sum = await packageSum(temp);
     if (options.expectedSum && sum !== options.expectedSum) {
       throw new PackageError(
         `Cannot use package "${source.url}" at "${ref}": its checksum is "${sum}" but kcl.mod.lock says "${options.expectedSum}", so kpm is refusing it`,
       );
     }
-    const existing = await packageSum(dir).catch(() => undefined);
-    if (existing !== sum) {
-      const old = `${dir}.${crypto.randomUUID().slice(0, 8)}.old`;
-      if (existing !== undefined) await Deno.rename(dir, old);
-      await Deno.rename(temp, dir);
-      await Deno.remove(old, { recursive: true }).catch(() => {});
-    }
+    await withEntryLock(options.home, full, async (work) => {
+      if (await packageSum(dir).catch(() => undefined) !== sum) await replaceEntry(dir, temp, work);
+    });
     return { name, version: ref, dir, sum };
   } finally {
     await Deno.remove(temp, { recursive: true }).catch(() => {});

@@ -7,9 +7,11 @@
  */
 
 import { join } from "node:path";
+import { entryDir } from "./cache.ts";
 import type { GitSource } from "./git_package.ts";
 import type { LockedDependency } from "./lockfile.ts";
 import { readModFile } from "./modfile.ts";
+import { checkFullName } from "./names.ts";
 import type { PackageLocation } from "./oci_package.ts";
 import { packageSum } from "./package.ts";
 
@@ -56,13 +58,15 @@ export function lockedGit(entry: LockedDependency | undefined, git: GitSource): 
 /**
  * The cached package a lock entry names (`HOME/FULL_NAME`), when it is there and its checksum matches the lock:
  * then no registry is asked at all, so a locked, cached package resolves offline.
+ *
+ * @throws {PackageError} when the entry's full_name is not NAME_VERSION (it would name a folder elsewhere)
  */
 export async function cachedFromLock(
   home: string,
   locked: LockedDependency,
 ): Promise<{ name: string; version: string; dir: string; sum: string } | undefined> {
   if (!locked.full_name || !locked.version || !locked.sum) return undefined;
-  const dir = join(home, locked.full_name);
+  const dir = entryDir(home, checkFullName(locked.full_name, locked.name));
   try {
     if (!(await Deno.stat(dir)).isDirectory || await packageSum(dir) !== locked.sum) return undefined;
   } catch {

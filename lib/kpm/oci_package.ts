@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { pushBlob } from "../oci/blob_upload.ts";
 import { downloadBlob } from "../oci/blobs.ts";
 import type { RegistryClient } from "../oci/client.ts";
+import { containedPath } from "../oci/contained_path.ts";
 import { Hasher } from "../oci/digest.ts";
 import {
   type Descriptor,
@@ -29,7 +30,9 @@ import { formatReference, type Reference } from "../oci/reference.ts";
 import { PackageError } from "./errors.ts";
 import { readModFile } from "./modfile.ts";
 import { highestSemverTag } from "./mvs.ts";
-import { packageFiles, packageSum, packPackage, unpackPackage } from "./package.ts";
+import { entryDir, replaceEntry, sweepStale, withEntryLock } from "./cache.ts";
+import { fullName } from "./names.ts";
+import { extractPackage, packageFiles, packageSum, packPackage } from "./package.ts";
 import type { PackageVerifier } from "./trust_policy.ts";
 
 /** kcl.mod's package name, as an annotation. */
@@ -83,6 +86,7 @@ export async function pushPackage(
       );
     }
   }
+  const full = fullName(name, version, mod.path);
   const tag = location.tag ?? version;
   const ref: Reference = { registry: location.registry, repository: location.repository, tag };
   if (!options.force && await headManifest(client, ref)) {
@@ -94,7 +98,7 @@ export async function pushPackage(
   const files = await packageFiles(dir, { include: mod.package.include, exclude: mod.package.exclude });
   const sum = await packageSum(dir, { files });
   await Deno.mkdir(options.tempDir, { recursive: true });
-  const archive = join(options.tempDir, `${name}_${version}.${crypto.randomUUID().slice(0, 8)}.tgz`);
+  const archive = containedPath(options.tempDir, [`${full}.${crypto.randomUUID().slice(0, 8)}.tgz`]);
   try {
     const hasher = new Hasher();
     const file = await Deno.open(archive, { write: true, createNew: true });
@@ -105,7 +109,7 @@ export async function pushPackage(
       mediaType: OCI_LAYER_TAR_GZIP,
       digest: hasher.digest(),
       size: hasher.size,
-      annotations: { [ANNOTATION_TITLE]: `${name}_${version}.tgz` },
+      annotations: { [ANNOTATION_TITLE]: `${full}.tgz` },
     };
     await pushBlob(client, ref, layer, async () => (await Deno.open(archive)).readable);
     await pushBlob(client, ref, EMPTY_CONFIG, new TextEncoder().encode("{}"));
@@ -166,12 +170,14 @@ export async function resolveTag(client: RegistryClient, location: PackageLocati
 }
 
 /**
- * Fetches a package into the cache (`HOME/NAME_VERSION`), through a temporary folder renamed into place, and
- * verifies its checksum against the manifest's annotation and `expectedSum` (from a lock file). A cached copy
- * whose checksum does not match is fetched again. With `verify`, the manifest's signature is checked against
- * the trust policy before any of its content is used.
+ * Fetches a package into the cache (`HOME/NAME_VERSION`, NAME and VERSION from its annotations, checked by
+ * fullName) and verifies its checksum against the manifest's annotation and `expectedSum` (from a lock file)
+ * before it is renamed into place. A cached copy whose checksum does not match is fetched again. Writers of
+ * one entry take turns (withEntryLock); an interrupted download is resumed by the next run. With `verify`,
+ * the manifest's signature is checked against the trust policy before any of its content is used.
  *
- * @throws {PackageError} when the artifact is not a KCL package or its content does not match its checksum
+ * @throws {PackageError} when the artifact is not a KCL package, names a bad cache folder or its content does
+ *   not match its checksum
  * @throws {TrustError} when the trust policy covers the package and its signature does not verify
  */
 export async function fetchPackage(
@@ -196,44 +202,47 @@ export async function fetchPackage(
   const annotations = manifest.annotations ?? {};
   const name = annotations[ANNOTATION_NAME] || location.repository.split("/").pop()!;
   const version = annotations[ANNOTATION_VERSION] || tag;
+  const full = fullName(name, version, formatReference(ref));
+  const dir = entryDir(options.home, full);
   const annotated = annotations[ANNOTATION_SUM];
-  const dir = join(options.home, `${name}_${version}`);
   const wanted = options.expectedSum ?? annotated;
   const signedBy = await options.verify?.verify({ name, ref, manifest: descriptor });
   const result = { name, version, tag, dir, location: { ...location, tag }, ...(signedBy && { signedBy }) };
-  if (await isDir(dir)) {
-    const sum = await packageSum(dir);
-    if (!wanted || sum === wanted) return { ...result, sum };
-    options.log?.(`Cached package "${dir}" does not match its checksum; fetching it again`);
-    await Deno.remove(dir, { recursive: true });
-  }
-  const tempDir = join(options.home, ".kpm", "tmp");
-  await Deno.mkdir(tempDir, { recursive: true });
-  const archive = join(tempDir, `${name}_${version}.${crypto.randomUUID().slice(0, 8)}.layer`);
-  try {
+  const cached = await cachedSum(dir, wanted);
+  if (cached !== undefined) return { ...result, sum: cached };
+  await sweepStale(options.home);
+  return await withEntryLock(options.home, full, async (work) => {
+    const again = await cachedSum(dir, wanted);
+    if (again !== undefined) return { ...result, sum: again };
+    if (await isDir(dir)) {
+      options.log?.(`Cached package "${dir}" does not match its checksum; fetching it again`);
+    }
+    const archive = join(work, "layer");
     await downloadBlob(client, ref, layer, archive);
-    try {
-      await unpackPackage((await Deno.open(archive)).readable, dir, { name: formatReference(ref) });
-    } catch (error) {
-      if (!(await isDir(dir))) throw error; // another kpm finished first: its copy is checked below
+    const fresh = join(work, "extract");
+    await Deno.mkdir(fresh);
+    await extractPackage((await Deno.open(archive)).readable, fresh, { name: formatReference(ref) });
+    const sum = await packageSum(fresh);
+    for (const [expected, from] of [[annotated, "its annotation"], [options.expectedSum, "kcl.mod.lock"]]) {
+      if (expected && sum !== expected) {
+        throw new PackageError(
+          `Cannot use package "${
+            formatReference(ref)
+          }": its checksum is "${sum}" but ${from} says "${expected}", so kpm is refusing it`,
+        );
+      }
     }
-  } finally {
-    await Deno.remove(archive).catch(() => {});
-  }
-  const sum = await packageSum(dir);
-  for (
-    const [expected, from] of [[annotated, "its annotation"], [options.expectedSum, "kcl.mod.lock"]] as const
-  ) {
-    if (expected && sum !== expected) {
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-      throw new PackageError(
-        `Cannot use package "${
-          formatReference(ref)
-        }": its checksum is "${sum}" but ${from} says "${expected}", so kpm is refusing it`,
-      );
-    }
-  }
-  return { ...result, sum };
+    await replaceEntry(dir, fresh, work);
+    return { ...result, sum };
+  });
+}
+
+/** The checksum of cache folder `dir` when it is there and matches `wanted` (any, when undefined). */
+async function cachedSum(dir: string, wanted: string | undefined): Promise<string | undefined> {
+  if (!(await isDir(dir))) return undefined;
+  // a folder another process is replacing reads as missing or different: the caller then takes the lock
+  const sum = await packageSum(dir).catch(() => undefined);
+  return sum !== undefined && (!wanted || sum === wanted) ? sum : undefined;
 }
 
 async function isDir(path: string): Promise<boolean> {

@@ -6,9 +6,11 @@
  */
 
 import { createHash } from "node:crypto";
-import { dirname, join, posix, relative, resolve, sep } from "node:path";
+import { dirname, join, posix, relative, sep } from "node:path";
+import { isInside } from "../oci/contained_path.ts";
 import { createTarPacker, type TarHeader } from "../deps.ts";
 import { extractTar } from "../oci/untar.ts";
+import { PackageError } from "./errors.ts";
 
 /** Thrown for an archive that is unsafe or broken; names the entry. */
 export class PackageArchiveError extends Error {
@@ -25,7 +27,7 @@ const SUM_IGNORES = [".git", ".tar"];
 /** Archive names never packed into a package. */
 const ARCHIVE = /\.(tar|tgz|tar\.gz)$/i;
 
-/** Lists a folder's files recursively in the reference's walk order (entries sorted by name, depth first). */
+/** Lists a folder's non-folder entries recursively in the reference's walk order (sorted by name, depth first). */
 async function walk(root: string, dir = root, out: string[] = []): Promise<string[]> {
   const entries: Deno.DirEntry[] = [];
   for await (const entry of Deno.readDir(dir)) entries.push(entry);
@@ -36,6 +38,60 @@ async function walk(root: string, dir = root, out: string[] = []): Promise<strin
     else out.push(relative(root, path).split(sep).join("/"));
   }
   return out;
+}
+
+/**
+ * Opens a package file for reading: a regular file, or a symlink to a regular file inside the package (read
+ * through). A symlink leaving the package, a dangling one and special files (fifo, socket, device) are
+ * refused before anything is opened.
+ *
+ * @throws {PackageError} naming the link or special file
+ */
+async function openPackageFile(
+  root: string,
+  rel: string,
+): Promise<{ file: Deno.FsFile; info: Deno.FileInfo }> {
+  const path = join(root, rel);
+  const shown = JSON.stringify(path);
+  const link = await Deno.lstat(path);
+  if (link.isSymlink) {
+    const target = JSON.stringify(await Deno.readLink(path));
+    const real = await Deno.realPath(path).catch(() => undefined);
+    if (real === undefined) {
+      throw new PackageError(`Refusing symlink ${shown}: its target ${target} does not exist`);
+    }
+    if (!isInside(await Deno.realPath(root), real)) {
+      throw new PackageError(
+        `Refusing symlink ${shown}: it points outside the package ${JSON.stringify(root)} (to ${target})`,
+      );
+    }
+    if (!(await Deno.stat(real)).isFile) {
+      throw new PackageError(`Refusing symlink ${shown}: it points to ${target}, which is not a file`);
+    }
+  } else if (!link.isFile) {
+    throw new PackageError(
+      `Refusing ${shown}: it is not a file, folder or symlink (a fifo, socket or device), which packages may not hold`,
+    );
+  }
+  const file = await Deno.open(path);
+  return { file, info: await file.stat() };
+}
+
+/** Whether the package checksum covers a file at this relative path (it skips paths with ".git" or ".tar"). */
+export function sumCovers(path: string): boolean {
+  return !SUM_IGNORES.some((ignore) => path.includes(ignore));
+}
+
+/**
+ * Removes, under `dir`, every file and folder whose path the package checksum does not cover (`.git`,
+ * `.github`, `x.tar.k`…), so that nothing unverified stays in a folder headed for the cache.
+ */
+export async function removeUncovered(dir: string, prefix = ""): Promise<void> {
+  for await (const entry of Deno.readDir(join(dir, prefix))) {
+    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (!sumCovers(rel)) await Deno.remove(join(dir, rel), { recursive: true });
+    else if (entry.isDirectory) await removeUncovered(dir, rel);
+  }
 }
 
 /**
@@ -50,8 +106,8 @@ async function walk(root: string, dir = root, out: string[] = []): Promise<strin
 export async function packageSum(dir: string, options: { files?: string[] } = {}): Promise<string> {
   const hash = createHash("sha256");
   for (const file of options.files ?? await walk(dir)) {
-    if (SUM_IGNORES.some((ignore) => file.includes(ignore))) continue;
-    const handle = await Deno.open(join(dir, file));
+    if (!sumCovers(file)) continue;
+    const { file: handle } = await openPackageFile(dir, file);
     for await (const chunk of handle.readable) hash.update(chunk);
   }
   return hash.digest("base64");
@@ -127,8 +183,7 @@ export function packPackage(
           await controller.add({ ...base, type: "directory", mode: 0o755 }).close();
           continue;
         }
-        const path = join(dir, entry.name);
-        const info = await Deno.stat(path);
+        const { file, info } = await openPackageFile(dir, entry.name);
         const executable = (info.mode ?? 0) & 0o111;
         const body = controller.add({
           ...base,
@@ -136,7 +191,6 @@ export function packPackage(
           size: info.size,
           mode: executable ? 0o755 : 0o644,
         });
-        const file = await Deno.open(path);
         await file.readable.pipeTo(body);
       }
       controller.finalize();
@@ -151,9 +205,40 @@ export function packPackage(
 }
 
 /**
- * Extracts a package archive (gzip or plain tar, sniffed) into `destination`, through a temporary sibling folder
- * renamed into place only when complete. Absolute paths, `..`, links pointing outside and special files are
- * refused; nothing is written outside the temporary folder.
+ * Extracts a package archive (gzip or plain tar, sniffed) into `folder`, an empty folder the caller owns.
+ * Absolute paths, `..`, links pointing outside and special files are refused; files the package checksum
+ * does not cover (see sumCovers) are skipped, so nothing unverified is ever extracted.
+ *
+ * @param options `name` names the archive in errors
+ * @throws {PackageArchiveError} for a hostile or broken archive; the caller removes `folder` then
+ */
+export async function extractPackage(
+  stream: ReadableStream<Uint8Array>,
+  folder: string,
+  options: { name?: string } = {},
+): Promise<void> {
+  const archive = JSON.stringify(options.name ?? folder);
+  const refuse = (name: string, why: string): never => {
+    throw new PackageArchiveError(`Refusing archive ${archive}: entry ${JSON.stringify(name)} ${why}`);
+  };
+  try {
+    await extractTar(await gunzipIfNeeded(stream), await Deno.realPath(folder), {
+      refuse,
+      holder: "packages",
+      keep: sumCovers,
+    });
+  } catch (error) {
+    if (error instanceof PackageArchiveError) throw error;
+    if (error instanceof Deno.errors.AlreadyExists) {
+      throw new PackageArchiveError(`Refusing archive ${archive}: it holds the same entry twice`);
+    }
+    throw new PackageArchiveError(`Cannot extract archive ${archive}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Extracts a package archive into `destination` (see extractPackage), through a temporary sibling folder
+ * renamed into place only when complete.
  *
  * @param options `name` names the archive in errors
  * @throws {PackageArchiveError} for a hostile or broken archive; `destination` is then left untouched
@@ -163,26 +248,15 @@ export async function unpackPackage(
   destination: string,
   options: { name?: string } = {},
 ): Promise<void> {
-  const archive = options.name ?? destination;
   await Deno.mkdir(dirname(destination), { recursive: true });
   const temp = `${destination}.${crypto.randomUUID().slice(0, 8)}.partial`;
   await Deno.mkdir(temp);
-  const root = resolve(temp);
   try {
-    const refuse = (name: string, why: string): never => {
-      throw new PackageArchiveError(`Refusing archive "${archive}": entry "${name}" ${why}`);
-    };
-    await extractTar(await gunzipIfNeeded(stream), root, { refuse, holder: "packages" });
+    await extractPackage(stream, temp, options);
     await Deno.rename(temp, destination);
   } catch (error) {
     await Deno.remove(temp, { recursive: true }).catch(() => {});
-    if (error instanceof PackageArchiveError || error instanceof Deno.errors.AlreadyExists) {
-      if (error instanceof Deno.errors.AlreadyExists) {
-        throw new PackageArchiveError(`Refusing archive "${archive}": it holds the same entry twice`);
-      }
-      throw error;
-    }
-    throw new PackageArchiveError(`Cannot extract archive "${archive}": ${(error as Error).message}`);
+    throw error;
   }
 }
 

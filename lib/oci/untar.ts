@@ -24,6 +24,8 @@ export interface ExtractTarOptions {
   refuse: RefuseEntry;
   /** What holds the entries, for the special-file message (`"is a fifo, which packages may not hold"`). */
   holder: string;
+  /** Entries (by cleaned relative path) for which it answers false are checked, then skipped unwritten. */
+  keep?: (path: string) => boolean;
 }
 
 /**
@@ -46,6 +48,10 @@ export async function extractTar(tar: ReadableStream<Uint8Array>, root: string, 
       continue;
     }
     const rel = entryPath(header.name, prefix, refuse);
+    if (options.keep && !options.keep(rel)) {
+      await entry.body.cancel();
+      continue;
+    }
     const target = join(root, rel);
     await refuseSymlinkParents(root, rel, header.name, refuse);
     if (type === "directory") {
