@@ -73,6 +73,7 @@ export function checkGitSource(source: GitSource): void {
   const bad = (what: string, value: string, why: string): never => {
     throw new PackageError(`Invalid git ${what} ${JSON.stringify(value)}: ${why}`);
   };
+  // deno-lint-ignore no-control-regex
   if (source.url === "" || source.url.startsWith("-") || /[\x00-\x20\x7f]/.test(source.url)) {
     bad("URL", source.url, 'it is empty, starts with "-" or holds spaces or control characters');
   }
