@@ -1,0 +1,131 @@
+/**
+ * Hostile KCL packages for the attacker tests: a package manifest pushed through lib/oci to a real registry
+ * with whatever annotations and layer the test chooses, and a loopback proxy in front of a registry that
+ * records requests and can stall a blob download half-way (to kill kpm mid-pull).
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { pushBlob } from "../../../lib/oci/blob_upload.ts";
+import { RegistryClient } from "../../../lib/oci/client.ts";
+import { digestOf } from "../../../lib/oci/digest.ts";
+import { EMPTY_CONFIG, encodeManifest, type ImageManifest } from "../../../lib/oci/manifest.ts";
+import { OCI_LAYER_TAR_GZIP, OCI_MANIFEST } from "../../../lib/oci/media_types.ts";
+import { pushManifest } from "../../../lib/oci/manifests.ts";
+import { packageSum } from "../../../lib/kpm/package.ts";
+import { type Entry, tarGz } from "../../tar_builder.ts";
+
+/** What a hostile package push produced. */
+export interface HostilePackage {
+  /** The layer's digest and size. */
+  layer: { digest: string; size: number };
+  /** The checksum annotation pushed (the sum of the files the checksum covers). */
+  sum: string;
+}
+
+/**
+ * Pushes `entries` as a KCL package to `host/repository:tag` with the annotations given (name, version…) and,
+ * unless `sum` is given, the true checksum of the entries' files as `org.kcllang.package.sum`.
+ */
+export async function pushHostilePackage(
+  host: string,
+  repository: string,
+  tag: string,
+  options: { entries: Entry[]; annotations: Record<string, string>; sum?: string },
+): Promise<HostilePackage> {
+  const client = new RegistryClient({ plainHttp: true });
+  const repo = { registry: host, repository };
+  const bytes = await tarGz(options.entries);
+  const layer = { mediaType: OCI_LAYER_TAR_GZIP, digest: digestOf(bytes), size: bytes.byteLength };
+  await pushBlob(client, repo, layer, bytes);
+  await pushBlob(client, repo, EMPTY_CONFIG, new TextEncoder().encode("{}"));
+  const sum = options.sum ?? await sumOf(options.entries);
+  const manifest: ImageManifest = {
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    config: EMPTY_CONFIG,
+    layers: [layer],
+    annotations: { "org.kcllang.package.sum": sum, ...options.annotations },
+  };
+  await pushManifest(client, { ...repo, tag }, { bytes: encodeManifest(manifest), mediaType: OCI_MANIFEST });
+  return { layer, sum };
+}
+
+/** The package checksum of plain file entries, as kpm computes it on a folder holding them. */
+async function sumOf(entries: Entry[]): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "kpm-hostile-sum-" });
+  try {
+    for (const entry of entries) {
+      if ((entry.type ?? "file") !== "file") continue;
+      const path = join(dir, entry.name);
+      await Deno.mkdir(join(path, ".."), { recursive: true });
+      await Deno.writeTextFile(path, entry.text ?? "");
+    }
+    return await packageSum(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** A proxy in front of a registry: records every request, and can stall blob bodies half-way. */
+export interface StallingProxy {
+  /** `127.0.0.1:PORT`. */
+  host: string;
+  /** `METHOD PATH range` of every request. */
+  seen: string[];
+  /** While set, blob GETs send this many bytes and then stall until the client goes away. */
+  stallAfter?: number;
+  close(): Promise<void>;
+}
+
+/** Starts a StallingProxy forwarding to `upstream` (`host:port`, plain HTTP). */
+export function startStallingProxy(upstream: string): StallingProxy {
+  const stalled: (() => void)[] = [];
+  const proxy: StallingProxy = {
+    host: "",
+    seen: [],
+    close: async () => {
+      for (const release of stalled) release();
+      await server.shutdown();
+    },
+  };
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
+    const url = new URL(request.url);
+    const range = request.headers.get("range");
+    proxy.seen.push(`${request.method} ${url.pathname}${range ? ` ${range}` : ""}`);
+    const headers = new Headers(request.headers);
+    headers.delete("host");
+    const answer = await fetch(`http://${upstream}${url.pathname}${url.search}`, {
+      method: request.method,
+      headers,
+      body: request.body,
+      redirect: "manual",
+    });
+    const limit = proxy.stallAfter;
+    if (
+      limit === undefined || request.method !== "GET" || !url.pathname.includes("/blobs/") || !answer.body
+    ) {
+      return answer;
+    }
+    const reader = answer.body.getReader();
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const { done, value } = await reader.read();
+        if (done || sent >= limit) {
+          await new Promise<void>((release) => stalled.push(release)); // until the proxy closes
+          await reader.cancel().catch(() => {});
+          controller.close();
+          return;
+        }
+        const part = value.subarray(0, limit - sent);
+        sent += part.byteLength;
+        controller.enqueue(part);
+      },
+    });
+    return new Response(body, { status: answer.status, headers: answer.headers });
+  });
+  proxy.host = `127.0.0.1:${server.addr.port}`;
+  return proxy;
+}
