@@ -9,7 +9,7 @@
 import { join } from "node:path";
 import { pushBlob } from "../../../lib/oci/blob_upload.ts";
 import { RegistryClient } from "../../../lib/oci/client.ts";
-import { digestOf } from "../../../lib/oci/digest.ts";
+import { type Digest, digestOf } from "../../../lib/oci/digest.ts";
 import { EMPTY_CONFIG, encodeManifest, type ImageManifest } from "../../../lib/oci/manifest.ts";
 import { OCI_LAYER_TAR_GZIP, OCI_MANIFEST } from "../../../lib/oci/media_types.ts";
 import { pushManifest } from "../../../lib/oci/manifests.ts";
@@ -19,7 +19,7 @@ import { type Entry, tarGz } from "../../tar_builder.ts";
 /** What a hostile package push produced. */
 export interface HostilePackage {
   /** The layer's digest and size. */
-  layer: { digest: string; size: number };
+  layer: { digest: Digest; size: number };
   /** The checksum annotation pushed (the sum of the files the checksum covers). */
   sum: string;
 }
