@@ -6,23 +6,10 @@
 
 import { join } from "node:path";
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
+import { git, hasGit } from "./git_support.ts";
 import { describe, kpmHome, ROOT, runKpm } from "./integration/ship_support.ts";
 
 const MAIN = join(ROOT, "main.ts");
-
-async function git(cwd: string, ...args: string[]): Promise<string> {
-  const out = await new Deno.Command("git", {
-    args: ["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main", ...args],
-    cwd,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) throw new Error(`git ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
-  return new TextDecoder().decode(out.stdout).trim();
-}
-
-const hasGit = await new Deno.Command("git", { args: ["--version"], stdout: "null", stderr: "null" }).output()
-  .then((out) => out.success, () => false);
 
 Deno.test(
   { name: "git dependencies: add, lock, run, offline, moved branch, mismatch", ignore: !hasGit },
