@@ -9,6 +9,7 @@ import {
   ArtifactError,
   Client,
   copy,
+  DigestError,
   dockerCredentials,
   openLayout,
   pull,
@@ -136,6 +137,20 @@ Deno.test("library refusals: a push to a digest, an in-memory pull over maxBytes
     const target = await openLayout(dir);
     await assertRejects(() => target.tag("v1", "bad tag"), ArtifactError, 'Invalid tag "bad tag"');
     assertEquals(await target.tags(), ["v1"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("pullToMemory refuses a layer whose stored bytes were swapped, even at the declared size", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "kpm-library-" });
+  try {
+    const pushed = await push(`oci-layout:${dir}:v1`, [{ name: "a.txt", content: "genuine" }]);
+    const blob = join(dir, "blobs", "sha256", pushed.layers[0]!.digest.slice("sha256:".length));
+    await Deno.writeTextFile(blob, "forged!");
+    await assertRejects(() => pullToMemory(`oci-layout:${dir}:v1`), DigestError);
+    await Deno.writeTextFile(blob, "genuine plus a tail");
+    await assertRejects(() => pullToMemory(`oci-layout:${dir}:v1`), DigestError);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -44,7 +44,10 @@ export interface PullResult {
 
 /** One layer read into memory. */
 export interface PulledContent {
-  /** The layer's title (`org.opencontainers.image.title`). */
+  /**
+   * The layer's title (`org.opencontainers.image.title`) as the artifact gives it: untrusted, so check it
+   * before using it as a path (`pull` refuses absolute titles and titles with `..`).
+   */
   name: string;
   /** The layer's media type. */
   mediaType: string;
