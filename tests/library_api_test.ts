@@ -1,7 +1,8 @@
 /**
  * The public library (mod.ts) against kpm's embedded registry and OCI layout folders: credentials, push from
- * memory and files, pull to disk and memory with allowed media types, copy, tags and referrers, and the
- * refusals (digest references, oversized in-memory pulls, anonymous access to a protected registry).
+ * memory and files, pull to disk and memory with allowed media types, copy, tags and referrers, KCL packages
+ * under a trust policy, and the refusals (digest references, oversized in-memory pulls, swapped blobs,
+ * anonymous access to a protected registry).
  */
 
 import { join } from "node:path";
@@ -13,12 +14,22 @@ import {
   dockerCredentials,
   openLayout,
   pull,
+  pullPackage,
   pullToMemory,
   push,
+  pushPackage,
+  readLockFile,
   RegistryError,
+  resolvePackage,
   serveRegistry,
   staticCredentials,
+  TrustError,
+  writeModFile,
 } from "../mod.ts";
+import { registryClientOf } from "../lib/api/client.ts";
+import { RegistryStore } from "../lib/oci/registry_store.ts";
+import { signManifest } from "../lib/oci/sign/cosign.ts";
+import { generateKeyPair, readPrivateKey } from "../lib/oci/sign/keys.ts";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 
 const USER = { username: "test", password: "1234" };
@@ -154,4 +165,40 @@ Deno.test("pullToMemory refuses a layer whose stored bytes were swapped, even at
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("pullPackage and resolvePackage apply a trust policy file: unsigned refused, signed accepted", async () => {
+  await withRegistry(async (host, dir) => {
+    const client = new Client({ credentials: staticCredentials({ [host]: USER }) });
+    const keys = await generateKeyPair("secret");
+    const policy = join(dir, "kpm.json");
+    await Deno.writeTextFile(
+      policy,
+      JSON.stringify({ TrustPolicy: [{ Scope: `${host}/signed/**`, Keys: [keys.publicPem] }] }),
+    );
+    const pkg = join(dir, "helper");
+    await Deno.mkdir(pkg);
+    await writeModFile(pkg, { package: { name: "helper", edition: "v0.11.0", version: "0.1.0" } });
+    const pushed = await pushPackage(pkg, `oci://${host}/signed/helper`, { client, home: join(dir, "home") });
+    const options = { client, home: join(dir, "home"), trustPolicyFile: policy };
+    await assertRejects(() => pullPackage(`oci://${host}/signed/helper:0.1.0`, options), TrustError);
+
+    const store = new RegistryStore(registryClientOf(client), {
+      registry: host,
+      repository: "signed/helper",
+    });
+    await signManifest(store, pushed.manifest, await readPrivateKey(keys.privatePem, "secret", "test key"));
+    const pulled = await pullPackage(`oci://${host}/signed/helper:0.1.0`, options);
+    assertEquals([pulled.name, pulled.version], ["helper", "0.1.0"]);
+
+    const app = join(dir, "app");
+    await Deno.mkdir(app);
+    await writeModFile(app, {
+      package: { name: "app", edition: "v0.11.0", version: "0.0.1" },
+      dependencies: new Map([["helper", { kind: "oci", oci: `oci://${host}/signed/helper`, tag: "0.1.0" }]]),
+    });
+    const resolution = await resolvePackage(app, { ...options, writeLock: true });
+    assertEquals([...resolution.packages.keys()], ["helper"]);
+    assertEquals((await readLockFile(app)).get("helper")?.version, "0.1.0");
+  });
 });

@@ -66,6 +66,7 @@ Deno.test("mod.ts exports the public surface and nothing else", async () => {
     "ResolutionError",
     "SourceError",
     "Target",
+    "TrustError",
     "copy",
     "dockerCredentials",
     "formatReference",

@@ -17,3 +17,4 @@ export { PackageArchiveError } from "../kpm/package.ts";
 export { ModFileError } from "../kpm/modfile.ts";
 export { ResolutionError } from "../kpm/mvs.ts";
 export { SourceError } from "../kpm/source.ts";
+export { TrustError } from "../kpm/trust_policy.ts";

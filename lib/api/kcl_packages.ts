@@ -19,6 +19,8 @@ import {
 } from "../kpm/oci_package.ts";
 import { type Resolution, resolveDependencies, type ResolvedPackage } from "../kpm/resolve.ts";
 import { DEFAULT_REGISTRY, DEFAULT_REPOSITORY, kpmHome } from "../kpm/settings.ts";
+import { type PackageVerifier, readTrustPolicy, trustPolicyVerifier } from "../kpm/trust_policy.ts";
+import type { RegistryClient } from "../oci/client.ts";
 import { type OciSource, parseSource, SourceError } from "../kpm/source.ts";
 import { Client, registryClientOf } from "./client.ts";
 
@@ -34,6 +36,12 @@ export interface PackageOptions {
   registry?: string;
   /** Its repository (default `kcl-lang`). */
   repository?: string;
+  /**
+   * A JSON file with a `TrustPolicy` list, as kpm.json holds it (`[{"Scope": "REGISTRY/REPO glob", "Keys":
+   * [PEM file or text]}]`): packages it covers must carry a cosign signature by one of the keys. No check
+   * when absent.
+   */
+  trustPolicyFile?: string;
 }
 
 function defaults(options: PackageOptions) {
@@ -49,6 +57,15 @@ function settings(options: PackageOptions) {
     home: options.home ?? kpmHome(process.env),
     defaults: defaults(options),
   };
+}
+
+/** The trust policy's checks, when `trustPolicyFile` names one. */
+async function verifier(
+  client: RegistryClient,
+  options: PackageOptions,
+): Promise<PackageVerifier | undefined> {
+  const policy = options.trustPolicyFile ? await readTrustPolicy(options.trustPolicyFile) : undefined;
+  return policy && trustPolicyVerifier(client, policy);
 }
 
 /** Parses an OCI package source; capitals in the repository path are lowercased, as OCI requires. */
@@ -101,6 +118,7 @@ export async function pushPackage(
  * @param source `oci://HOST/REPO[:TAG]`, `HOST/REPO[:TAG]`, or `NAME[:VERSION]` in the default registry
  * @returns the cached package and its folder
  * @throws {PackageError} when the artifact is not a KCL package or does not match its checksum
+ * @throws {TrustError} when the trust policy covers the package and its signature does not verify
  * @example
  * ```ts
  * import { pullPackage, pushPackage, serveRegistry, writeModFile } from "@kcl/kpm";
@@ -122,7 +140,8 @@ export async function pullPackage(
   options: PackageOptions & { tag?: string } = {},
 ): Promise<CachedPackage> {
   const { client, home } = settings(options);
-  return await fetchPackage(client, ociSource(source, options.tag, options), { home });
+  const verify = await verifier(client, options);
+  return await fetchPackage(client, ociSource(source, options.tag, options), { home, verify });
 }
 
 /**
@@ -132,6 +151,7 @@ export async function pullPackage(
  * @param options `writeLock` writes the resulting kcl.mod.lock; `concurrency` downloads at once (default 8)
  * @returns the packages by name, the graph's edges (`name@version` pairs, root first) and the lock
  * @throws {PackageError} / {ResolutionError} when a package cannot be fetched or verified, or names clash
+ * @throws {TrustError} when the trust policy covers a package whose signature does not verify
  * @example
  * ```ts
  * import { pushPackage, resolvePackage, serveRegistry, writeModFile } from "@kcl/kpm";
@@ -163,6 +183,7 @@ export async function resolvePackage(
     home,
     lock: await readLockFile(dir),
     concurrency: options.concurrency,
+    verify: await verifier(client, options),
   });
   if (options.writeLock) await writeLockFile(dir, resolution.lock);
   return resolution;

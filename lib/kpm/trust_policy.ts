@@ -37,6 +37,7 @@ export interface TrustPolicy {
 
 /** Thrown when a package the policy covers is unsigned or signed by another key. */
 export class TrustError extends Error {
+  /** The error's class name. */
   override name = "TrustError";
 }
 
