@@ -9,6 +9,7 @@ import { type CliIO, type Command, type GlobalOptions, type OptionSpec, UsageErr
 import { COMMANDS } from "./commands.ts";
 import { VERSION } from "../version.ts";
 import { parseDuration } from "./duration.ts";
+import { terminalSafe } from "./terminal_text.ts";
 
 const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   "plain-http": { type: "boolean", description: "use plain HTTP (loopback registries always may)" },
@@ -186,10 +187,10 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     args,
     passthrough,
     out: (line) => {
-      if (!global.json) io.write(`${line}\n`);
+      if (!global.json) io.write(`${terminalSafe(line)}\n`);
     },
     log: (line) => {
-      if (!global.quiet) io.writeError(`${line}\n`);
+      if (!global.quiet) io.writeError(`${terminalSafe(line)}\n`);
     },
     json: (value) => io.write(`${JSON.stringify(value, null, 2)}\n`),
   });

@@ -105,7 +105,13 @@ export function isManifestMediaType(mediaType: string): boolean {
   return (MANIFEST_TYPES as readonly string[]).includes(mediaType);
 }
 
-function checkDescriptor(value: unknown, where: string): Descriptor {
+/**
+ * Checks that a value from a registry is a descriptor (mediaType, a valid digest, a size).
+ *
+ * @param where what the value is, for the error, e.g. `layers[0]`
+ * @throws {ManifestError} naming `where` and what is wrong
+ */
+export function checkDescriptor(value: unknown, where: string): Descriptor {
   const d = value as Partial<Descriptor> | null;
   if (!d || typeof d !== "object") throw new ManifestError(`${where} is not an object`);
   if (typeof d.mediaType !== "string" || d.mediaType === "") {

@@ -8,6 +8,7 @@
 import type { RegistryClient } from "./client.ts";
 import { type Digest, digestOf, isDigest } from "./digest.ts";
 import {
+  checkDescriptor,
   type Descriptor,
   type ImageIndex,
   type Manifest,
@@ -158,34 +159,81 @@ export async function deleteManifest(
   await response.body?.cancel();
 }
 
-/** Follows `Link: <url>; rel="next"` pagination, yielding each page's parsed JSON. */
-async function* pages<T>(
-  client: RegistryClient,
-  first: { registry: string; repository?: string; path: string; scopes: string[]; what: string },
-): AsyncGenerator<T> {
-  let url: string | undefined = first.path;
+/** The most pages kpm follows in one listing (tags, catalog, referrers). */
+export const MAX_PAGES = 1000;
+/** The most entries kpm keeps from one listing. */
+export const MAX_ENTRIES = 100_000;
+/** The most bytes read from one page. */
+const MAX_PAGE_BYTES = 16 * 1024 * 1024;
+
+/** The first request of a listing. */
+interface Listing<T> {
+  registry: string;
+  repository?: string;
+  path: string;
+  headers?: HeadersInit;
+  scopes: string[];
+  what: string;
+  /** The entries of one parsed page. */
+  entries: (page: T) => unknown[] | null | undefined;
+  /** The first answer is no listing at all (e.g. no referrers API): returns undefined instead. */
+  absent?: (response: Response) => boolean;
+}
+
+/**
+ * Reads a listing across its `Link: <url>; rel="next"` pages, bounded to MAX_PAGES pages and MAX_ENTRIES
+ * entries (a registry that always sends another page cannot keep kpm busy or fill its memory).
+ *
+ * @returns every entry, or undefined when `absent` says the first answer is no listing
+ * @throws {RegistryError} on invalid JSON, or when a bound is passed (the error names it)
+ */
+async function readListing<T>(client: RegistryClient, listing: Listing<T>): Promise<unknown[] | undefined> {
+  const entries: unknown[] = [];
   const seen = new Set<string>();
+  const fail = (why: string): never => {
+    throw new RegistryError(`Cannot ${listing.what}: ${why}`, {
+      status: 200,
+      registry: listing.registry,
+      repository: listing.repository,
+    });
+  };
+  let url: string | undefined = listing.path;
   while (url && !seen.has(url)) {
+    if (seen.size === MAX_PAGES) fail(`the registry sent more than ${MAX_PAGES} pages, the most kpm follows`);
     seen.add(url);
     const response = await client.send({
-      registry: first.registry,
-      repository: first.repository,
+      registry: listing.registry,
+      repository: listing.repository,
       url,
-      scopes: first.scopes,
-      expect: [200],
-      what: first.what,
+      headers: listing.headers,
+      scopes: listing.scopes,
+      expect: listing.absent ? [200, 404] : [200],
+      what: listing.what,
     });
-    url = nextLink(response.headers.get("Link"));
-    const text = new TextDecoder().decode(await readCapped(response, 16 * 1024 * 1024));
-    try {
-      yield JSON.parse(text) as T;
-    } catch {
-      throw new RegistryError(`Cannot ${first.what}: the registry answered invalid JSON`, {
-        status: 200,
-        registry: first.registry,
-      });
+    if (seen.size === 1 && listing.absent?.(response)) {
+      await response.body?.cancel();
+      return undefined;
     }
+    url = nextLink(response.headers.get("Link"));
+    let page: T;
+    try {
+      page = JSON.parse(new TextDecoder().decode(await readCapped(response, MAX_PAGE_BYTES))) as T;
+    } catch {
+      return fail("the registry answered invalid JSON");
+    }
+    let more: unknown[];
+    try {
+      more = listing.entries(page) ?? [];
+    } catch (error) {
+      return fail((error as Error).message);
+    }
+    if (!Array.isArray(more)) fail("the registry answered a list that is not an array");
+    if (entries.length + more.length > MAX_ENTRIES) {
+      fail(`the registry sent more than ${MAX_ENTRIES} entries, the most kpm keeps`);
+    }
+    entries.push(...more);
   }
+  return entries;
 }
 
 /** Parses a `Link` header's `rel="next"` target (relative to the registry). */
@@ -198,8 +246,13 @@ export function nextLink(header: string | null): string | undefined {
   return undefined;
 }
 
+/** The strings of a list (a registry's list is data: anything else in it is dropped). */
+function strings(list: unknown[] | undefined): string[] {
+  return (list ?? []).filter((item): item is string => typeof item === "string");
+}
+
 /**
- * Lists every tag of a repository, across all pages.
+ * Lists every tag of a repository, across all pages (at most MAX_PAGES pages and MAX_ENTRIES tags).
  *
  * @param options `pageSize` asks the registry for pages of that many tags
  */
@@ -208,42 +261,40 @@ export async function listTags(
   ref: Pick<Reference, "registry" | "repository">,
   options: { pageSize?: number } = {},
 ): Promise<string[]> {
-  const tags: string[] = [];
   const query = options.pageSize ? `?n=${options.pageSize}` : "";
-  for await (
-    const page of pages<{ tags?: string[] | null }>(client, {
+  return strings(
+    await readListing<{ tags?: string[] | null }>(client, {
       registry: ref.registry,
       repository: ref.repository,
       path: `/v2/${ref.repository}/tags/list${query}`,
       scopes: [repositoryScope(ref.repository, ["pull"])],
       what: `list tags of "${ref.registry}/${ref.repository}"`,
-    })
-  ) tags.push(...(page.tags ?? []));
-  return tags;
+      entries: (page) => page.tags,
+    }),
+  );
 }
 
-/** Lists every repository of a registry (`/v2/_catalog`), across all pages. */
+/** Lists every repository of a registry (`/v2/_catalog`), across all pages (bounded as listTags). */
 export async function listRepositories(
   client: RegistryClient,
   registry: string,
   options: { pageSize?: number } = {},
 ): Promise<string[]> {
-  const repositories: string[] = [];
   const query = options.pageSize ? `?n=${options.pageSize}` : "";
-  for await (
-    const page of pages<{ repositories?: string[] | null }>(client, {
+  return strings(
+    await readListing<{ repositories?: string[] | null }>(client, {
       registry,
       path: `/v2/_catalog${query}`,
       scopes: ["registry:catalog:*"],
       what: `list the repositories of "${registry}"`,
-    })
-  ) repositories.push(...(page.repositories ?? []));
-  return repositories;
+      entries: (page) => page.repositories,
+    }),
+  );
 }
 
 /**
- * Lists the referrers of a manifest: the referrers API, or the `sha256-<hex>` tag schema when the registry has
- * no such API.
+ * Lists the referrers of a manifest: the referrers API across its pages (bounded as listTags), or the
+ * `sha256-<hex>` tag schema when the registry has no such API.
  *
  * @param options `artifactType` filters the result
  */
@@ -253,26 +304,24 @@ export async function listReferrers(
   options: { artifactType?: string } = {},
 ): Promise<Descriptor[]> {
   const query = options.artifactType ? `?artifactType=${encodeURIComponent(options.artifactType)}` : "";
-  const response = await client.send({
+  let all = await readListing<ImageIndex>(client, {
     registry: ref.registry,
     repository: ref.repository,
-    path: `${ref.repository}/referrers/${ref.digest}${query}`,
+    path: `/v2/${ref.repository}/referrers/${ref.digest}${query}`,
     headers: { Accept: OCI_INDEX },
     scopes: [repositoryScope(ref.repository, ["pull"])],
-    expect: [200, 404],
     what: `list referrers of "${formatReference(ref)}"`,
-  });
-  let index: ImageIndex | undefined;
-  if (response.status === 200 && response.headers.get("Content-Type")?.startsWith(OCI_INDEX)) {
-    index = JSON.parse(
-      new TextDecoder().decode(await readCapped(response, MAX_MANIFEST_BYTES)),
-    ) as ImageIndex;
-  } else {
-    await response.body?.cancel();
+    entries: (page) =>
+      Array.isArray(page.manifests)
+        ? page.manifests.map((d, i) => checkDescriptor(d, `referrer ${i}`))
+        : page.manifests,
+    absent: (response) =>
+      response.status !== 200 || !response.headers.get("Content-Type")?.startsWith(OCI_INDEX),
+  }) as Descriptor[] | undefined;
+  if (!all) {
     const fallback = { ...ref, digest: undefined, tag: ref.digest.replace(":", "-") };
     if (!(await headManifest(client, fallback))) return [];
-    index = (await fetchManifest(client, fallback)).manifest as ImageIndex;
+    all = ((await fetchManifest(client, fallback)).manifest as ImageIndex).manifests ?? [];
   }
-  const all = index.manifests ?? [];
   return options.artifactType ? all.filter((d) => d.artifactType === options.artifactType) : all;
 }

@@ -27,6 +27,8 @@ export class RegistryStore implements Store {
   readonly repo: Repository;
   #referrersApi?: Promise<boolean>;
   #pageSize?: number;
+  /** The running update of each `sha256-<hex>` fallback index: updates of one index run one at a time. */
+  #fallbackUpdates = new Map<string, Promise<void>>();
 
   /**
    * @param client the registry client
@@ -166,9 +168,25 @@ export class RegistryStore implements Store {
     return this.#referrersApi;
   }
 
-  /** Adds a referrer to the `sha256-<hex>` index of its subject (the fallback for registries without the API). */
+  /**
+   * Adds a referrer to the `sha256-<hex>` index of its subject (the fallback for registries without the API).
+   * The index is read, changed and written back, so updates of one index wait for each other: referrers
+   * pushed at once (a `copy -r`) would otherwise overwrite each other's entry.
+   */
   async #addToReferrersTag(subject: Descriptor, entry: Descriptor): Promise<void> {
     const tag = subject.digest.replace(":", "-");
+    const previous = this.#fallbackUpdates.get(tag) ?? Promise.resolve();
+    const update = previous.catch(() => {}).then(() => this.#updateReferrersTag(tag, entry));
+    this.#fallbackUpdates.set(tag, update);
+    try {
+      await update;
+    } finally {
+      if (this.#fallbackUpdates.get(tag) === update) this.#fallbackUpdates.delete(tag);
+    }
+  }
+
+  /** Reads the fallback index `tag`, adds `entry` unless present, and writes it back. */
+  async #updateReferrersTag(tag: string, entry: Descriptor): Promise<void> {
     const ref = { ...this.repo, tag };
     let index: ImageIndex = { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] };
     if (await headManifest(this.client, ref)) {
