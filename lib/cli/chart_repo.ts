@@ -10,7 +10,7 @@ import { type CredentialLookup, CredentialStore } from "../oci/credentials.ts";
 import { startChartRepo } from "../server/chartrepo.ts";
 import type { CommandContext } from "./command.ts";
 import { stringOption, UsageError } from "./command.ts";
-import { commandSettings, credentialStore } from "./registry_context.ts";
+import { commandSettings, credentialStore, registryFetch } from "./registry_context.ts";
 import { DEFAULT_DOCKER_CONFIG } from "./registry_commands.ts";
 
 async function exists(path: string): Promise<boolean> {
@@ -61,6 +61,7 @@ export async function serve(ctx: CommandContext): Promise<void> {
   const { lookup, from } = await credentials(ctx);
   if (ctx.global.verbose) ctx.log(`Reading registry credentials from ${from}`);
   const verbose = ctx.global.verbose ? (line: string) => ctx.writeError(`${line}\n`) : undefined;
+  const fetch = registryFetch(ctx);
   const server = await startChartRepo({
     hostname: stringOption(ctx, "addr") ?? "0.0.0.0",
     port: port(stringOption(ctx, "port")),
@@ -68,7 +69,7 @@ export async function serve(ctx: CommandContext): Promise<void> {
     scheme: ctx.global.plainHttp && scheme === "" ? "http" : scheme as "" | "http" | "https",
     client: (plain) =>
       new RegistryClient({
-        fetch: ctx.fetch,
+        fetch,
         credentials: lookup,
         plainHttp: plain,
         timeoutMs: ctx.global.timeoutMs,

@@ -12,8 +12,17 @@ import { parseDuration } from "./duration.ts";
 import { terminalSafe } from "./terminal_text.ts";
 
 const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
-  "plain-http": { type: "boolean", description: "use plain HTTP (loopback registries always may)" },
-  insecure: { type: "boolean", description: "accept self-signed TLS certificates" },
+  "plain-http": {
+    type: "boolean",
+    description: "use plain HTTP (loopback registries try https, then http)",
+  },
+  insecure: {
+    type: "boolean",
+    description: "not supported: Deno cannot skip TLS verification; use --ca-file",
+  },
+  "ca-file": { type: "string", value: "FILE", description: "trust the CA certificates in FILE (PEM) too" },
+  "cert-file": { type: "string", value: "FILE", description: "client certificate (PEM) for TLS registries" },
+  "key-file": { type: "string", value: "FILE", description: "private key (PEM) of --cert-file" },
   timeout: {
     type: "string",
     value: "D",
@@ -105,15 +114,34 @@ function groupHelp(prefix: string[]): string {
   ].join("\n");
 }
 
-/** Reads the global options out of parsed values. */
+function stringValue(value: unknown): string | undefined {
+  return typeof value === "string" ? value : undefined;
+}
+
+/**
+ * Reads the global options out of parsed values.
+ *
+ * @throws {UsageError} for --insecure (Deno's fetch cannot skip certificate checks for one connection) and
+ *   for an invalid --timeout / KPM_TIMEOUT
+ */
 function globalOptions(
   values: Record<string, unknown>,
   env: Record<string, string | undefined>,
 ): GlobalOptions {
+  if (values.insecure === true) {
+    throw new UsageError(
+      "--insecure is not supported: Deno cannot skip TLS certificate checks for one connection; " +
+        "trust the registry's CA with --ca-file FILE, or use --plain-http for a registry without TLS",
+    );
+  }
   return {
     plainHttp: values["plain-http"] === true,
-    insecure: values.insecure === true,
-    registryConfig: typeof values["registry-config"] === "string" ? values["registry-config"] : undefined,
+    tls: {
+      caFile: stringValue(values["ca-file"]),
+      certFile: stringValue(values["cert-file"]),
+      keyFile: stringValue(values["key-file"]),
+    },
+    registryConfig: stringValue(values["registry-config"]),
     timeoutMs: timeoutOption(values.timeout, env.KPM_TIMEOUT),
     json: values.json === true,
     quiet: values.quiet === true || values.json === true && env.KPM_PROGRESS === undefined,

@@ -22,7 +22,8 @@ export interface OptionSpec {
 /** The options every command accepts. */
 export interface GlobalOptions {
   plainHttp: boolean;
-  insecure: boolean;
+  /** `--ca-file`, `--cert-file`, `--key-file`. */
+  tls: { caFile?: string; certFile?: string; keyFile?: string };
   registryConfig?: string;
   /** Idle timeout of registry requests and credential helpers, in ms (0: none; undefined: the default). */
   timeoutMs?: number;

@@ -6,6 +6,7 @@
  */
 
 import { RegistryClient } from "../oci/client.ts";
+import { fetchWithTls } from "../oci/tls.ts";
 import { type Credential, CredentialStore, dockerConfigPaths } from "../oci/credentials.ts";
 import { type KpmSettings, loadSettings } from "../kpm/settings.ts";
 import type { CommandContext } from "./command.ts";
@@ -29,6 +30,16 @@ export function credentialStore(ctx: CommandContext, settings: KpmSettings): Cre
 }
 
 /**
+ * The fetch registry requests go through: `ctx.fetch` with the CA and client certificate of `--ca-file`,
+ * `--cert-file` and `--key-file`.
+ *
+ * @throws {TlsConfigError} when a file is missing or not PEM
+ */
+export function registryFetch(ctx: CommandContext): typeof fetch {
+  return fetchWithTls(ctx.fetch, ctx.global.tls);
+}
+
+/**
  * The registry client of a command. Plain HTTP is used with `--plain-http` or `OCI_REG_PLAIN_HTTP=on`, and for
  * the default registry when kpm.json's DefaultOciPlainHttp says so; loopback registries try https, then http.
  *
@@ -42,7 +53,7 @@ export function registryClient(
   const store = options.credential ? undefined : credentialStore(ctx, settings);
   const plain = settings.plainHttp;
   return new RegistryClient({
-    fetch: ctx.fetch,
+    fetch: registryFetch(ctx),
     plainHttp: (registry) =>
       plain.value && (plain.source !== "kpm.json" || registry === settings.registry.value),
     credentials: store ? (registry) => store.get(registry) : () => Promise.resolve(options.credential),

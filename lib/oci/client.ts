@@ -161,8 +161,8 @@ export class RegistryClient {
           continue;
         }
         throw new RegistryError(
-          `Cannot ${request.what}: cannot reach "${request.registry}": ${reason}${
-            httpsFailure ? ` (over https: ${httpsFailure})` : ""
+          `Cannot ${request.what}: cannot reach "${request.registry}": ${
+            httpsFailure ? `over https: ${httpsFailure}; over http: ${reason}` : reason
           }`,
           { status: 0, registry: request.registry, repository: request.repository, cause: error },
         );

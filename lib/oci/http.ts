@@ -96,8 +96,7 @@ export function describeFetchError(error: unknown): string {
   let inner = error;
   while (inner instanceof Error && inner.cause instanceof Error) inner = inner.cause;
   const message = inner instanceof Error ? inner.message : String(inner);
-  const reason = message.replace(/^error sending request for url \([^)]*\):\s*/, "")
-    .replace(/^client error \(Connect\):\s*/, "");
+  const reason = message.replace(/^error sending request\b.*?client error \([A-Za-z]+\):\s*/, "");
   return /certificate|tls|handshake|corrupt message|InvalidContentType/i.test(reason)
     ? `TLS: ${reason}`
     : reason;
