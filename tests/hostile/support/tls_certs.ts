@@ -18,6 +18,9 @@ export interface TestPki {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
+/** `openssl req` arguments for a new, unencrypted P-256 key. */
+const NEW_EC_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+
 async function openssl(dir: string, args: string[]): Promise<void> {
   const out = await new Deno.Command("openssl", { args, cwd: dir, stdout: "piped", stderr: "piped" })
     .output();
@@ -32,11 +35,7 @@ async function issue(dir: string, name: string, usage: string, altNames?: string
   await Deno.writeTextFile(join(dir, `${name}.ext`), ext.join("\n") + "\n");
   await openssl(dir, [
     "req",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
+    ...NEW_EC_KEY,
     "-keyout",
     `${name}.key`,
     "-out",
@@ -69,11 +68,7 @@ export async function makeTestPki(): Promise<TestPki> {
   await openssl(dir, [
     "req",
     "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
+    ...NEW_EC_KEY,
     "-keyout",
     "ca.key",
     "-out",
