@@ -40,10 +40,10 @@ Deno.test({
       assertEquals(done.code, 0, `${what}: ${describe(done)}`);
       return done;
     };
-    const refused = async (result: Promise<KpmResult>, what: string) => {
+    const refused = async (result: Promise<KpmResult>, what: string, message: string) => {
       const done = await result;
       assert(done.code !== 0, `${what} should fail: ${describe(done)}`);
-      return done;
+      assertStringIncludes(done.stderr, message, `${what}: ${describe(done)}`);
     };
     const verifyFlags = ["--insecure-ignore-tlog=true", "--allow-insecure-registry"];
     const signFlags = ["--tlog-upload=false", "--allow-insecure-registry", "--yes"];
@@ -70,6 +70,7 @@ Deno.test({
         await refused(
           cosign(["verify", "--key", "cosign.pub", ...verifyFlags, ref]),
           "cosign verify, other key",
+          "no matching signatures",
         );
       });
 
@@ -77,11 +78,11 @@ Deno.test({
         const ref = await push("b", "b\n");
         await ok(cosign(["sign", "--key", "cosign.key", ...signFlags, ref]), "cosign sign");
         await ok(kpm(["artifact", "verify", ref, "--key", "cosign.pub"]), "kpm verify");
-        const other = await refused(
+        await refused(
           kpm(["artifact", "verify", ref, "--key", "kpm.pub"]),
           "kpm verify, other key",
+          "is by key",
         );
-        assertStringIncludes(other.stderr, "is by key");
       });
 
       await t.step(
@@ -109,6 +110,7 @@ Deno.test({
         await refused(
           cosign(["verify", "--key", "kpm.pub", ...verifyFlags, ref]),
           "cosign verify without the tag",
+          "no signatures found",
         );
         await ok(
           cosign(["verify", "--key", "kpm.pub", "--experimental-oci11", ...verifyFlags, ref]),
@@ -140,12 +142,45 @@ Deno.test({
           ]),
           "move the signature",
         );
-        await refused(cosign(["verify", "--key", "kpm.pub", ...verifyFlags, target]), "cosign verify, moved");
-        const moved = await refused(
+        await refused(
+          cosign(["verify", "--key", "kpm.pub", ...verifyFlags, target]),
+          "cosign verify, moved",
+          "invalid or missing digest in claim",
+        );
+        await refused(
           kpm(["artifact", "verify", target, "--key", "kpm.pub"]),
           "kpm verify, moved",
+          "it was moved",
         );
-        assertStringIncludes(moved.stderr, "it was moved");
+      });
+
+      await t.step("a package cosign signed passes kpm's trust policy", async () => {
+        const pkg = join(home.dir, "pkg");
+        await Deno.mkdir(pkg);
+        await Deno.writeTextFile(
+          join(pkg, "kcl.mod"),
+          '[package]\nname = "pkg"\nedition = "v0.11.0"\nversion = "0.0.1"\n',
+        );
+        await Deno.writeTextFile(join(pkg, "main.k"), "a = 1\n");
+        const pushed = await ok(
+          runKpm(MAIN, ["mod", "push", `oci://${registry.host}/kcl/pkg`, "--json"], { cwd: pkg, env }),
+          "mod push",
+        );
+        const ref = `${registry.host}/kcl/pkg@${JSON.parse(pushed.stdout).digest}`;
+        await ok(cosign(["sign", "--key", "cosign.key", ...signFlags, ref]), "cosign sign");
+        const config = join(home.env.KCL_PKG_PATH!, ".kpm", "config");
+        await Deno.mkdir(config, { recursive: true });
+        const policy = [{ Scope: `${registry.host}/kcl/*`, Keys: [join(home.dir, "cosign.pub")] }];
+        await Deno.writeTextFile(join(config, "kpm.json"), JSON.stringify({ TrustPolicy: policy }));
+        await ok(kpm(["mod", "init", "app"]), "mod init");
+        await ok(
+          runKpm(MAIN, ["mod", "add", `oci://${registry.host}/kcl/pkg`, "--tag", "0.0.1"], {
+            cwd: join(home.dir, "app"),
+            env,
+          }),
+          "mod add under the policy",
+        );
+        assertStringIncludes(await Deno.readTextFile(join(home.dir, "app", "kcl.mod.lock")), "signed_by = ");
       });
     } finally {
       await registry.close();
