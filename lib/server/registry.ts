@@ -126,122 +126,163 @@ function countedRequest(request: Request, count: (bytes: number) => void): Reque
   });
 }
 
-async function serveStorage(
-  storage: RegistryStorage,
-  lock: Deno.FsFile,
-  options: RegistryOptions,
-): Promise<RunningRegistry> {
-  const uploads = new UploadSessions(storage, { ttlMs: options.uploadTtlMs });
-  const auth = await RegistryAuth.create({
-    users: options.users,
-    htpasswd: options.htpasswd,
-    rules: options.rules,
-  });
-  const deps: RouterDeps = {
-    storage,
-    uploads,
-    auth,
-    delete: options.delete ?? false,
-    scheme: options.tls ? "https" : "http",
-    proxy: options.proxy?.(storage),
-  };
-  const metrics = new RegistryMetrics();
-  const sizeCache = { at: -Infinity, bytes: 0 };
-  const storageBytes = async () => {
-    if (performance.now() - sizeCache.at > STORAGE_SIZE_CACHE_MS) {
-      sizeCache.bytes = await storage.size();
-      sizeCache.at = performance.now();
-    }
-    return sizeCache.bytes;
-  };
-  const { log, logJson = false } = options;
-  const inFlight = new Set<Promise<void>>();
-  let draining = false;
-  const abort = new AbortController();
+/** Requests being answered, each until its response is sent (Deno's `info.completed`). */
+class InFlight {
+  #requests = new Set<Promise<void>>();
 
-  const answer = async (request: Request): Promise<Response> => {
-    if (draining) {
+  /** How many there are. */
+  get size(): number {
+    return this.#requests.size;
+  }
+
+  /** Tracks one request until `completed` settles. */
+  add(completed: Promise<void>): void {
+    const done = completed.catch(() => {});
+    this.#requests.add(done);
+    done.then(() => this.#requests.delete(done));
+  }
+
+  /** Waits for the requests there are now, at most `ms`; true when they all ended. */
+  async drained(ms: number): Promise<boolean> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const limit = new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), ms));
+    const all = Promise.all([...this.#requests]).then(() => true);
+    const drained = await Promise.race([all, limit]);
+    clearTimeout(timer);
+    return drained;
+  }
+}
+
+/** The storage's size for /metrics, recomputed at most every STORAGE_SIZE_CACHE_MS. */
+function storageSizeGauge(storage: RegistryStorage): () => Promise<number> {
+  let at = -Infinity;
+  let bytes = 0;
+  return async () => {
+    if (performance.now() - at > STORAGE_SIZE_CACHE_MS) {
+      bytes = await storage.size();
+      at = performance.now();
+    }
+    return bytes;
+  };
+}
+
+/** `HOST:PORT` clients use for a listening address (loopback for "every interface"). */
+function displayHost(addr: Deno.NetAddr): string {
+  const hostname = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  const shown = hostname === "0.0.0.0" ? "127.0.0.1" : hostname === "[::]" ? "[::1]" : hostname;
+  return `${shown}:${addr.port}`;
+}
+
+/** A registry being served: its request handler, counters and stop sequence. */
+class RegistryServer {
+  readonly deps: RouterDeps;
+  #options: RegistryOptions;
+  #lock: Deno.FsFile;
+  #metrics = new RegistryMetrics();
+  #storageBytes: () => Promise<number>;
+  #inFlight = new InFlight();
+  #draining = false;
+  #abort = new AbortController();
+  #server?: Deno.HttpServer<Deno.NetAddr>;
+
+  constructor(deps: RouterDeps, options: RegistryOptions, lock: Deno.FsFile) {
+    this.deps = deps;
+    this.#options = options;
+    this.#lock = lock;
+    this.#storageBytes = storageSizeGauge(deps.storage);
+  }
+
+  /** Starts listening; returns the server. */
+  listen(): Deno.HttpServer<Deno.NetAddr> {
+    this.#server = Deno.serve({
+      hostname: this.#options.hostname ?? "127.0.0.1",
+      port: this.#options.port ?? 0,
+      signal: this.#abort.signal,
+      onListen() {},
+      ...(this.#options.tls ?? {}),
+    }, (request, info) => this.#handle(request, info));
+    this.deps.uploads.startExpiry();
+    return this.#server;
+  }
+
+  /**
+   * Answers new requests 503, waits for those in flight (bounded), then closes every connection, drops the
+   * uploads and releases the folder.
+   */
+  async stop(): Promise<void> {
+    const server = this.#server!;
+    this.#draining = true;
+    // Drained: a graceful shutdown lets the last responses reach their clients. Not drained: the abort signal
+    // closes every connection at once (shutdown would wait for them without bound).
+    if (await this.#inFlight.drained(this.#options.drainMs ?? DEFAULT_DRAIN_MS)) await server.shutdown();
+    else this.#abort.abort();
+    await server.finished;
+    await this.deps.uploads.cancelAll();
+    this.#lock.close();
+  }
+
+  async #handle(request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Promise<Response> {
+    const started = performance.now();
+    this.#inFlight.add(info.completed);
+    const { log, logJson = false } = this.#options;
+    const response = await this.#answer(request).catch((error) => failure(request, error, log));
+    response.headers.set("Docker-Distribution-API-Version", API_VERSION);
+    const { method } = request;
+    const path = rawTarget(request.url).path;
+    const bytesOut = Number(response.headers.get("Content-Length") ?? 0) || 0;
+    this.#metrics.record({ route: routeLabel(path), method, status: response.status, bytesOut });
+    if (log) {
+      const remote = info.remoteAddr.hostname;
+      const ms = (performance.now() - started).toFixed(1);
+      const time = new Date().toISOString();
+      log(accessLine(logJson, { time, remote, method, path, status: response.status, ms, bytesOut }));
+    }
+    return response;
+  }
+
+  async #answer(request: Request): Promise<Response> {
+    if (this.#draining) {
       throw new DistributionError("UNAVAILABLE", "The registry is shutting down", {
         headers: { "Connection": "close", "Retry-After": "1" },
       });
     }
     if (rawTarget(request.url).path === "/metrics" && request.method === "GET") {
-      const text = metrics.render({
-        uploadsInFlight: uploads.size,
-        requestsInFlight: inFlight.size,
-        storageBytes: await storageBytes(),
+      const text = this.#metrics.render({
+        uploadsInFlight: this.deps.uploads.size,
+        requestsInFlight: this.#inFlight.size,
+        storageBytes: await this.#storageBytes(),
       });
       return new Response(text, { headers: { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" } });
     }
-    return await route(countedRequest(request, (bytes) => metrics.received(bytes)), deps);
+    return await route(countedRequest(request, (bytes) => this.#metrics.received(bytes)), this.deps);
+  }
+}
+
+async function serveStorage(
+  storage: RegistryStorage,
+  lock: Deno.FsFile,
+  options: RegistryOptions,
+): Promise<RunningRegistry> {
+  const { users, htpasswd, rules } = options;
+  const deps: RouterDeps = {
+    storage,
+    uploads: new UploadSessions(storage, { ttlMs: options.uploadTtlMs }),
+    auth: await RegistryAuth.create({ users, htpasswd, rules }),
+    delete: options.delete ?? false,
+    scheme: options.tls ? "https" : "http",
+    proxy: options.proxy?.(storage),
   };
-
-  const server = Deno.serve({
-    hostname: options.hostname ?? "127.0.0.1",
-    port: options.port ?? 0,
-    signal: abort.signal,
-    onListen() {},
-    ...(options.tls ?? {}),
-  }, async (request, info) => {
-    const started = performance.now();
-    const done = info.completed.catch(() => {});
-    inFlight.add(done);
-    done.then(() => inFlight.delete(done));
-    const response = await answer(request).catch((error) => failure(request, error, log));
-    response.headers.set("Docker-Distribution-API-Version", API_VERSION);
-    const path = rawTarget(request.url).path;
-    const bytesOut = Number(response.headers.get("Content-Length") ?? 0) || 0;
-    metrics.record({ route: routeLabel(path), method: request.method, status: response.status, bytesOut });
-    if (log) {
-      const remote = "hostname" in info.remoteAddr ? info.remoteAddr.hostname : "-";
-      const ms = (performance.now() - started).toFixed(1);
-      const entry = {
-        time: new Date().toISOString(),
-        remote,
-        method: request.method,
-        path,
-        status: response.status,
-        ms,
-        bytesOut,
-      };
-      log(accessLine(logJson, entry));
-    }
-    return response;
-  });
-  uploads.startExpiry();
-
-  const hostname = server.addr.hostname;
-  const display = hostname.includes(":") ? `[${hostname}]` : hostname;
-  const host = `${
-    display === "0.0.0.0" ? "127.0.0.1" : display === "[::]" ? "[::1]" : display
-  }:${server.addr.port}`;
+  const registry = new RegistryServer(deps, options, lock);
+  const server = registry.listen();
   let closing: Promise<void> | undefined;
-  const drain = async () => {
-    draining = true;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const limit = new Promise<void>((resolve) =>
-      timer = setTimeout(resolve, options.drainMs ?? DEFAULT_DRAIN_MS)
-    );
-    const drained = await Promise.race([
-      Promise.all([...inFlight]).then(() => true),
-      limit.then(() => false),
-    ]);
-    clearTimeout(timer);
-    // Drained: a graceful shutdown lets the last responses reach their clients. Not drained: the abort signal
-    // closes every connection at once (shutdown would wait for them without bound).
-    if (drained) await server.shutdown();
-    else abort.abort();
-    await server.finished;
-    await uploads.cancelAll();
-    lock.close();
-  };
+  const host = displayHost(server.addr);
   return {
     port: server.addr.port,
     host,
     url: `${deps.scheme}://${host}`,
     finished: server.finished,
     close() {
-      closing ??= drain();
+      closing ??= registry.stop();
       return closing;
     },
   };
