@@ -11,14 +11,11 @@ import { assert, assertEquals } from "../assert.ts";
 import { join } from "node:path";
 import { startDistribution } from "./support/distribution.ts";
 import { startKpmServe } from "./support/kpm_serve.ts";
-import { peerBinary } from "./support/peer_bin.ts";
-import { missingPeers } from "./support/peers.ts";
+import { ignoreWithoutPeers, peerCommand } from "./support/peers.ts";
 
 const BINARY = "conformance.test";
 
-const suite = await peerBinary(BINARY);
-const ci = Deno.env.get("CI") === "true";
-if (!suite && !ci) console.error(`skipping conformance tests: ${BINARY} not built (they fail when CI=true)`);
+const suite = await peerCommand(BINARY);
 
 /** The result of one suite run, from its junit.xml. */
 interface SuiteResult {
@@ -43,7 +40,7 @@ function parseJunit(xml: string): SuiteResult {
 async function runSuite(rootUrl: string, user: { username: string; password: string }): Promise<SuiteResult> {
   const reports = await Deno.makeTempDir({ prefix: "kpm-conformance-" });
   try {
-    const out = await new Deno.Command(suite!, {
+    const out = await new Deno.Command(suite, {
       cwd: reports,
       env: {
         OCI_ROOT_URL: rootUrl,
@@ -75,7 +72,7 @@ async function runSuite(rootUrl: string, user: { username: string; password: str
 
 Deno.test({
   name: "the OCI conformance suite passes against kpm registry serve (pull, push, discovery, management)",
-  ignore: !suite && !ci,
+  ignore: await ignoreWithoutPeers([BINARY]),
   sanitizeResources: false,
 }, async () => {
   const root = await Deno.makeTempDir({ prefix: "kpm-conformance-registry-" });
@@ -102,7 +99,7 @@ Deno.test({
 
 Deno.test({
   name: "control: the same conformance run against distribution 2.8 completes and reports its result",
-  ignore: (!suite || (await missingPeers(["docker-registry", "htpasswd"])).length > 0) && !ci,
+  ignore: await ignoreWithoutPeers([BINARY, "docker-registry", "htpasswd"]),
   sanitizeResources: false,
 }, async () => {
   const registry = await startDistribution({ auth: "htpasswd" });

@@ -9,7 +9,7 @@ import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { describe, kpmHome, ROOT, runKpm } from "./ship_support.ts";
 import { startEmbeddedRegistry } from "./support/embedded.ts";
 import { startKpmServe } from "./support/kpm_serve.ts";
-import { peerBinary } from "./support/peer_bin.ts";
+import { peerPath } from "./support/peers.ts";
 
 const ENTRY = join(ROOT, "main.ts");
 
@@ -41,7 +41,7 @@ Deno.test("pull-through cache: fetched once and verified, tags re-checked, pushe
     const first = await pushUpstream("a = 1\n");
     await t.step("the first pull fetches from the upstream, with its credentials", async () => {
       assertEquals(await pullCache("one"), "a = 1\n");
-      const crane = await peerBinary("crane");
+      const crane = await peerPath("crane");
       if (crane) {
         const digest = await new Deno.Command(crane, {
           args: ["digest", "--insecure", `${cache.host}/kcl-lang/app:1.0`],
@@ -53,6 +53,30 @@ Deno.test("pull-through cache: fetched once and verified, tags re-checked, pushe
           first,
           new TextDecoder().decode(digest.stderr),
         );
+      }
+    });
+
+    await t.step("without --proxy-user, the stored credentials of the upstream's host are used", async () => {
+      const second = await startKpmServe([
+        "--root",
+        join(home.dir, "cache2"),
+        "--proxy",
+        `http://${upstream.host}`,
+      ], {
+        env,
+      });
+      try {
+        const pull = await kpm(
+          "artifact",
+          "pull",
+          `${second.host}/kcl-lang/app:1.0`,
+          "-o",
+          join(home.dir, "stored"),
+        );
+        assertEquals(pull.code, 0, describe(pull));
+        assertEquals(await Deno.readTextFile(join(home.dir, "stored", "module.k")), "a = 1\n");
+      } finally {
+        await second.stop();
       }
     });
 

@@ -8,13 +8,19 @@ import { join } from "node:path";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { describe, kpmHome, ROOT, runKpm } from "./ship_support.ts";
 import { startKpmServe } from "./support/kpm_serve.ts";
-import { peerBinary } from "./support/peer_bin.ts";
-import { ignoreWithoutPeers } from "./support/peers.ts";
+import { ignoreWithoutPeers, peerCommand } from "./support/peers.ts";
 
 const ENTRY = join(ROOT, "main.ts");
 
-async function run(command: string, args: string[], env?: Record<string, string>) {
-  const out = await new Deno.Command(command, { args, env, stdin: "null", stdout: "piped", stderr: "piped" })
+async function run(command: string, args: string[], env?: Record<string, string>, cwd?: string) {
+  const out = await new Deno.Command(command, {
+    args,
+    env,
+    cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  })
     .output();
   const decoder = new TextDecoder();
   return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
@@ -124,7 +130,7 @@ Deno.test({
 
 Deno.test({
   name: "TLS: HTTPS with HTTP/2, an https token realm; curl, skopeo and oras push and pull with the CA",
-  ignore: await ignoreWithoutPeers(["openssl", "curl", "skopeo"]),
+  ignore: await ignoreWithoutPeers(["openssl", "curl", "skopeo", "oras"]),
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "kpm_registry_tls_" });
     const cert = join(dir, "certs", "ca.crt");
@@ -157,23 +163,25 @@ Deno.test({
         "manifest unknown",
         "skopeo reached the registry over TLS and logged in",
       );
-      const oras = await peerBinary("oras");
-      if (oras) {
-        await Deno.writeTextFile(join(dir, "hello.txt"), "over tls\n");
-        const push = await run("sh", [
-          "-c",
-          `cd "${dir}" && "$0" push --ca-file "${cert}" -u team -p pa55 ${server.host}/tls/hello:v1 hello.txt`,
-          oras,
-        ], home);
-        assertEquals(push.code, 0, push.stderr);
-        const pulled = join(dir, "pulled");
-        const pull = await run(oras, [
-          ...["pull", "--ca-file", cert, "-u", "team", "-p", "pa55", "-o", pulled],
-          `${server.host}/tls/hello:v1`,
-        ], home);
-        assertEquals(pull.code, 0, pull.stderr);
-        assertEquals(await Deno.readTextFile(join(pulled, "hello.txt")), "over tls\n");
-      }
+      const oras = await peerCommand("oras");
+      await Deno.writeTextFile(join(dir, "hello.txt"), "over tls\n");
+      const push = await run(
+        oras,
+        [
+          ...["push", "--ca-file", cert, "-u", "team", "-p", "pa55"],
+          ...[`${server.host}/tls/hello:v1`, "hello.txt"],
+        ],
+        home,
+        dir,
+      );
+      assertEquals(push.code, 0, push.stderr);
+      const pulled = join(dir, "pulled");
+      const pull = await run(oras, [
+        ...["pull", "--ca-file", cert, "-u", "team", "-p", "pa55", "-o", pulled],
+        `${server.host}/tls/hello:v1`,
+      ], home);
+      assertEquals(pull.code, 0, pull.stderr);
+      assertEquals(await Deno.readTextFile(join(pulled, "hello.txt")), "over tls\n");
     } finally {
       await server.stop();
       await Deno.remove(dir, { recursive: true });
