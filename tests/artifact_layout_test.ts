@@ -231,6 +231,13 @@ Deno.test("the annotation file: $manifest, $config and files, merged with --anno
   assertThrows(() => mergeAnnotations({ a: "other" }, parsed, ["hi.txt"]), ArtifactError, "set by both");
   assertThrows(() => mergeAnnotations({}, parsed, ["else.txt"]), ArtifactError, `names "hi.txt"`);
   assertThrows(() => parseAnnotationFile("{", "bad.json"), ArtifactError, `"bad.json"`);
+  const created = "org.opencontainers.image.created";
+  assertEquals(mergeAnnotations({ [created]: "2026-01-02T03:04:05+01:00" }, undefined, []).manifest, {
+    [created]: "2026-01-02T03:04:05+01:00",
+  });
+  for (const bad of ["x", "2026-01-02", "2026-13-02T03:04:05Z", "2026-01-02 03:04:05Z"]) {
+    assertThrows(() => mergeAnnotations({ [created]: bad }, undefined, []), ArtifactError, "RFC 3339");
+  }
   assertThrows(() => parseAnnotationFile(`{"f": {"k": 1}}`, "n.json"), ArtifactError, "is not a string");
   assertThrows(() => parseAnnotationFile(`[1]`, "a.json"), ArtifactError, "expected a JSON object");
 });

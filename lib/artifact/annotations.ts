@@ -5,6 +5,7 @@
  * @module
  */
 
+import { ANNOTATION_CREATED } from "../oci/media_types.ts";
 import { ArtifactError } from "./files.ts";
 
 /** Annotations for the manifest, the config and each file (keyed by the file's title). */
@@ -75,11 +76,12 @@ export function parseAnnotationFile(text: string, where: string): ArtifactAnnota
 }
 
 /**
- * Merges `--annotation` values into the annotation file's manifest annotations and checks that every file
- * the file names is pushed, as oras does.
+ * Merges `--annotation` values into the annotation file's manifest annotations and checks, as oras does, that
+ * every file the file names is pushed and that a given creation time is an RFC 3339 date-time.
  *
  * @param titles the titles of the files being pushed
- * @throws {ArtifactError} when a key is set by both, or the file names a file that is not pushed
+ * @throws {ArtifactError} when a key is set by both, the file names a file that is not pushed, or
+ *   `org.opencontainers.image.created` is not an RFC 3339 date-time
  */
 export function mergeAnnotations(
   flags: Record<string, string>,
@@ -101,5 +103,15 @@ export function mergeAnnotations(
       throw new ArtifactError(`The annotation file names "${name}", which is not among the files pushed`);
     }
   }
+  const created = result.manifest[ANNOTATION_CREATED];
+  if (created !== undefined && !RFC_3339.test(created)) {
+    throw new ArtifactError(
+      `Invalid annotation "${ANNOTATION_CREATED}": "${created}" is not an RFC 3339 date-time (2006-01-02T15:04:05Z)`,
+    );
+  }
   return result;
 }
+
+/** An RFC 3339 date-time (as Go's time.RFC3339 parses it). */
+const RFC_3339 =
+  /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d+)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$/;
