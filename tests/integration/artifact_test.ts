@@ -6,40 +6,17 @@
  */
 
 import { join } from "node:path";
-import { runCli } from "../../lib/cli/cli.ts";
 import { RegistryClient } from "../../lib/oci/client.ts";
 import { digestOf } from "../../lib/oci/digest.ts";
 import { RegistryStore } from "../../lib/oci/registry_store.ts";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { availableRegistries } from "./chart_fixture.ts";
+import { kpmInProcess as kpm } from "./support/kpm_cli.ts";
 import { ignoreWithoutPeers } from "./support/peers.ts";
 import { describe, kpmHome, ROOT, runKpm } from "./ship_support.ts";
 
 /** Skip the skopeo steps outside CI when skopeo is missing; under CI=true they run and fail. */
 const SKIP_SKOPEO = await ignoreWithoutPeers(["skopeo"]);
-
-/** Runs kpm in-process with a temporary home; returns status, stdout and stderr. */
-async function kpm(args: string[], cwd: string, env: Record<string, string>) {
-  let stdout = "";
-  let stderr = "";
-  let code: number;
-  try {
-    code = await runCli(args, {
-      env,
-      cwd,
-      stdin: new Blob([]).stream(),
-      stdinIsTerminal: false,
-      stderrIsTerminal: false,
-      write: (text) => void (stdout += text),
-      writeError: (text) => void (stderr += text),
-      fetch: globalThis.fetch,
-    });
-  } catch (error) {
-    stderr += `error: ${(error as Error).message}\n`;
-    code = 1;
-  }
-  return { code, stdout, stderr };
-}
 
 async function skopeo(args: string[]): Promise<string> {
   const out = await new Deno.Command("skopeo", {

@@ -83,3 +83,35 @@ export async function ignoreWithoutPeers(names: readonly string[] = INTEROP_PEER
 export async function peerCommand(name: string): Promise<string> {
   return await peerPath(name) ?? name;
 }
+
+/**
+ * Runs the peer `name` (found by `peerPath`) and returns its stdout.
+ *
+ * @param options `cwd`, `env` (added to the inherited environment), `stdin` text
+ * @throws {Error} naming the command and its stderr when it exits non-zero
+ */
+export async function runPeer(
+  name: string,
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string>; stdin?: string } = {},
+): Promise<string> {
+  const child = new Deno.Command(await peerCommand(name), {
+    args,
+    cwd: options.cwd,
+    env: options.env,
+    stdin: options.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (options.stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(options.stdin));
+    await writer.close();
+  }
+  const out = await child.output();
+  const decoder = new TextDecoder();
+  if (!out.success) {
+    throw new Error(`${name} ${args.join(" ")} failed (${out.code}): ${decoder.decode(out.stderr).trim()}`);
+  }
+  return decoder.decode(out.stdout);
+}

@@ -1,0 +1,39 @@
+/**
+ * Runs kpm's CLI in the test process (no Deno start-up per command) with a given environment and folder.
+ *
+ * @module
+ */
+
+import { runCli } from "../../../lib/cli/cli.ts";
+import type { KpmResult } from "../ship_support.ts";
+
+/**
+ * Runs `kpm ARGS…` in-process in `cwd` with exactly `env` (a temporary HOME, KCL_PKG_PATH, DOCKER_CONFIG).
+ *
+ * @returns the exit status, stdout and stderr (a thrown error counts as exit status 1)
+ */
+export async function kpmInProcess(
+  args: string[],
+  cwd: string,
+  env: Record<string, string>,
+): Promise<KpmResult> {
+  let stdout = "";
+  let stderr = "";
+  let code: number;
+  try {
+    code = await runCli(args, {
+      env,
+      cwd,
+      stdin: new Blob([]).stream(),
+      stdinIsTerminal: false,
+      stderrIsTerminal: false,
+      write: (text) => void (stdout += text),
+      writeError: (text) => void (stderr += text),
+      fetch: globalThis.fetch,
+    });
+  } catch (error) {
+    stderr += `error: ${(error as Error).message}\n`;
+    code = 1;
+  }
+  return { code, stdout, stderr };
+}
