@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { assertEquals } from "../assert.ts";
 import { startDistribution } from "./support/distribution.ts";
 import { startEmbeddedRegistry } from "./support/embedded.ts";
-import { kpmInProcess } from "./support/kpm_cli.ts";
+import { kpmSucceeds } from "./support/kpm_cli.ts";
 import { ignoreWithoutPeers, runPeer } from "./support/peers.ts";
 import { USER } from "./kpm_registries.ts";
 import { kpmHome } from "./ship_support.ts";
@@ -27,11 +27,7 @@ Deno.test("crane copies a multi-platform index through kpm registry serve", {
   await Deno.mkdir(work, { recursive: true });
   const crane = async (...args: string[]) =>
     (await runPeer("crane", [...args, "--insecure"], { cwd: work, env: home.env })).trim();
-  const kpm = async (...args: string[]) => {
-    const out = await kpmInProcess(args, work, home.env);
-    assertEquals(out.code, 0, `kpm ${args.join(" ")}: ${out.stderr}`);
-    return out.stdout;
-  };
+  const kpm = async (...args: string[]) => (await kpmSucceeds(args, work, home.env)).stdout;
   const src = `${source.host}/demo/img`;
   const dst = `${kpmRegistry.host}/mirror/img`;
   try {

@@ -6,20 +6,15 @@
  */
 
 import { join } from "node:path";
+import type { ImageManifest } from "../../lib/oci/manifest.ts";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
-import { kpmInProcess } from "./support/kpm_cli.ts";
+import { kpmSucceeds } from "./support/kpm_cli.ts";
 import { ignoreWithoutPeers, peerPath, runPeer } from "./support/peers.ts";
 import { registryCases, USER } from "./kpm_registries.ts";
 import { kpmHome } from "./ship_support.ts";
 
 const HELM_CONFIG = "application/vnd.cncf.helm.config.v1+json";
 const HELM_CHART = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
-
-interface Descriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
-}
 
 /** The Helm binaries to run: v3.22.0 always (a missing one fails under CI), v4 when it was built. */
 const HELMS = (await peerPath("helm4")) ? ["helm", "helm4"] : ["helm"];
@@ -35,11 +30,7 @@ for (const helm of HELMS) {
       const work = join(home.dir, "work");
       await Deno.mkdir(work, { recursive: true });
       const run = (...args: string[]) => runPeer(helm, args, { cwd: work, env: home.env });
-      const kpm = async (...args: string[]) => {
-        const out = await kpmInProcess(args, work, home.env);
-        assertEquals(out.code, 0, `kpm ${args.join(" ")}: ${out.stderr}`);
-        return out;
-      };
+      const kpm = (...args: string[]) => kpmSucceeds(args, work, home.env);
       const charts = `oci://${registry.host}/charts`;
       try {
         await run("create", "demo");
@@ -58,7 +49,7 @@ for (const helm of HELMS) {
           assertEquals(await Deno.readFile(join(work, "pulled", "demo-0.1.0.tgz")), packaged);
         });
 
-        let manifest: { config: Descriptor; layers: Descriptor[] } | undefined;
+        let manifest: ImageManifest | undefined;
         await t.step("kpm reads Helm's manifest and chart layer", async () => {
           await kpm("registry", "login", registry.host, "-u", USER.username, "-p", USER.password);
           const ref = `${registry.host}/charts/demo:0.1.0`;

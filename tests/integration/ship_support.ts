@@ -7,6 +7,7 @@
 
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { type CommandResult, runCommand } from "./support/command.ts";
 
 /** The checkout's root folder. */
 export const ROOT: string = fileURLToPath(new URL("../../", import.meta.url));
@@ -53,11 +54,7 @@ export function serveStatic(root: string): StaticServer {
 }
 
 /** The outcome of one kpm process. */
-export interface KpmResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type KpmResult = CommandResult;
 
 let denoDir: string | undefined;
 
@@ -106,23 +103,12 @@ export async function runKpm(
   args: string[],
   options: { denoArgs?: string[]; cwd?: string; env: Record<string, string>; stdin?: string },
 ): Promise<KpmResult> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...(options.denoArgs ?? ["-A"]), entry, ...args],
+  return await runCommand(Deno.execPath(), ["run", ...(options.denoArgs ?? ["-A"]), entry, ...args], {
     cwd: options.cwd,
     env: options.env,
     clearEnv: true,
-    stdin: options.stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (options.stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(options.stdin));
-    await writer.close();
-  }
-  const out = await child.output();
-  const decoder = new TextDecoder();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+    stdin: options.stdin,
+  });
 }
 
 /** Formats a result for an assertion message. */

@@ -5,7 +5,7 @@
  */
 
 import { runCli } from "../../../lib/cli/cli.ts";
-import type { KpmResult } from "../ship_support.ts";
+import { describe, type KpmResult } from "../ship_support.ts";
 
 /**
  * Runs `kpm ARGS…` in-process in `cwd` with exactly `env` (a temporary HOME, KCL_PKG_PATH, DOCKER_CONFIG).
@@ -36,4 +36,20 @@ export async function kpmInProcess(
     code = 1;
   }
   return { code, stdout, stderr };
+}
+
+/**
+ * Runs `kpm ARGS…` in-process like kpmInProcess and expects success.
+ *
+ * @returns the outcome
+ * @throws {Error} with the command, its exit status and output when it fails
+ */
+export async function kpmSucceeds(
+  args: string[],
+  cwd: string,
+  env: Record<string, string>,
+): Promise<KpmResult> {
+  const out = await kpmInProcess(args, cwd, env);
+  if (out.code !== 0) throw new Error(`kpm ${args.join(" ")}: ${describe(out)}`);
+  return out;
 }

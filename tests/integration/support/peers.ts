@@ -8,6 +8,7 @@
  */
 
 import { join } from "node:path";
+import { runCommand } from "./command.ts";
 
 /** The peers the interop tests need, as commands on PATH. */
 export const INTEROP_PEERS = ["docker-registry", "skopeo", "htpasswd", "openssl"] as const;
@@ -95,23 +96,7 @@ export async function runPeer(
   args: string[],
   options: { cwd?: string; env?: Record<string, string>; stdin?: string } = {},
 ): Promise<string> {
-  const child = new Deno.Command(await peerCommand(name), {
-    args,
-    cwd: options.cwd,
-    env: options.env,
-    stdin: options.stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (options.stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(options.stdin));
-    await writer.close();
-  }
-  const out = await child.output();
-  const decoder = new TextDecoder();
-  if (!out.success) {
-    throw new Error(`${name} ${args.join(" ")} failed (${out.code}): ${decoder.decode(out.stderr).trim()}`);
-  }
-  return decoder.decode(out.stdout);
+  const out = await runCommand(await peerCommand(name), args, options);
+  if (out.code !== 0) throw new Error(`${name} ${args.join(" ")} failed (${out.code}): ${out.stderr.trim()}`);
+  return out.stdout;
 }
