@@ -39,6 +39,8 @@ export interface UploadSession {
   queue: Promise<unknown>;
   /** Set when a write to its file failed: the file no longer matches size and hash. */
   broken?: boolean;
+  /** Requests running on it (a long PATCH is not "untouched", however long it streams). */
+  active: number;
 }
 
 /** Bytes read ahead of the disk before reading pauses. */
@@ -170,6 +172,7 @@ export class UploadSessions {
       touched: this.#now(),
       hasher: new Hasher("sha256"),
       queue: Promise.resolve(),
+      active: 0,
     };
     this.#sessions.set(id, session);
     return session;
@@ -275,15 +278,21 @@ export class UploadSessions {
       }
       await task();
     };
+    session.active++;
     const run = session.queue.then(guarded, guarded);
     session.queue = run.catch(() => {});
-    await run;
+    try {
+      await run;
+    } finally {
+      session.active--;
+      session.touched = this.#now();
+    }
   }
 
   async #expire(): Promise<void> {
     const limit = this.#now() - this.#ttlMs;
     for (const session of [...this.#sessions.values()]) {
-      if (session.touched < limit) await this.cancel(session);
+      if (session.touched < limit && session.active === 0) await this.cancel(session);
     }
   }
 }

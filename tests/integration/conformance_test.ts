@@ -74,26 +74,40 @@ Deno.test({
   name: "the OCI conformance suite passes against kpm registry serve (pull, push, discovery, management)",
   ignore: await ignoreWithoutPeers([BINARY]),
   sanitizeResources: false,
-}, async () => {
-  const root = await Deno.makeTempDir({ prefix: "kpm-conformance-registry-" });
+}, async (t) => {
   const user = { username: "conformance", password: "s3cret" };
-  const server = await startKpmServe([
-    "--root",
-    root,
-    "--delete",
-    "--user",
-    `${user.username}:${user.password}`,
-  ]);
-  try {
-    const result = await runSuite(server.url, user);
-    console.error(
-      `conformance against kpm: ${result.passed} passed, ${result.failed.length} failed, ${result.skipped} skipped`,
+  const access =
+    `users:\n  ${user.username}:\n    - repos: "conformance/**"\n      actions: [pull, push, delete]\n`;
+  for (const rules of [false, true]) {
+    await t.step(
+      rules ? "with an access file (token scopes checked against it)" : "with one account",
+      async () => {
+        const root = await Deno.makeTempDir({ prefix: "kpm-conformance-registry-" });
+        const accessFile = join(root, "access.yaml");
+        await Deno.writeTextFile(accessFile, access);
+        const args = [
+          "--root",
+          join(root, "data"),
+          "--delete",
+          "--user",
+          `${user.username}:${user.password}`,
+        ];
+        const server = await startKpmServe(rules ? [...args, "--access", accessFile] : args);
+        try {
+          const result = await runSuite(server.url, user);
+          console.error(
+            `conformance against kpm${
+              rules ? " (access file)" : ""
+            }: ${result.passed} passed, ${result.failed.length} failed, ${result.skipped} skipped`,
+          );
+          assertEquals(result.failed, [], "conformance failures against kpm registry serve");
+          assert(result.passed > 0, "the suite ran no test");
+        } finally {
+          await server.stop();
+          await Deno.remove(root, { recursive: true });
+        }
+      },
     );
-    assertEquals(result.failed, [], "conformance failures against kpm registry serve");
-    assert(result.passed > 0, "the suite ran no test");
-  } finally {
-    await server.stop();
-    await Deno.remove(root, { recursive: true });
   }
 });
 
