@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { describe, kpmHome, ROOT, runKpm } from "./ship_support.ts";
+import { makeTestPki } from "../hostile/support/tls_certs.ts";
 import { startKpmServe } from "./support/kpm_serve.ts";
 import { ignoreWithoutPeers, peerCommand } from "./support/peers.ts";
 
@@ -129,20 +130,17 @@ Deno.test({
 });
 
 Deno.test({
-  name: "TLS: HTTPS with HTTP/2, an https token realm; curl, skopeo and oras push and pull with the CA",
+  name: "TLS: HTTPS with HTTP/2, an https token realm; curl, skopeo, kpm and oras push and pull with the CA",
   ignore: await ignoreWithoutPeers(["openssl", "curl", "skopeo", "oras"]),
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "kpm_registry_tls_" });
+    await using pki = await makeTestPki();
     const cert = join(dir, "certs", "ca.crt");
-    const key = join(dir, "tls.key");
     await Deno.mkdir(join(dir, "certs"));
-    const made = await run("openssl", [
-      ...["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"],
-      ...["-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert],
-    ]);
-    assertEquals(made.code, 0, made.stderr);
+    await Deno.copyFile(pki.caFile, cert);
+    const [serverCert, key] = [pki.serverCert, pki.serverKey];
     const server = await startKpmServe([
-      ...["--root", join(dir, "data"), "--user", "team:pa55", "--tls-cert", cert, "--tls-key", key],
+      ...["--root", join(dir, "data"), "--user", "team:pa55", "--tls-cert", serverCert, "--tls-key", key],
     ]);
     try {
       assert(server.url.startsWith("https://127.0.0.1:"), server.url);
@@ -163,6 +161,17 @@ Deno.test({
         "manifest unknown",
         "skopeo reached the registry over TLS and logged in",
       );
+      await using kpmEnv = await kpmHome();
+      const tls = ["--ca-file", cert];
+      const kpm = (...args: string[]) => runKpm(ENTRY, [...args, ...tls], { env: kpmEnv.env, cwd: dir });
+      const login = await kpm("registry", "login", server.host, "-u", "team", "-p", "pa55");
+      assertEquals(login.code, 0, describe(login));
+      await Deno.writeTextFile(join(dir, "module.k"), "tls = True\n");
+      const kpmPush = await kpm("artifact", "push", `${server.host}/tls/kpm:v1`, "module.k");
+      assertEquals(kpmPush.code, 0, describe(kpmPush));
+      const kpmPull = await kpm("artifact", "pull", `${server.host}/tls/kpm:v1`, "-o", join(dir, "kpm-out"));
+      assertEquals(kpmPull.code, 0, describe(kpmPull));
+      assertEquals(await Deno.readTextFile(join(dir, "kpm-out", "module.k")), "tls = True\n");
       const oras = await peerCommand("oras");
       await Deno.writeTextFile(join(dir, "hello.txt"), "over tls\n");
       const push = await run(
