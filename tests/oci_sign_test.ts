@@ -150,10 +150,21 @@ Deno.test("sign and verify on an OCI layout: the .sig tag, the referrer, and eve
     await t.step("unsigned is refused", async () => {
       await assertRejects(() => verifyManifest(store, v1, [publicKey]), SignatureError, "is not signed");
     });
-    await t.step("signed verifies; a second signature appends", async () => {
+    await t.step("signed verifies; the same key again adds nothing, another key appends", async () => {
       const first = await signManifest(store, v1, key);
-      assertEquals(first.tag, signatureTag(v1.digest));
-      const second = await signManifest(store, v1, key);
+      assertEquals([first.tag, first.added, first.fingerprint], [
+        signatureTag(v1.digest),
+        true,
+        publicKey.fingerprint,
+      ]);
+      const again = await signManifest(store, v1, key);
+      assertEquals([again.added, again.signatures.digest, again.referrer], [
+        false,
+        first.signatures.digest,
+        undefined,
+      ]);
+      const secondFiles = await generateKeyPair("pw");
+      const second = await signManifest(store, v1, await readPrivateKey(secondFiles.privatePem, "pw", "k2"));
       const { manifest } = await store.fetchManifest(second.tag);
       assert(!("manifests" in manifest));
       assertEquals(manifest.layers.length, 2);

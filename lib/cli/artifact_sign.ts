@@ -11,7 +11,7 @@ import { resolve } from "node:path";
 import { formatTarget, targetReference } from "../artifact/target.ts";
 import { writeFileAtomic } from "../oci/atomic_file.ts";
 import { signManifest, verifyManifest } from "../oci/sign/cosign.ts";
-import { generateKeyPair, privateKeyFingerprint, readPrivateKey, readPublicKey } from "../oci/sign/keys.ts";
+import { generateKeyPair, readPrivateKey, readPublicKey } from "../oci/sign/keys.ts";
 import { SignatureError } from "../oci/sign/signature_error.ts";
 import type { CommandContext } from "./command.ts";
 import { listOption, stringOption, UsageError } from "./command.ts";
@@ -68,20 +68,14 @@ export async function sign(ctx: CommandContext): Promise<void> {
   const subject = await store.resolve(targetReference(target, "latest")!);
   if (!target.digest) ctx.log(`note: signing "${formatTarget(target)}" as its digest "${subject.digest}"`);
   const result = await signManifest(store, subject, key);
-  const fingerprint = await privateKeyFingerprint(key);
   if (ctx.global.json) {
-    ctx.json({
-      subject,
-      key: fingerprint,
-      tag: result.tag,
-      signatures: result.signatures,
-      referrer: result.referrer,
-    });
+    ctx.json({ subject, ...result });
     return;
   }
-  ctx.out(`Signed ${store.name}@${subject.digest}`);
-  ctx.out(`Signature: ${store.name}:${result.tag} (and referrer ${result.referrer.digest})`);
-  ctx.out(`Key: ${fingerprint}`);
+  ctx.out(`${result.added ? "Signed" : "Already signed by this key"}: ${store.name}@${subject.digest}`);
+  const referrer = result.referrer ? ` (and referrer ${result.referrer.digest})` : "";
+  ctx.out(`Signature: ${store.name}:${result.tag}${referrer}`);
+  ctx.out(`Key: ${result.fingerprint}`);
 }
 
 /** Runs `kpm artifact verify`. */

@@ -12,9 +12,10 @@ import { type Digest, digestHex, digestOf } from "../digest.ts";
 import { type Descriptor, encodeManifest, type ImageManifest, isIndex } from "../manifest.ts";
 import { OCI_CONFIG, OCI_MANIFEST } from "../media_types.ts";
 import type { Store } from "../store.ts";
-import { decodeBase64, encodeBase64 } from "../base64.ts";
+import { encodeBase64 } from "../base64.ts";
 import { signDer, verifyDer } from "./ecdsa.ts";
-import type { PublicKey } from "./keys.ts";
+import { type PublicKey, publicKeyOf } from "./keys.ts";
+import { strictBase64 } from "./pem.ts";
 import {
   MAX_PAYLOAD_BYTES,
   signedDigest,
@@ -44,13 +45,17 @@ export function attachedTags(digest: Digest): string[] {
   return [`${base}.sig`, `${base}.att`, `${base}.sbom`];
 }
 
-/** What signManifest wrote. */
+/** What signManifest did. */
 export interface SignResult {
+  /** The fingerprint of the signing key. */
+  fingerprint: string;
+  /** False when the subject already carried this key's signature of the same payload (nothing was written). */
+  added: boolean;
   /** The `sha256-<hex>.sig` manifest (all signatures of the subject, the new one last). */
   signatures: Descriptor;
   tag: string;
-  /** The OCI 1.1 referrer holding the same signatures. */
-  referrer: Descriptor;
+  /** The OCI 1.1 referrer holding the same signatures (undefined when nothing was added). */
+  referrer?: Descriptor;
 }
 
 /** The tagged signature manifest of `subject`, if there is one. */
@@ -60,6 +65,27 @@ async function taggedSignatures(store: Store, subject: Descriptor): Promise<Imag
   const { manifest } = await store.fetchManifest(tag);
   if (isIndex(manifest)) throw new SignatureError(`Invalid signatures "${store.name}:${tag}": an index`);
   return manifest;
+}
+
+/** The DER bytes of a signature annotation; undefined when it is not base64. */
+function signatureBytes(annotation: string): Uint8Array | undefined {
+  try {
+    return strictBase64(annotation, "signature");
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether `layers` hold a signature of `payload` by `signer` (cosign then adds none: signing is idempotent). */
+async function alreadySigned(layers: Descriptor[], payload: Uint8Array, signer: PublicKey): Promise<boolean> {
+  const digest = digestOf(payload);
+  for (const layer of layers) {
+    const signature = layer.annotations?.[SIGNATURE_ANNOTATION];
+    if (layer.digest !== digest || !signature) continue;
+    const der = signatureBytes(signature);
+    if (der && await verifyDer(signer.key, payload, der)) return true;
+  }
+  return false;
 }
 
 /** The image config go-containerregistry writes for cosign's signature image (one history entry per layer). */
@@ -75,42 +101,15 @@ function signatureConfig(layers: Descriptor[]): Uint8Array {
   }));
 }
 
-/**
- * Signs the manifest `subject` of `store` with `key` and stores the signature as cosign v2 does: appended to
- * the `sha256-<hex>.sig` manifest, and as an OCI 1.1 referrer.
- *
- * @param options `dockerReference` is the payload's identity (`host/repo`; default the store's name)
- * @throws {SignatureError} when the existing signature manifest is unusable; whatever the store throws
- */
-export async function signManifest(
-  store: Store,
-  subject: Descriptor,
-  key: CryptoKey,
-  options: { dockerReference?: string } = {},
-): Promise<SignResult> {
-  const payload = simpleSigningPayload(options.dockerReference ?? store.name, subject.digest);
-  const signature = encodeBase64(await signDer(key, payload));
-  const layer: Descriptor = {
-    mediaType: SIMPLE_SIGNING_MEDIA_TYPE,
-    size: payload.length,
-    digest: digestOf(payload),
-    annotations: { [SIGNATURE_ANNOTATION]: signature },
-  };
-  const layers = [...((await taggedSignatures(store, subject))?.layers ?? []), layer];
-  if (layers.length > MAX_SIGNATURES) {
-    throw new SignatureError(
-      `Cannot sign "${store.name}@${subject.digest}": it has ${MAX_SIGNATURES} signatures`,
-    );
-  }
+/** Writes `layers` as the `.sig` manifest (tagged) and as the cosign referrer of `subject`. */
+async function writeSignatures(store: Store, subject: Descriptor, layers: Descriptor[], tag: string) {
   const configBytes = signatureConfig(layers);
   const config: Descriptor = {
     mediaType: OCI_CONFIG,
     size: configBytes.length,
     digest: digestOf(configBytes),
   };
-  await store.pushBlob(layer, payload);
   await store.pushBlob(config, configBytes);
-  const tag = signatureTag(subject.digest);
   const tagged: ImageManifest = { schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers };
   const signatures = await store.pushManifest(encodeManifest(tagged), OCI_MANIFEST, { tag });
   const referrer = await store.pushManifest(
@@ -122,7 +121,44 @@ export async function signManifest(
     }),
     OCI_MANIFEST,
   );
-  return { signatures, tag, referrer };
+  return { signatures, referrer };
+}
+
+/**
+ * Signs the manifest `subject` of `store` with `key` and stores the signature as cosign v2 does: appended to
+ * the `sha256-<hex>.sig` manifest, and as an OCI 1.1 referrer. Like cosign, it adds nothing when the same key
+ * already signed the same payload.
+ *
+ * @param options `dockerReference` is the payload's identity (`host/repo`; default the store's name)
+ * @throws {SignatureError} when the existing signature manifest is unusable; whatever the store throws
+ */
+export async function signManifest(
+  store: Store,
+  subject: Descriptor,
+  key: CryptoKey,
+  options: { dockerReference?: string } = {},
+): Promise<SignResult> {
+  const payload = simpleSigningPayload(options.dockerReference ?? store.name, subject.digest);
+  const signer = await publicKeyOf(key);
+  const tag = signatureTag(subject.digest);
+  const existing = (await taggedSignatures(store, subject))?.layers ?? [];
+  if (await alreadySigned(existing, payload, signer)) {
+    return { fingerprint: signer.fingerprint, added: false, signatures: await store.resolve(tag), tag };
+  }
+  if (existing.length >= MAX_SIGNATURES) {
+    throw new SignatureError(
+      `Cannot sign "${store.name}@${subject.digest}": it has ${MAX_SIGNATURES} signatures`,
+    );
+  }
+  const layer: Descriptor = {
+    mediaType: SIMPLE_SIGNING_MEDIA_TYPE,
+    size: payload.length,
+    digest: digestOf(payload),
+    annotations: { [SIGNATURE_ANNOTATION]: encodeBase64(await signDer(key, payload)) },
+  };
+  await store.pushBlob(layer, payload);
+  const written = await writeSignatures(store, subject, [...existing, layer], tag);
+  return { fingerprint: signer.fingerprint, added: true, tag, ...written };
 }
 
 /** A signature that verified. */
@@ -154,13 +190,8 @@ async function checkLayer(
   signature: string,
   keys: PublicKey[],
 ): Promise<{ fingerprint: string; digest: Digest } | undefined> {
-  if (layer.size > MAX_PAYLOAD_BYTES) return undefined;
-  let der: Uint8Array;
-  try {
-    der = decodeBase64(signature);
-  } catch {
-    return undefined;
-  }
+  const der = signatureBytes(signature);
+  if (layer.size > MAX_PAYLOAD_BYTES || !der) return undefined;
   const payload = new Uint8Array(await new Response(await store.fetchBlob(layer)).arrayBuffer());
   for (const key of keys) {
     if (await verifyDer(key.key, payload, der)) {

@@ -98,7 +98,9 @@ export async function generateKeyPair(password: string): Promise<KeyPairFiles> {
   };
 }
 
-/** The fingerprint of the public half of a private key (what verifiers will see). */
-export async function privateKeyFingerprint(privateKey: CryptoKey): Promise<string> {
-  return digestOf(await publicSpki(privateKey));
+/** The public half of a private key, with its fingerprint (what verifiers will see). */
+export async function publicKeyOf(privateKey: CryptoKey): Promise<PublicKey> {
+  const spki = await publicSpki(privateKey);
+  const key = await crypto.subtle.importKey("spki", spki as Uint8Array<ArrayBuffer>, CURVE, true, ["verify"]);
+  return { key, fingerprint: digestOf(spki) };
 }
