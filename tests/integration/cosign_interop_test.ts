@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { startEmbeddedRegistry } from "./support/embedded.ts";
+import { runCommand } from "./support/command.ts";
 import { ignoreWithoutPeers, peerCommand } from "./support/peers.ts";
 import { describe, kpmHome, type KpmResult, ROOT, runKpm } from "./ship_support.ts";
 
@@ -21,19 +22,8 @@ Deno.test({
     await using home = await kpmHome();
     const env = { ...home.env, KPM_SIGN_PASSWORD: PASSWORD, COSIGN_PASSWORD: PASSWORD };
     const cosignBin = await peerCommand("cosign");
-    const cosign = async (args: string[], extra: Record<string, string> = {}): Promise<KpmResult> => {
-      const out = await new Deno.Command(cosignBin, {
-        args,
-        cwd: home.dir,
-        env: { ...env, ...extra },
-        clearEnv: true,
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const decoder = new TextDecoder();
-      return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
-    };
+    const cosign = (args: string[], extra: Record<string, string> = {}): Promise<KpmResult> =>
+      runCommand(cosignBin, args, { cwd: home.dir, env: { ...env, ...extra }, clearEnv: true });
     const kpm = (args: string[]) => runKpm(MAIN, args, { cwd: home.dir, env });
     const ok = async (result: Promise<KpmResult>, what: string) => {
       const done = await result;
