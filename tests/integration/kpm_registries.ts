@@ -51,25 +51,28 @@ export async function registryCases(): Promise<RegistryCase[]> {
 }
 
 /**
- * Registers `body` as one Deno test per registry of the matrix; a case whose peer is missing is ignored with a
- * message, or fails when CI=true.
+ * Registers `body` as one Deno test per registry of the matrix; a case whose peer (a registry's, or one of
+ * `options.peers`, the clients the test runs) is missing is ignored with a message, or fails when CI=true.
  */
 export async function forEachRegistry(
   name: string,
   body: (t: Deno.TestContext, registry: KpmTestRegistry) => Promise<void>,
-  options: { only?: (label: string) => boolean } = {},
+  options: { only?: (label: string) => boolean; peers?: string[] } = {},
 ): Promise<void> {
+  const absent = await missingPeers(options.peers ?? []);
+  const clientsMissing = absent.length ? `${absent.join(", ")} not found (run scripts/peers.sh)` : undefined;
   for (const entry of await registryCases()) {
     if (options.only && !options.only(entry.label)) continue;
     const title = `${name} (${entry.label})`;
-    if (entry.missing) {
+    const missing = entry.missing ?? clientsMissing;
+    if (missing) {
       const ci = Deno.env.get("CI") === "true";
-      if (!ci) console.warn(`skipping "${title}": ${entry.missing}`);
+      if (!ci) console.warn(`skipping "${title}": ${missing}`);
       Deno.test({
         name: title,
         ignore: !ci,
         fn: () => {
-          throw new Error(`Cannot run "${title}" under CI: ${entry.missing}`);
+          throw new Error(`Cannot run "${title}" under CI: ${missing}`);
         },
       });
       continue;
