@@ -18,6 +18,7 @@ import { kpmHome } from "./ship_support.ts";
 const ARTIFACT_TYPE = "application/vnd.example.bundle";
 const CONFIG_TYPE = "application/vnd.example.config+json";
 const SIGNATURE_TYPE = "application/vnd.example.signature";
+const CREATED = "org.opencontainers.image.created=2026-01-02T03:04:05Z";
 
 /** The inputs both tools push: a typed file, a folder, a config and an annotation file. */
 async function writeInputs(work: string): Promise<void> {
@@ -123,7 +124,7 @@ await forEachRegistry("ORAS CLI and kpm artifact, both ways", async (t, registry
       "-a",
       "k=v",
       "-a",
-      "org.opencontainers.image.created=2026-01-02T03:04:05Z",
+      CREATED,
     );
     await kpm(
       "artifact",
@@ -133,7 +134,7 @@ await forEachRegistry("ORAS CLI and kpm artifact, both ways", async (t, registry
       "-a",
       "k=v",
       "-a",
-      "org.opencontainers.image.created=2026-01-02T03:04:05Z",
+      CREATED,
     );
     assertEquals(
       await oras("manifest", "fetch", `${repo}:plain-kpm`),
@@ -153,6 +154,15 @@ await forEachRegistry("ORAS CLI and kpm artifact, both ways", async (t, registry
       orasReferrers(await oras("discover", `${repo}:by-oras`, "--format", "json")),
       byOras.manifests.map((m: Descriptor) => m.digest).sort(),
     );
+  });
+
+  await t.step("the same attach by both tools is the same referrer, byte for byte", async () => {
+    await kpm("artifact", "push", `${repo}:subject`, "hi.txt");
+    const attach = ["--artifact-type", SIGNATURE_TYPE, `${repo}:subject`, "sig.txt", "-a", CREATED];
+    const byOras = JSON.parse(await oras("attach", ...attach, "--format", "json")).digest;
+    const byKpm = JSON.parse(await kpm("artifact", "attach", ...attach, "--json")).digest;
+    assertEquals(byKpm, byOras);
+    assertEquals(orasReferrers(await oras("discover", `${repo}:subject`, "--format", "json")), [byOras]);
   });
 
   await t.step("cp -r by either tool carries the other's referrers", async () => {
