@@ -12,7 +12,7 @@ import { resolve } from "node:path";
 import { isLoopback } from "../oci/reference.ts";
 import { readAccessRules } from "../server/access_rules.ts";
 import { ProxyCache } from "../server/proxy_cache.ts";
-import type { RegistryUser } from "../server/registry_auth.ts";
+import { readHtpasswd, type RegistryUser } from "../server/registry_auth.ts";
 import { type RegistryOptions, startRegistry } from "../server/registry.ts";
 import type { CommandContext } from "./command.ts";
 import { flagOption, listOption, stringOption, UsageError } from "./command.ts";
@@ -138,6 +138,17 @@ export async function serve(ctx: CommandContext): Promise<void> {
         options.delete ? " and delete" : ""
       } (use --user, --htpasswd or --access)\n`,
     );
+  }
+  if (options.rules) {
+    const accounts = new Set((options.users ?? []).map((user) => user.username));
+    if (options.htpasswd) {
+      for (const name of (await readHtpasswd(options.htpasswd)).keys()) accounts.add(name);
+    }
+    for (const name of options.rules.users.keys()) {
+      if (!accounts.has(name)) {
+        ctx.writeError(`warning: the access file names "${name}", who has no account\n`);
+      }
+    }
   }
   const registry = await startRegistry(options);
   ctx.out(`Listening on ${registry.url}`);

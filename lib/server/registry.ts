@@ -91,10 +91,10 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   }
 }
 
-/** The lines of the access log: text (`from METHOD path status ms`) or one JSON document. */
+/** The lines of the access log: text (`from user METHOD path status ms`) or one JSON document. */
 function accessLine(json: boolean, entry: Record<string, string | number>): string {
   if (json) return JSON.stringify(entry);
-  return `${entry.remote} ${entry.method} ${entry.path} ${entry.status} ${entry.ms}ms`;
+  return `${entry.remote} ${entry.user} ${entry.method} ${entry.path} ${entry.status} ${entry.ms}ms`;
 }
 
 /** Answers a request that failed: the spec's JSON error, and a log line for an internal failure. */
@@ -225,7 +225,8 @@ class RegistryServer {
     const started = performance.now();
     this.#inFlight.add(info.completed);
     const { log, logJson = false } = this.#options;
-    const response = await this.#answer(request).catch((error) => failure(request, error, log));
+    const seen: { caller?: string } = {};
+    const response = await this.#answer(request, seen).catch((error) => failure(request, error, log));
     response.headers.set("Docker-Distribution-API-Version", API_VERSION);
     const { method } = request;
     const path = rawTarget(request.url).path;
@@ -235,12 +236,13 @@ class RegistryServer {
       const remote = info.remoteAddr.hostname;
       const ms = (performance.now() - started).toFixed(1);
       const time = new Date().toISOString();
-      log(accessLine(logJson, { time, remote, method, path, status: response.status, ms, bytesOut }));
+      const user = seen.caller ?? "-";
+      log(accessLine(logJson, { time, remote, user, method, path, status: response.status, ms, bytesOut }));
     }
     return response;
   }
 
-  async #answer(request: Request): Promise<Response> {
+  async #answer(request: Request, seen: { caller?: string }): Promise<Response> {
     if (this.#draining) {
       throw new DistributionError("UNAVAILABLE", "The registry is shutting down", {
         headers: { "Connection": "close", "Retry-After": "1" },
@@ -254,7 +256,7 @@ class RegistryServer {
       });
       return new Response(text, { headers: { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" } });
     }
-    return await route(countedRequest(request, (bytes) => this.#metrics.received(bytes)), this.deps);
+    return await route(countedRequest(request, (bytes) => this.#metrics.received(bytes)), this.deps, seen);
   }
 }
 

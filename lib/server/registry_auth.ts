@@ -189,22 +189,24 @@ export class RegistryAuth {
    * has no credentials and anonymous callers may do `needed`; and in the first case when the account may.
    *
    * @param authorization the request's Authorization header
-   * @param request `needed` accesses, and the token endpoint's URL (`realm`) for the challenge
+   * @param request `needed` accesses, the token endpoint's URL (`realm`) for the challenge, and `seen`, which
+   *   receives the account the credentials name once verified (also when it is then denied), for the log
    * @returns who is calling
    * @throws {DistributionError} UNAUTHORIZED (401) with a Bearer challenge when the caller is not known or the
    *   token does not grant `needed`; DENIED (403) when an account with valid Basic credentials may not
    */
   async authorize(
     authorization: string | null,
-    request: { needed: Access[]; realm: string },
+    request: { needed: Access[]; realm: string; seen?: { caller?: string } },
   ): Promise<Caller> {
-    const { needed, realm } = request;
+    const { needed, realm, seen = {} } = request;
     const [scheme, value = ""] = (authorization ?? "").trim().split(/\s+/, 2);
     const scope = needed.map((n) => `${n.type}:${n.name}:${n.actions.join(",")}`).join(" ");
     let insufficient = false;
     if (scheme?.toLowerCase() === "basic") {
       const credentials = this.#basic(value);
       if (credentials && await this.verify(credentials.username, credentials.password)) {
+        seen.caller = credentials.username;
         if (needed.every((n) => this.permits(credentials.username, n))) return credentials.username;
         throw new DistributionError("DENIED", `"${credentials.username}" may not "${scope}"`, {
           detail: needed,
@@ -213,6 +215,7 @@ export class RegistryAuth {
     } else if (scheme?.toLowerCase() === "bearer") {
       const grant = this.#tokens.get(value);
       if (grant && grant.expires > this.#now()) {
+        seen.caller = grant.username;
         if (needed.every((n) => this.#grants(grant, n))) return grant.username;
         insufficient = true;
       } else if (grant) this.#tokens.delete(value);

@@ -111,9 +111,16 @@ function checkMode(deps: RouterDeps, method: string, uploadsPart: boolean, path:
 /**
  * Answers one request of the distribution API (and the token endpoint).
  *
+ * @param request the request
+ * @param deps what the router works with; `seen.caller` receives the account the request authenticated as
+ *   (for the access log)
  * @throws {DistributionError} for every refusal; the caller turns it into the spec's JSON answer
  */
-export async function route(request: Request, deps: RouterDeps): Promise<Response> {
+export async function route(
+  request: Request,
+  deps: RouterDeps,
+  seen: { caller?: string } = {},
+): Promise<Response> {
   const { path, query } = rawTarget(request.url);
   const { auth, storage } = deps;
   const method = request.method;
@@ -122,8 +129,10 @@ export async function route(request: Request, deps: RouterDeps): Promise<Respons
   const scheme = request.headers.get("X-Forwarded-Proto") === "https" ? "https" : deps.scheme;
   // The request URL's host is the Host header (HTTP/1.1) or the :authority (HTTP/2).
   const realm = `${scheme}://${new URL(request.url).host}/token`;
-  const check = async (needed: Access[]): Promise<Caller> =>
-    auth ? await auth.authorize(request.headers.get("Authorization"), { needed, realm }) : undefined;
+  const check = async (needed: Access[]): Promise<Caller> => {
+    if (!auth) return undefined;
+    return await auth.authorize(request.headers.get("Authorization"), { needed, realm, seen });
+  };
   if (path === "/token" && auth) return await auth.token(request);
   if (path === "/v2" || path === "/v2/") {
     await check([]);

@@ -300,7 +300,7 @@ Deno.test("--config: the options from a YAML file (paths relative to it), flags 
   try {
     await Deno.writeTextFile(
       join(dir, "access.yaml"),
-      'anonymous:\n  - repos: "public/**"\n    actions: [pull]\nusers:\n  ci:\n    - repos: "**"\n      actions: [pull, push]\n',
+      'anonymous:\n  - repos: "public/**"\n    actions: [pull]\nusers:\n  ci:\n    - repos: "**"\n      actions: [pull, push]\n  ghost:\n    - repos: "**"\n      actions: [pull]\n',
     );
     await Deno.writeTextFile(
       join(dir, "registry.yaml"),
@@ -324,8 +324,14 @@ Deno.test("--config: the options from a YAML file (paths relative to it), flags 
           "log line",
         );
         const line = JSON.parse(server.stderr.find((l) => l.includes('"status":403'))!);
-        assertEquals([line.method, line.path, line.status], ["DELETE", "/v2/private/x/manifests/v1", 403]);
+        assertEquals([line.user, line.method, line.path, line.status], [
+          "ci",
+          "DELETE",
+          "/v2/private/x/manifests/v1",
+          403,
+        ]);
         assert(!JSON.stringify(server.stderr).includes("secret"), "no secret in the log");
+        assert(server.stderr.includes('warning: the access file names "ghost", who has no account'));
         assert((await Deno.stat(join(dir, "data", "blobs"))).isDirectory, "root is relative to the file");
       } finally {
         await server.stop();
