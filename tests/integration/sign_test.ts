@@ -2,12 +2,15 @@
  * Signing through main.ts against real registries (kpm's embedded registry, with the OCI 1.1 referrers API,
  * and the CNCF distribution 2.8, without it): keygen, sign, verify and every refusal (tampered manifest, wrong
  * key, missing signature, a signature moved to another digest), signatures travelling with `artifact copy -r`
- * into an OCI layout, `mod push --sign`, and the trust policy blocking an unsigned transitive dependency.
+ * into an OCI layout, `mod push --sign`, and the trust policy blocking an unsigned transitive dependency; and
+ * the KCL tool chain (kcl-lib) reading a kcl.mod.lock that records verifications.
  */
 
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { forEachRegistry, USER } from "./kpm_registries.ts";
+import { startEmbeddedRegistry } from "./support/embedded.ts";
+import { ignoreWithoutPeers, peerPath, runPeer } from "./support/peers.ts";
 import { describe, kpmHome, ROOT, runKpm } from "./ship_support.ts";
 
 const MAIN = join(ROOT, "main.ts");
@@ -166,3 +169,41 @@ await forEachRegistry("cosign-style signing", async (t, registry) => {
     },
   );
 }, { only: (label) => label !== "distribution (token)" });
+
+Deno.test(
+  "the KCL tool chain (kcl-lib) runs a package whose lock records signed_by, and leaves the lock alone",
+  {
+    ignore: await ignoreWithoutPeers(["kcl-python"]),
+  },
+  async () => {
+    const registry = await startEmbeddedRegistry();
+    await using home = await kpmHome();
+    const python = await peerPath("kcl-python");
+    const env = { ...home.env, KPM_SIGN_PASSWORD: "pw", KPM_PEERS_BIN: python ? dirname(python) : "" };
+    const ok = async (args: string[], cwd = home.dir) => {
+      const result = await runKpm(MAIN, args, { cwd, env });
+      assertEquals(result.code, 0, `kpm ${args.join(" ")}: ${describe(result)}`);
+    };
+    try {
+      const url = `oci://${registry.host}/kcl/dep`;
+      await ok(["artifact", "keygen"]);
+      await writePackage(join(home.dir, "dep"), "dep");
+      await ok(["mod", "push", url, "--sign", "../cosign.key"], join(home.dir, "dep"));
+      const config = join(home.env.KCL_PKG_PATH!, ".kpm", "config");
+      await Deno.mkdir(config, { recursive: true });
+      const policy = [{ Scope: `${registry.host}/kcl/*`, Keys: ["../../../cosign.pub"] }];
+      await Deno.writeTextFile(join(config, "kpm.json"), JSON.stringify({ TrustPolicy: policy }));
+      const app = join(home.dir, "app");
+      await writePackage(app, "app");
+      await Deno.writeTextFile(join(app, "main.k"), "import dep\nx = dep.dep\n");
+      await ok(["mod", "add", url, "--tag", "0.0.1"], app);
+      const lock = await Deno.readTextFile(join(app, "kcl.mod.lock"));
+      assertStringIncludes(lock, "signed_by = ");
+      const out = await runPeer(join(ROOT, "tests", "peers", "kcl"), ["run"], { cwd: app, env });
+      assertEquals(out, "x: 1\n");
+      assertEquals(await Deno.readTextFile(join(app, "kcl.mod.lock")), lock);
+    } finally {
+      await registry.close();
+    }
+  },
+);
