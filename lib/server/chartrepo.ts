@@ -71,17 +71,23 @@ export async function connectRegistry(
   const scheme = (options.scheme ?? "").toLowerCase();
   if (scheme === "http" || scheme === "https") return client(scheme === "http");
   const https = client(false);
-  if (await reachable(https, registry)) return https;
+  const overHttps = await unreachable(https, registry);
+  if (overHttps === undefined) return https;
   options.log?.(`cannot reach "${registry}" over https; trying http`);
   const http = client(true);
-  if (await reachable(http, registry)) {
+  const overHttp = await unreachable(http, registry);
+  if (overHttp === undefined) {
     options.log?.(`reaching "${registry}" over http from now on`);
     return http;
   }
-  throw new RegistryError(`Cannot reach registry "${registry}" over https or http`, { status: 0, registry });
+  throw new RegistryError(
+    `Cannot reach registry "${registry}" over https (${overHttps}) or http (${overHttp})`,
+    { status: 0, registry },
+  );
 }
 
-async function reachable(client: RegistryClient, registry: string): Promise<boolean> {
+/** Pings the registry: undefined when it answers at all, else why it cannot be reached. */
+async function unreachable(client: RegistryClient, registry: string): Promise<string | undefined> {
   try {
     const response = await client.send({
       registry,
@@ -91,9 +97,10 @@ async function reachable(client: RegistryClient, registry: string): Promise<bool
       what: `ping "${registry}"`,
     });
     await response.body?.cancel();
-    return true;
+    return undefined;
   } catch (error) {
-    return error instanceof RegistryError && error.status !== 0;
+    if (error instanceof RegistryError && error.status !== 0) return undefined;
+    return (error as Error).message.split("\n")[0];
   }
 }
 

@@ -120,6 +120,22 @@ Deno.test("--timeout and KPM_TIMEOUT set the limit; a stalled credential helper 
       assertEquals(result.code, 1, describe(result));
       assertStringIncludes(result.stderr, "sent nothing for 0.4 s");
     });
+    await t.step("chart-repo serve names its stalled upstream", async () => {
+      const result = await kpm([
+        "chart-repo",
+        "serve",
+        "--port",
+        "0",
+        "--storage",
+        "registry",
+        "--storage-registry-repo",
+        registry.host,
+        "--timeout",
+        "300ms",
+      ]);
+      assertEquals(result.code, 1, describe(result));
+      assertStringIncludes(result.stderr, `"${registry.host}" sent nothing for 0.3 s`);
+    });
     await t.step("an invalid duration is a usage error", async () => {
       const result = await kpm(["artifact", "tags", `${registry.host}/evil/app`, "--timeout", "soon"]);
       assertEquals(result.code, 2, describe(result));
