@@ -16,6 +16,7 @@ import type { Store } from "../oci/store.ts";
 import { mapLimit } from "../oci/concurrency.ts";
 import { ArtifactError, safeRelativePath } from "./files.ts";
 import { unpackFolder } from "./folder.ts";
+import { withHelmTitles } from "./helm_titles.ts";
 
 /** Options of pullArtifact. */
 export interface PullArtifactOptions {
@@ -112,7 +113,10 @@ export async function pullFromStore(
   };
 }
 
-/** The layers an artifact pull takes: titled ones to write, untitled ones skipped (as oras does). */
+/**
+ * The layers an artifact pull takes: titled ones to write, untitled ones skipped (as oras does); a Helm
+ * chart's untitled layers are titled as Helm names the files (see helm_titles.ts).
+ */
 export interface SelectedLayers {
   /** The artifact's manifest (the one manifest of a single-entry index). */
   manifest: Descriptor;
@@ -148,7 +152,7 @@ export async function selectLayers(
     throw new ArtifactError(`Cannot pull "${name}": nested index`);
   }
   const wanted = mediaTypes.length ? new Set(mediaTypes) : undefined;
-  const layers = fetched.manifest.layers.filter((layer) => !wanted || wanted.has(layer.mediaType));
+  const layers = withHelmTitles(fetched.manifest).filter((layer) => !wanted || wanted.has(layer.mediaType));
   return {
     manifest: fetched.descriptor,
     titled: layers.filter((layer) => layer.annotations?.[ANNOTATION_TITLE]),
