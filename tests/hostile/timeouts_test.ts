@@ -15,16 +15,9 @@ import { RegistryError } from "../../lib/oci/registry_error.ts";
 import { TIMEOUT_CODE } from "../../lib/oci/http.ts";
 import { randomBytes } from "../oci_fake.ts";
 import { describe, kpmHome, ROOT, runKpm } from "../integration/ship_support.ts";
-import { startEvilRegistry } from "./support/evil_registry.ts";
+import { type EvilRegistry, startEvilRegistry } from "./support/evil_registry.ts";
 
 const ENTRY = join(ROOT, "main.ts");
-
-/** An answer that never comes (until the client hangs up). */
-function never(request: Request): Promise<Response> {
-  return new Promise((resolve) => {
-    request.signal.addEventListener("abort", () => resolve(new Response(null, { status: 499 })));
-  });
-}
 
 /** A body that sends `head` and then nothing, until the client hangs up. */
 function stallingBody(head: Uint8Array): ReadableStream<Uint8Array> {
@@ -39,7 +32,7 @@ function stallingBody(head: Uint8Array): ReadableStream<Uint8Array> {
 }
 
 Deno.test("a registry that never answers fails with a timeout naming what stalled", async () => {
-  const registry = startEvilRegistry({ trick: (request) => never(request) });
+  const registry: EvilRegistry = startEvilRegistry({ trick: (request) => registry.silence(request) });
   try {
     const client = new RegistryClient({ timeoutMs: 200, plainHttp: true });
     const error = await assertRejects(
@@ -55,9 +48,9 @@ Deno.test("a registry that never answers fails with a timeout naming what stalle
 });
 
 Deno.test("a token endpoint that never answers fails with a timeout naming it", async () => {
-  const registry = startEvilRegistry({
+  const registry: EvilRegistry = startEvilRegistry({
     auth: "bearer",
-    trick: (request, url) => url.pathname === "/token" ? never(request) : undefined,
+    trick: (request, url) => url.pathname === "/token" ? registry.silence(request) : undefined,
   });
   try {
     const client = new RegistryClient({ timeoutMs: 200, plainHttp: true });
@@ -66,6 +59,28 @@ Deno.test("a token endpoint that never answers fails with a timeout naming it", 
       RegistryError,
       `Cannot get a token for "${registry.host}" from "${registry.origin}/token": "${registry.host}" sent nothing`,
     );
+  } finally {
+    await registry.close();
+  }
+});
+
+Deno.test("a registry that never answers a streamed upload fails it with a timeout", async () => {
+  const registry: EvilRegistry = startEvilRegistry({
+    trick: (request) => request.method === "PATCH" ? registry.silence(request) : undefined,
+  });
+  try {
+    const content = randomBytes(32 * 1024 * 1024);
+    const client = new RegistryClient({ timeoutMs: 300, plainHttp: true });
+    const error = await assertRejects(
+      () =>
+        pushBlob(client, { registry: registry.host, repository: "evil/app" }, {
+          digest: digestOf(content),
+          size: content.byteLength,
+        }, () => new Blob([content]).stream()),
+      RegistryError,
+      `"${registry.host}" sent nothing for 0.3 s`,
+    );
+    assertEquals(error.code, TIMEOUT_CODE);
   } finally {
     await registry.close();
   }
@@ -106,7 +121,7 @@ Deno.test("a blob download that stalls halfway keeps its partial file, and the n
 
 Deno.test("--timeout and KPM_TIMEOUT set the limit; a stalled credential helper is stopped", async (t) => {
   await using home = await kpmHome();
-  const registry = startEvilRegistry({ trick: (request) => never(request) });
+  const registry: EvilRegistry = startEvilRegistry({ trick: (request) => registry.silence(request) });
   const kpm = (args: string[], env: Record<string, string> = {}) =>
     runKpm(ENTRY, args, { cwd: home.dir, env: { ...home.env, ...env } });
   try {

@@ -44,6 +44,8 @@ export interface EvilRegistry {
   tokens: number;
   /** Forgets every token issued (a registry restarted with a new signing key). */
   restart(): void;
+  /** An answer that never comes: it settles only when the client hangs up or the registry closes. */
+  silence(request: Request): Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -60,6 +62,7 @@ export function startEvilRegistry(options: EvilOptions = {}): EvilRegistry {
   let nextUpload = 0;
   const self = {} as EvilRegistry;
   const issued = new Set<string>();
+  const closing = new AbortController();
 
   const authorized = (request: Request): boolean => {
     const header = request.headers.get("Authorization") ?? "";
@@ -210,7 +213,16 @@ export function startEvilRegistry(options: EvilOptions = {}): EvilRegistry {
       issued.clear();
       generation++;
     },
-    close: () => server.shutdown(),
+    silence: (request: Request) =>
+      new Promise<Response>((resolve) => {
+        const hangUp = () => resolve(new Response(null, { status: 499 }));
+        request.signal.addEventListener("abort", hangUp, { once: true });
+        closing.signal.addEventListener("abort", hangUp, { once: true });
+      }),
+    close: () => {
+      closing.abort();
+      return server.shutdown();
+    },
   });
   return self;
 }
