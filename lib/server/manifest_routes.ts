@@ -56,6 +56,7 @@ export async function putManifest(ctx: RouteContext, reference: string): Promise
     limit: MAX_MANIFEST_BYTES,
     what: `a manifest in "${ctx.name}"`,
   });
+  ctx.received(bytes.byteLength);
   const header = ctx.request.headers.get("Content-Type")?.split(";")[0]?.trim();
   let parsed;
   try {

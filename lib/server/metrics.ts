@@ -26,7 +26,7 @@ export class RegistryMetrics {
     this.#bytesOut += entry.bytesOut;
   }
 
-  /** Counts body bytes received (as they arrive, so a long upload shows progress). */
+  /** Counts blob and manifest bytes received (upload bytes as they arrive, so a long upload shows progress). */
   received(bytes: number): void {
     this.#bytesIn += bytes;
   }
@@ -43,7 +43,7 @@ export class RegistryMetrics {
       ...[...this.#requests].sort().map(([labels, count]) =>
         `kpm_registry_requests_total{${labels}} ${count}`
       ),
-      "# HELP kpm_registry_received_bytes_total Request body bytes received.",
+      "# HELP kpm_registry_received_bytes_total Blob and manifest bytes received.",
       "# TYPE kpm_registry_received_bytes_total counter",
       `kpm_registry_received_bytes_total ${this.#bytesIn}`,
       "# HELP kpm_registry_sent_bytes_total Response body bytes sent (by Content-Length).",

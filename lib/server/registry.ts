@@ -110,22 +110,6 @@ async function failure(request: Request, error: unknown, log?: (line: string) =>
   return errorResponse(refusal, request.method === "HEAD");
 }
 
-/** A request whose body bytes are counted as they are read. */
-function countedRequest(request: Request, count: (bytes: number) => void): Request {
-  if (!request.body) return request;
-  const counter = new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
-      count(chunk.byteLength);
-      controller.enqueue(chunk);
-    },
-  });
-  return new Request(request.url, {
-    method: request.method,
-    headers: request.headers,
-    body: request.body.pipeThrough(counter),
-  });
-}
-
 /** Requests being answered, each until its response is sent (Deno's `info.completed`). */
 class InFlight {
   #requests = new Set<Promise<void>>();
@@ -178,15 +162,16 @@ class RegistryServer {
   readonly deps: RouterDeps;
   #options: RegistryOptions;
   #lock: Deno.FsFile;
-  #metrics = new RegistryMetrics();
+  #metrics: RegistryMetrics;
   #storageBytes: () => Promise<number>;
   #inFlight = new InFlight();
   #draining = false;
   #abort = new AbortController();
   #server?: Deno.HttpServer<Deno.NetAddr>;
 
-  constructor(deps: RouterDeps, options: RegistryOptions, lock: Deno.FsFile) {
+  constructor(deps: RouterDeps, options: RegistryOptions, lock: Deno.FsFile, metrics: RegistryMetrics) {
     this.deps = deps;
+    this.#metrics = metrics;
     this.#options = options;
     this.#lock = lock;
     this.#storageBytes = storageSizeGauge(deps.storage);
@@ -256,7 +241,7 @@ class RegistryServer {
       });
       return new Response(text, { headers: { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" } });
     }
-    return await route(countedRequest(request, (bytes) => this.#metrics.received(bytes)), this.deps, seen);
+    return await route(request, this.deps, seen);
   }
 }
 
@@ -266,15 +251,18 @@ async function serveStorage(
   options: RegistryOptions,
 ): Promise<RunningRegistry> {
   const { users, htpasswd, rules } = options;
+  const metrics = new RegistryMetrics();
+  const received = (bytes: number) => metrics.received(bytes);
   const deps: RouterDeps = {
     storage,
-    uploads: new UploadSessions(storage, { ttlMs: options.uploadTtlMs }),
+    uploads: new UploadSessions(storage, { ttlMs: options.uploadTtlMs, onReceived: received }),
+    received,
     auth: await RegistryAuth.create({ users, htpasswd, rules }),
     delete: options.delete ?? false,
     scheme: options.tls ? "https" : "http",
     proxy: options.proxy?.(storage),
   };
-  const registry = new RegistryServer(deps, options, lock);
+  const registry = new RegistryServer(deps, options, lock, metrics);
   const server = registry.listen();
   let closing: Promise<void> | undefined;
   const host = displayHost(server.addr);

@@ -20,6 +20,8 @@ export interface RouteContext {
   query: URLSearchParams;
   storage: RegistryStorage;
   uploads: UploadSessions;
+  /** Counts request body bytes a route read itself (a manifest), for metrics. */
+  received(bytes: number): void;
   /** In pull-through cache mode: fetches what the storage lacks from the upstream. */
   proxy?: ProxyCache;
   /** Checks that the request may also do `actions` on another repository (a mount's source). */

@@ -43,6 +43,8 @@ export interface RouterDeps {
   scheme: "http" | "https";
   /** Pull-through cache mode: reads fall back to the upstream, writes are refused. */
   proxy?: ProxyCache;
+  /** Counts manifest bytes received (uploads count their own). */
+  received?: (bytes: number) => void;
 }
 
 const ROUTE = new RegExp(
@@ -167,6 +169,7 @@ export async function route(
     storage,
     uploads: deps.uploads,
     proxy: deps.proxy,
+    received: (bytes) => deps.received?.(bytes),
     authorizeAlso: async (other, actions) => {
       await check([{ type: "repository", name: other, actions }]);
     },

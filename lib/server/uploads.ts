@@ -55,7 +55,11 @@ const MAX_BACKLOG_BYTES = 4 * WRITE_BATCH_BYTES;
  * When the body breaks off, what was read is still written, so size, hash and file agree; when the disk fails,
  * the session is marked broken.
  */
-async function pump(session: UploadSession, body: ReadableStream<Uint8Array>): Promise<void> {
+async function pump(
+  session: UploadSession,
+  body: ReadableStream<Uint8Array>,
+  onReceived?: (bytes: number) => void,
+): Promise<void> {
   using file = await Deno.open(session.path, { append: true });
   const pool: Uint8Array[] = [];
   let writes: Promise<void> = Promise.resolve();
@@ -91,6 +95,7 @@ async function pump(session: UploadSession, body: ReadableStream<Uint8Array>): P
       if (backlog >= MAX_BACKLOG_BYTES) await writes;
       session.hasher.update(chunk);
       session.size += chunk.byteLength;
+      onReceived?.(chunk.byteLength);
       if (chunk.byteLength >= WRITE_BATCH_BYTES) {
         flush();
         write(chunk);
@@ -127,15 +132,21 @@ export class UploadSessions {
   #now: () => number;
   #ttlMs: number;
   #timer: ReturnType<typeof setInterval> | undefined;
+  #onReceived?: (bytes: number) => void;
 
   /**
    * @param storage where finished uploads go
-   * @param options `ttlMs`: how long an untouched session lives (default one hour); `now`: the clock
+   * @param options `ttlMs`: how long an untouched session lives (default one hour); `now`: the clock;
+   *   `onReceived`: told the size of each piece of upload body as it arrives (for metrics)
    */
-  constructor(storage: RegistryStorage, options: { now?: () => number; ttlMs?: number } = {}) {
+  constructor(
+    storage: RegistryStorage,
+    options: { now?: () => number; ttlMs?: number; onReceived?: (bytes: number) => void } = {},
+  ) {
     this.#storage = storage;
     this.#now = options.now ?? Date.now;
     this.#ttlMs = options.ttlMs ?? DEFAULT_UPLOAD_TTL_MS;
+    this.#onReceived = options.onReceived;
   }
 
   /** How many sessions are open. */
@@ -212,7 +223,7 @@ export class UploadSessions {
           { status: 416, headers: uploadHeaders(session) },
         );
       }
-      if (body) await pump(session, body);
+      if (body) await pump(session, body, this.#onReceived);
     });
   }
 
@@ -230,7 +241,7 @@ export class UploadSessions {
     const { digest, body } = last;
     await this.#serial(session, async () => {
       try {
-        if (body) await pump(session, body);
+        if (body) await pump(session, body, this.#onReceived);
         const algorithm = digestAlgorithm(digest);
         const actual = algorithm === "sha256"
           ? session.hasher.digest()
