@@ -217,24 +217,45 @@ export async function fetchPackage(
     if (await isDir(dir)) {
       options.log?.(`Cached package "${dir}" does not match its checksum; fetching it again`);
     }
-    const archive = join(work, "layer");
-    await downloadBlob(client, ref, layer, archive);
-    const fresh = join(work, "extract");
-    await Deno.mkdir(fresh);
-    await extractPackage((await Deno.open(archive)).readable, fresh, { name: formatReference(ref) });
-    const sum = await packageSum(fresh);
-    for (const [expected, from] of [[annotated, "its annotation"], [options.expectedSum, "kcl.mod.lock"]]) {
-      if (expected && sum !== expected) {
-        throw new PackageError(
-          `Cannot use package "${
-            formatReference(ref)
-          }": its checksum is "${sum}" but ${from} says "${expected}", so kpm is refusing it`,
-        );
-      }
-    }
-    await replaceEntry(dir, fresh, work);
-    return { ...result, sum };
+    const fresh = await downloadVerified(client, ref, layer, work, [
+      [annotated, "its annotation"],
+      [options.expectedSum, "kcl.mod.lock"],
+    ]);
+    await replaceEntry(dir, fresh.dir, work);
+    return { ...result, sum: fresh.sum };
   });
+}
+
+/**
+ * Downloads the package layer into `work` (resuming an earlier partial download), extracts it and checks its
+ * checksum against every `[expected, where it comes from]` given, all before anything enters the cache.
+ *
+ * @returns the extracted folder (inside `work`) and its checksum
+ * @throws {PackageError} when a checksum does not match
+ */
+async function downloadVerified(
+  client: RegistryClient,
+  ref: Reference,
+  layer: Descriptor,
+  work: string,
+  expectations: [string | undefined, string][],
+): Promise<{ dir: string; sum: string }> {
+  const archive = join(work, "layer");
+  await downloadBlob(client, ref, layer, archive);
+  const dir = join(work, "extract");
+  await Deno.mkdir(dir);
+  await extractPackage((await Deno.open(archive)).readable, dir, { name: formatReference(ref) });
+  const sum = await packageSum(dir);
+  for (const [expected, from] of expectations) {
+    if (expected && sum !== expected) {
+      throw new PackageError(
+        `Cannot use package "${
+          formatReference(ref)
+        }": its checksum is "${sum}" but ${from} says "${expected}", so kpm is refusing it`,
+      );
+    }
+  }
+  return { dir, sum };
 }
 
 /** The checksum of cache folder `dir` when it is there and matches `wanted` (any, when undefined). */
