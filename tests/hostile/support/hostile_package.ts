@@ -1,7 +1,6 @@
 /**
  * Hostile KCL packages for the attacker tests: a package manifest pushed through lib/oci to a real registry
- * with whatever annotations and layer the test chooses, and a loopback proxy in front of a registry that
- * records requests and can stall a blob download half-way (to kill kpm mid-pull).
+ * with whatever annotations and layer the test chooses.
  *
  * @module
  */
@@ -66,66 +65,4 @@ async function sumOf(entries: Entry[]): Promise<string> {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
-}
-
-/** A proxy in front of a registry: records every request, and can stall blob bodies half-way. */
-export interface StallingProxy {
-  /** `127.0.0.1:PORT`. */
-  host: string;
-  /** `METHOD PATH range` of every request. */
-  seen: string[];
-  /** While set, blob GETs send this many bytes and then stall until the client goes away. */
-  stallAfter?: number;
-  close(): Promise<void>;
-}
-
-/** Starts a StallingProxy forwarding to `upstream` (`host:port`, plain HTTP). */
-export function startStallingProxy(upstream: string): StallingProxy {
-  const stalled: (() => void)[] = [];
-  const proxy: StallingProxy = {
-    host: "",
-    seen: [],
-    close: async () => {
-      for (const release of stalled) release();
-      await server.shutdown();
-    },
-  };
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
-    const url = new URL(request.url);
-    const range = request.headers.get("range");
-    proxy.seen.push(`${request.method} ${url.pathname}${range ? ` ${range}` : ""}`);
-    const headers = new Headers(request.headers);
-    headers.delete("host");
-    const answer = await fetch(`http://${upstream}${url.pathname}${url.search}`, {
-      method: request.method,
-      headers,
-      body: request.body,
-      redirect: "manual",
-    });
-    const limit = proxy.stallAfter;
-    if (
-      limit === undefined || request.method !== "GET" || !url.pathname.includes("/blobs/") || !answer.body
-    ) {
-      return answer;
-    }
-    const reader = answer.body.getReader();
-    let sent = 0;
-    const body = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        const { done, value } = await reader.read();
-        if (done || sent >= limit) {
-          await new Promise<void>((release) => stalled.push(release)); // until the proxy closes
-          await reader.cancel().catch(() => {});
-          controller.close();
-          return;
-        }
-        const part = value.subarray(0, limit - sent);
-        sent += part.byteLength;
-        controller.enqueue(part);
-      },
-    });
-    return new Response(body, { status: answer.status, headers: answer.headers });
-  });
-  proxy.host = `127.0.0.1:${server.addr.port}`;
-  return proxy;
 }
