@@ -7,26 +7,15 @@
 import { join } from "node:path";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { startEmbeddedRegistry } from "../integration/support/embedded.ts";
-import { describe, kpmHome, type KpmResult, ROOT } from "../integration/ship_support.ts";
+import { describe, kpmHome, type KpmResult, ROOT, runKpm } from "../integration/ship_support.ts";
 import { tree } from "../tar_builder.ts";
 
 const MAIN = join(ROOT, "main.ts");
 const SECRET = "s3cret-registry-token";
 
 /** Runs kpm, killed if it ever hangs (a regression reading a fifo), so the suite itself cannot hang. */
-async function kpm(args: string[], cwd: string, env: Record<string, string>): Promise<KpmResult> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    cwd,
-    env,
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(120_000),
-  }).output();
-  const decoder = new TextDecoder();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+function kpm(args: string[], cwd: string, env: Record<string, string>): Promise<KpmResult> {
+  return runKpm(MAIN, args, { cwd, env, signal: AbortSignal.timeout(120_000) });
 }
 
 Deno.test("mod push and mod pkg never follow a symlink out of the package nor open special files", async (t) => {

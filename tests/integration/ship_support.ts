@@ -101,13 +101,20 @@ export async function kpmHome(): Promise<KpmHome> {
 export async function runKpm(
   entry: string,
   args: string[],
-  options: { denoArgs?: string[]; cwd?: string; env: Record<string, string>; stdin?: string },
+  options: {
+    denoArgs?: string[];
+    cwd?: string;
+    env: Record<string, string>;
+    stdin?: string;
+    signal?: AbortSignal;
+  },
 ): Promise<KpmResult> {
   return await runCommand(Deno.execPath(), ["run", ...(options.denoArgs ?? ["-A"]), entry, ...args], {
     cwd: options.cwd,
     env: options.env,
     clearEnv: true,
     stdin: options.stdin,
+    signal: options.signal,
   });
 }
 

@@ -14,18 +14,25 @@ export interface CommandResult {
 /**
  * Runs `command args…` with stdin from `options.stdin` (or closed) and collects its exit status and output.
  *
- * @param options `cwd`, `env`, `clearEnv` (inherit nothing but `env`), `stdin` text
+ * @param options `cwd`, `env`, `clearEnv` (inherit nothing but `env`), `stdin` text, `signal` to kill it
  */
 export async function runCommand(
   command: string,
   args: string[],
-  options: { cwd?: string; env?: Record<string, string>; clearEnv?: boolean; stdin?: string } = {},
+  options: {
+    cwd?: string;
+    env?: Record<string, string>;
+    clearEnv?: boolean;
+    stdin?: string;
+    signal?: AbortSignal;
+  } = {},
 ): Promise<CommandResult> {
   const child = new Deno.Command(command, {
     args,
     cwd: options.cwd,
     env: options.env,
     clearEnv: options.clearEnv,
+    signal: options.signal,
     stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
