@@ -1,7 +1,8 @@
 /**
  * The attacker wrote a kcl.mod (or a git repository it points to): git URLs and references starting with "-"
- * must never reach git as options, a repository's package name must not name a folder outside the cache,
- * and files the checksum skips must not enter the cache from a clone. Local repositories over file://.
+ * must never reach git as options, a repository's package name must not name a folder outside the cache, a
+ * symlink out of the repository must not be read, and files the checksum skips must not enter the cache from
+ * a clone. Local repositories over file://.
  */
 
 import { join } from "node:path";
@@ -86,6 +87,22 @@ Deno.test(
       assertEquals(result.code, 1, describe(result));
       assertStringIncludes(result.stderr, 'its name "../../victim" is not a KCL package name');
       assertEquals(await tree(victim), ["precious.txt"]);
+    });
+
+    await t.step("a repository with a symlink out of it is refused", async () => {
+      const dir = join(home.dir, "linky");
+      const linky = await repository(dir, { "kcl.mod": '[package]\nname = "linky"\nversion = "0.1.0"\n' });
+      await Deno.symlink(join(victim, "precious.txt"), join(dir, "leak.k"));
+      await git(dir, "add", ".");
+      await git(dir, "commit", "--quiet", "-m", "link");
+      await git(dir, "tag", "v2");
+      const result = await kpm(["mod", "add", "--git", linky, "--tag", "v2"], app);
+      assertEquals(result.code, 1, describe(result));
+      assertStringIncludes(result.stderr, 'leak.k": it points outside the package');
+      assertEquals(
+        await tree(home.env.KCL_PKG_PATH!).then((all) => all.filter((p) => p.startsWith("linky"))),
+        [],
+      );
     });
 
     await t.step("files the checksum skips do not enter the cache from a clone", async () => {
