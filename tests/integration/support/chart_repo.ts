@@ -33,6 +33,12 @@ export async function serveCharts(
 
 const MAIN = new URL("../../../main.ts", import.meta.url).pathname;
 
+/** This Deno's cache folder, handed to the child so that it neither downloads nor needs the network. */
+async function denoDir(): Promise<string> {
+  const out = await new Deno.Command(Deno.execPath(), { args: ["info", "--json"], stdout: "piped" }).output();
+  return JSON.parse(new TextDecoder().decode(out.stdout)).denoDir;
+}
+
 /** A running `kpm chart-repo serve`. */
 export interface ChartRepoProcess {
   /** The URL from its `Listening on` line. */
@@ -45,8 +51,8 @@ export interface ChartRepoProcess {
  * Starts `kpm chart-repo serve ARGS…` (through `command`, e.g. `["unshare", "-m", …]`, when given).
  *
  * @param args the arguments after `chart-repo serve`
- * @param options `env` for the child (added to a clean HOME/DOCKER_CONFIG/KCL_PKG_PATH in a temp folder);
- *   `command` wraps the Deno invocation
+ * @param options `env` for the child (added to a clean HOME/DOCKER_CONFIG/KCL_PKG_PATH in a temp folder, and
+ *   this Deno's DENO_DIR); `command` wraps the Deno invocation
  * @throws when the process ends before printing its address, with its stderr
  */
 export async function startChartRepoCli(
@@ -60,7 +66,7 @@ export async function startChartRepoCli(
     args: rest,
     stdout: "piped",
     stderr: "piped",
-    env: { HOME: home, DOCKER_CONFIG: home, KCL_PKG_PATH: home, ...options.env },
+    env: { HOME: home, DOCKER_CONFIG: home, KCL_PKG_PATH: home, DENO_DIR: await denoDir(), ...options.env },
   }).spawn();
   const stderr = new Response(child.stderr).text();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
