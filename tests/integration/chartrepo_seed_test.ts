@@ -152,13 +152,7 @@ async function startRegistry(
   const url = `${tls ? "https" : "http"}://registry.test:${port}/v2/`;
   const probe = [
     ...ns.enter,
-    "curl",
-    "-s",
-    "-o",
-    "/dev/null",
-    "-w",
-    "%{http_code}",
-    "--cacert",
+    ..."curl -s -o /dev/null -w %{http_code} --cacert".split(" "),
     `${dir}/cert.pem`,
     url,
   ];
