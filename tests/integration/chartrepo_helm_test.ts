@@ -11,17 +11,16 @@ import { digestHex, digestOf } from "../../lib/oci/digest.ts";
 import { assertEquals } from "../assert.ts";
 import { availableRegistries } from "./chart_fixture.ts";
 import { serveCharts } from "./support/chart_repo.ts";
-import { findHelm, HelmHome, ignoreWithoutHelm } from "./support/helm.ts";
+import { findHelm, HELM_PEERS, HelmHome } from "./support/helm.ts";
 import { ignoreWithoutPeers } from "./support/peers.ts";
 
 const { parseYaml } = await loadYaml();
-const found = await findHelm();
 
 for (const [label, start, peers] of availableRegistries()) {
   Deno.test(`Helm 3.6 chart save/push and Helm 3.8+ push through chart-repo serve, on the ${label}`, {
-    ignore: await ignoreWithoutPeers(peers) || ignoreWithoutHelm(found),
+    ignore: await ignoreWithoutPeers([...peers, ...HELM_PEERS]),
   }, async () => {
-    const { helm363, helm } = found!;
+    const { helm363, helm } = await findHelm();
     const registry = await start();
     const h = new HelmHome(await Deno.makeTempDir({ prefix: "kpm-chartrepo-helm-" }));
     const { repo } = await serveCharts(registry.host);

@@ -14,8 +14,9 @@
 import { join } from "node:path";
 import { assertEquals, assertStringIncludes } from "../assert.ts";
 import { startChartRepoCli } from "./support/chart_repo.ts";
-import { findHelm, HelmHome, ignoreWithoutHelm } from "./support/helm.ts";
+import { findHelm, HELM_PEERS, HelmHome } from "./support/helm.ts";
 import { ignoreWithoutPeers } from "./support/peers.ts";
+import { makeTestPki, type TestPki } from "../hostile/support/tls_certs.ts";
 
 const SETUP = `set -e
 ip link set lo up
@@ -85,30 +86,8 @@ async function run(command: string[], dir: string): Promise<string> {
   return text;
 }
 
-/** A self-signed certificate for registry.test, and a bcrypt htpasswd file for alice. */
+/** A bcrypt htpasswd file for alice, and the Kubernetes secret with her credentials. */
 async function makeSecrets(dir: string): Promise<void> {
-  await run([
-    "openssl",
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    "key.pem",
-    "-out",
-    "cert.pem",
-    "-days",
-    "2",
-    "-subj",
-    "/CN=registry.test",
-    "-addext",
-    "subjectAltName=DNS:registry.test",
-    "-addext",
-    "basicConstraints=critical,CA:FALSE",
-  ], dir);
   await Deno.writeTextFile(join(dir, "htpasswd"), await run(["htpasswd", "-Bbn", "alice", "s3cret"], dir));
   // As `kubectl create secret docker-registry` writes it.
   await Deno.writeTextFile(
@@ -126,16 +105,19 @@ async function makeSecrets(dir: string): Promise<void> {
   );
 }
 
-/** Starts distribution inside the namespaces on registry.test:PORT, over TLS with htpasswd or plain HTTP. */
+/**
+ * Starts distribution inside the namespaces on registry.test:PORT: over TLS with htpasswd when given the PKI,
+ * else over plain HTTP.
+ */
 async function startRegistry(
   ns: Namespaces,
   dir: string,
   port: number,
-  tls: boolean,
+  tls?: TestPki,
 ): Promise<Deno.ChildProcess> {
   const config = join(dir, `registry-${port}.yml`);
   const secure = tls
-    ? `  tls:\n    certificate: ${dir}/cert.pem\n    key: ${dir}/key.pem\n` +
+    ? `  tls:\n    certificate: ${tls.serverCert}\n    key: ${tls.serverKey}\n` +
       `auth:\n  htpasswd:\n    realm: seed\n    path: ${dir}/htpasswd\n`
     : "";
   await Deno.writeTextFile(
@@ -152,8 +134,8 @@ async function startRegistry(
   const url = `${tls ? "https" : "http"}://registry.test:${port}/v2/`;
   const probe = [
     ...ns.enter,
-    ..."curl -s -o /dev/null -w %{http_code} --cacert".split(" "),
-    `${dir}/cert.pem`,
+    ..."curl -s -o /dev/null -w %{http_code}".split(" "),
+    ...(tls ? ["--cacert", tls.caFile] : []),
     url,
   ];
   for (let i = 0; i < 100; i++) {
@@ -166,23 +148,29 @@ async function startRegistry(
   throw new Error(`distribution did not answer on ${url}`);
 }
 
-const helmFound = await findHelm();
-
 Deno.test("seed 004's deployment works verbatim: secret at /etc/secret/dockerconfigjson, HTTPS, port 8080", {
-  ignore:
-    await ignoreWithoutPeers(["docker-registry", "htpasswd", "openssl", "curl", "unshare", "nsenter"]) ||
-    ignoreWithoutHelm(helmFound) || !(await namespacesWork()),
+  ignore: await ignoreWithoutPeers([
+    "docker-registry",
+    "htpasswd",
+    "openssl",
+    "curl",
+    "unshare",
+    "nsenter",
+    ...HELM_PEERS,
+  ]) ||
+    !(await namespacesWork()),
 }, async (t) => {
-  const { helm363, helm } = helmFound!;
+  const { helm363, helm } = await findHelm();
   const dir = await Deno.makeTempDir({ prefix: "kpm-chartrepo-seed-" });
+  await using pki = await makeTestPki({ serverNames: "DNS:registry.test" });
   await makeSecrets(dir);
   const ns = await makeNamespaces(dir);
   const registries: Deno.ChildProcess[] = [];
   try {
-    registries.push(await startRegistry(ns, dir, 5000, true), await startRegistry(ns, dir, 5001, false));
+    registries.push(await startRegistry(ns, dir, 5000, pki), await startRegistry(ns, dir, 5001));
     const h = new HelmHome(join(dir, "home"), {
       wrapper: ns.enter,
-      env: { SSL_CERT_FILE: join(dir, "cert.pem") },
+      env: { SSL_CERT_FILE: pki.caFile },
     });
     // The seed's "How to use": Helm 3's experimental OCI commands.
     const ref = "registry.test:5000/myrepo/mychart:2.7.0";
@@ -198,7 +186,7 @@ Deno.test("seed 004's deployment works verbatim: secret at /etc/secret/dockercon
 
     /** Runs `kpm chart-repo serve ARGS` in the namespaces around `use`; its exit code must be 0. */
     const serving = async (args: string[], use: () => Promise<void>) => {
-      const env = { DENO_CERT: join(dir, "cert.pem") };
+      const env = { DENO_CERT: pki.caFile };
       const repo = await startChartRepoCli(args, { command: ns.enter, env });
       let ended = { code: -1, stderr: "" };
       try {

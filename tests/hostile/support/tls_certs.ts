@@ -62,8 +62,12 @@ async function issue(dir: string, name: string, usage: string, altNames?: string
   ]);
 }
 
-/** Makes the CA, the server and the client certificates. */
-export async function makeTestPki(): Promise<TestPki> {
+/**
+ * Makes the CA, the server and the client certificates.
+ *
+ * @param options `serverNames`: the server certificate's subjectAltName (default `IP:127.0.0.1,DNS:localhost`)
+ */
+export async function makeTestPki(options: { serverNames?: string } = {}): Promise<TestPki> {
   const dir = await Deno.makeTempDir({ prefix: "kpm-pki-" });
   await openssl(dir, [
     "req",
@@ -82,7 +86,7 @@ export async function makeTestPki(): Promise<TestPki> {
     "-addext",
     "keyUsage=critical,keyCertSign,cRLSign",
   ]);
-  await issue(dir, "server", "serverAuth", "IP:127.0.0.1,DNS:localhost");
+  await issue(dir, "server", "serverAuth", options.serverNames ?? "IP:127.0.0.1,DNS:localhost");
   await issue(dir, "client", "clientAuth");
   return {
     dir,

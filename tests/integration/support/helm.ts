@@ -8,48 +8,14 @@
 
 import { join } from "node:path";
 import { HELM_CHART_LEGACY } from "../../../lib/oci/media_types.ts";
+import { peerCommand } from "./peers.ts";
 
-/**
- * Where a built peer is: `$KPM_PEERS_BIN/NAME`, then `~/.cache/kpm-peers/bin/NAME`, then PATH (the rule of the
- * interop branch's `peerPath` in ./peers.ts, which replaces this once it is on main).
- */
-async function peerPath(name: string): Promise<string | undefined> {
-  const folders = [
-    Deno.env.get("KPM_PEERS_BIN"),
-    join(Deno.env.get("HOME") ?? "/", ".cache", "kpm-peers", "bin"),
-  ];
-  for (const folder of folders) {
-    if (folder && await Deno.stat(join(folder, name)).then((s) => s.isFile, () => false)) {
-      return join(folder, name);
-    }
-  }
-  const out = await new Deno.Command("sh", { args: ["-c", 'command -v "$1"', "sh", name], stdout: "piped" })
-    .output();
-  return out.success ? new TextDecoder().decode(out.stdout).trim() : undefined;
-}
+/** The Helm peers the chart-repo tests need (with `ignoreWithoutPeers`). */
+export const HELM_PEERS = ["helm363", "helm"] as const;
 
-/** The two Helm binaries, or undefined when either is not built. */
-export interface HelmBinaries {
-  helm363: string;
-  helm: string;
-}
-
-/**
- * Finds helm363 and helm; outside CI a missing one is reported once on stderr (the tests are then skipped), with
- * `CI=true` the tests run and fail.
- */
-export async function findHelm(): Promise<HelmBinaries | undefined> {
-  const [helm363, helm] = [await peerPath("helm363"), await peerPath("helm")];
-  if (helm363 && helm) return { helm363, helm };
-  console.error(
-    "skipping the Helm tests: helm363 or helm not built (scripts/peers.sh; they fail when CI=true)",
-  );
-  return undefined;
-}
-
-/** Whether a test needing Helm is ignored: Helm missing outside CI. */
-export function ignoreWithoutHelm(found: HelmBinaries | undefined): boolean {
-  return !found && Deno.env.get("CI") !== "true";
+/** The two Helm binaries, as `peerCommand` finds them. */
+export async function findHelm(): Promise<{ helm363: string; helm: string }> {
+  return { helm363: await peerCommand("helm363"), helm: await peerCommand("helm") };
 }
 
 /** Helm in a private HOME (XDG folders inside), with the experimental OCI commands on. */
