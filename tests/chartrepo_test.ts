@@ -6,7 +6,7 @@
 import { RegistryClient } from "../lib/oci/client.ts";
 import { digestOf } from "../lib/oci/digest.ts";
 import { HELM_CHART, HELM_CONFIG, OCI_MANIFEST } from "../lib/oci/media_types.ts";
-import { connectRegistry } from "../lib/server/chartrepo.ts";
+import { type ChartRepoScheme, connectRegistry, startChartRepo } from "../lib/server/chartrepo.ts";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "./assert.ts";
 import { serveCharts, startChartRepoCli } from "./integration/support/chart_repo.ts";
 
@@ -119,8 +119,8 @@ Deno.test("an empty scheme tries https, then http", async (t) => {
     if (url.protocol === "https:" && !https) return Promise.reject(new TypeError("tls handshake failed"));
     return Promise.resolve(new Response("{}"));
   };
-  const factory = (https: boolean) => (plain: boolean) =>
-    new RegistryClient({ fetch: fakeFetch(https), plainHttp: plain, retries: 0 });
+  const factory = (https: boolean) => (scheme: ChartRepoScheme) =>
+    new RegistryClient({ fetch: fakeFetch(https), plainHttp: scheme === "http", retries: 0 });
   await t.step("http only", async () => {
     seen.length = 0;
     const lines: string[] = [];
@@ -150,6 +150,42 @@ Deno.test("an empty scheme tries https, then http", async (t) => {
     assertEquals(seen, []);
     assertEquals(client.baseUrl("charts.example"), "http://charts.example/v2/");
   });
+});
+
+Deno.test("an explicit https is honoured for a loopback registry too: no fallback to http", async () => {
+  const registry = fakeRegistry();
+  registry.addChart("charts/web", "web", "2.0.0");
+  const factory = (scheme: ChartRepoScheme) =>
+    new RegistryClient({ plainHttp: scheme === "http", httpsOnly: scheme === "https", retries: 0 });
+  const lines: string[] = [];
+  const strict = await startChartRepo({
+    hostname: "127.0.0.1",
+    port: 0,
+    registry: registry.host,
+    scheme: "https",
+    client: factory,
+    log: (line) => lines.push(line),
+  });
+  try {
+    const response = await fetch(`${strict.url}/index.yaml?refresh=1`);
+    assertEquals(response.status, 502);
+    assertStringIncludes(await response.text(), registry.host);
+    assertEquals(registry.counts, {}, "nothing was asked over http");
+  } finally {
+    await strict.close();
+  }
+  const detected = await startChartRepo({
+    hostname: "127.0.0.1",
+    port: 0,
+    registry: registry.host,
+    client: factory,
+  });
+  try {
+    assertStringIncludes(await (await fetch(`${detected.url}/index.yaml?refresh=1`)).text(), "web-2.0.0.tgz");
+  } finally {
+    await detected.close();
+    await registry.close();
+  }
 });
 
 Deno.test("kpm chart-repo serve prints its address and stops on SIGTERM", async () => {

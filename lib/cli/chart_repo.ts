@@ -7,7 +7,7 @@
 
 import { RegistryClient } from "../oci/client.ts";
 import { type CredentialLookup, CredentialStore } from "../oci/credentials.ts";
-import { startChartRepo } from "../server/chartrepo.ts";
+import { type ChartRepoScheme, startChartRepo } from "../server/chartrepo.ts";
 import type { CommandContext } from "./command.ts";
 import { stringOption, UsageError } from "./command.ts";
 import { commandSettings, credentialStore, registryFetch } from "./registry_context.ts";
@@ -66,12 +66,13 @@ export async function serve(ctx: CommandContext): Promise<void> {
     hostname: stringOption(ctx, "addr") ?? "0.0.0.0",
     port: port(stringOption(ctx, "port")),
     registry,
-    scheme: ctx.global.plainHttp && scheme === "" ? "http" : scheme as "" | "http" | "https",
-    client: (plain) =>
+    scheme: ctx.global.plainHttp && scheme === "" ? "http" : scheme as ChartRepoScheme,
+    client: (scheme) =>
       new RegistryClient({
         fetch,
         credentials: lookup,
-        plainHttp: plain,
+        plainHttp: scheme === "http",
+        httpsOnly: scheme === "https",
         timeoutMs: ctx.global.timeoutMs,
         log: verbose,
       }),

@@ -25,6 +25,8 @@ export interface RegistryClientOptions {
    * that cannot be reached over https is tried over http once, and the answer is remembered (as docker does).
    */
   plainHttp?: boolean | ((registry: string) => boolean);
+  /** Never fall back to http, not even for a loopback registry (https was chosen explicitly). */
+  httpsOnly?: boolean;
   /** Retries of idempotent requests on 429, 5xx and dropped connections (default 3). */
   retries?: number;
   /** Waits between retries; injectable for tests. */
@@ -83,6 +85,7 @@ export class RegistryClient {
   #fetch: typeof fetch;
   #credentials: CredentialLookup;
   #plainHttp: (registry: string) => boolean;
+  #httpsOnly: boolean;
   #retries: number;
   #sleep: (ms: number) => Promise<void>;
   #userAgent: string;
@@ -99,6 +102,7 @@ export class RegistryClient {
     this.#credentials = options.credentials ?? (() => Promise.resolve(undefined));
     const plain = options.plainHttp ?? false;
     this.#plainHttp = typeof plain === "function" ? plain : () => plain;
+    this.#httpsOnly = options.httpsOnly ?? false;
     this.#retries = options.retries ?? 3;
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.#userAgent = options.userAgent ?? `kpm/${VERSION}`;
@@ -196,11 +200,11 @@ export class RegistryClient {
 
   /**
    * A loopback registry not asked to be plain HTTP, not known to answer over https, failed over https: try
-   * http (also when a concurrent request found that out first).
+   * http (also when a concurrent request found that out first), unless https was chosen explicitly.
    */
   #mayFallBack(registry: string, url: URL): boolean {
     return url.protocol === "https:" && isLoopback(registry) && this.#schemes.get(registry) !== "https" &&
-      !this.#plainHttp(registry);
+      !this.#plainHttp(registry) && !this.#httpsOnly;
   }
 
   /** Pings `/v2/` so that the host's auth scheme is known before a request whose body cannot be replayed. */

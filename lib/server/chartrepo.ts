@@ -32,9 +32,12 @@ export interface ChartRepoOptions {
   /** The registry holding the charts: `HOST[:PORT]`. */
   registry: string;
   /** `http`, `https`, or empty to try https and then http (used only when `client` is a factory). */
-  scheme?: "http" | "https" | "";
-  /** The registry client, or a factory that makes one for plain HTTP (true) or HTTPS (false). */
-  client: RegistryClient | ((plainHttp: boolean) => RegistryClient);
+  scheme?: ChartRepoScheme;
+  /**
+   * The registry client, or a factory that makes one for a scheme: `http` (plain HTTP), `https` (https only,
+   * loopback included) or empty (https, with the client's own http fallback for loopback registries).
+   */
+  client: RegistryClient | ((scheme: ChartRepoScheme) => RegistryClient);
   /** How old index.yaml may get before tags are listed again (default 30 s). */
   refreshSeconds?: number;
   /** Registry requests in flight at once while indexing (default 16). */
@@ -44,6 +47,9 @@ export interface ChartRepoOptions {
   /** Clock, for tests. */
   now?: () => Date;
 }
+
+/** How the chart repository reaches its registry: `http`, `https`, or empty to find out. */
+export type ChartRepoScheme = "http" | "https" | "";
 
 /** A running chart repository. */
 export interface ChartRepoServer {
@@ -69,12 +75,12 @@ export async function connectRegistry(
   const { client, registry } = options;
   if (typeof client !== "function") return client;
   const scheme = (options.scheme ?? "").toLowerCase();
-  if (scheme === "http" || scheme === "https") return client(scheme === "http");
-  const https = client(false);
+  if (scheme === "http" || scheme === "https") return client(scheme);
+  const https = client("");
   const overHttps = await unreachable(https, registry);
   if (overHttps === undefined) return https;
   options.log?.(`cannot reach "${registry}" over https; trying http`);
-  const http = client(true);
+  const http = client("http");
   const overHttp = await unreachable(http, registry);
   if (overHttp === undefined) {
     options.log?.(`reaching "${registry}" over http from now on`);
