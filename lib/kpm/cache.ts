@@ -78,18 +78,28 @@ export async function replaceEntry(dir: string, fresh: string, work: string): Pr
 }
 
 /**
- * Removes what runs killed long ago left in `HOME/.kpm/tmp` (clones, archives, other entries' work folders):
- * anything whose newest modification (its own, or its direct children's) is older than STALE_AFTER_MS.
- * Work in progress is newer than that, so concurrent runs are not disturbed.
+ * Removes what runs killed long ago left behind: anything in `HOME/.kpm/tmp` (clones, archives, other
+ * entries' work folders, and the `*.layer` downloads of earlier kpm versions), and the `NAME_VERSION.*.partial`
+ * folders that earlier kpm versions extracted into the cache itself, once its newest modification (its own, or
+ * its direct children's) is older than STALE_AFTER_MS. Work in progress is newer than that, so concurrent runs
+ * are not disturbed.
  */
 export async function sweepStale(home: string, now = Date.now()): Promise<void> {
-  for (const entry of await list(tempRoot(home))) {
-    const path = join(tempRoot(home), entry.name);
+  const leftovers = [
+    ...(await list(tempRoot(home))).map((entry) => ({ folder: tempRoot(home), entry })),
+    ...(await list(home)).filter(({ name, isDirectory }) => isDirectory && LEGACY_PARTIAL.test(name))
+      .map((entry) => ({ folder: home, entry })),
+  ];
+  for (const { folder, entry } of leftovers) {
+    const path = join(folder, entry.name);
     if (now - await newest(path, entry.isDirectory) > STALE_AFTER_MS) {
       await Deno.remove(path, { recursive: true }).catch(() => {});
     }
   }
 }
+
+/** The half-extracted cache folders of kpm versions before the per-entry work folder (`NAME_VER.X.partial`). */
+const LEGACY_PARTIAL = /^[^.].*\.[0-9a-f]{8}\.partial$/;
 
 /** Removes everything in `work` but resumable download partials. */
 async function keepOnlyPartials(work: string): Promise<void> {
