@@ -4,7 +4,7 @@
  */
 
 import { join } from "node:path";
-import { PackageArchiveError, unpackPackage } from "../lib/kpm/package.ts";
+import { PACKAGE_LIMIT, PackageArchiveError, unpackPackage } from "../lib/kpm/package.ts";
 import { assertEquals, assertRejects, assertStringIncludes } from "./assert.ts";
 import { type Entry, streamOf, tarGz, tree } from "./tar_builder.ts";
 
@@ -80,6 +80,42 @@ Deno.test("unpackPackage keeps symlinks that stay inside and takes the last of d
     ]);
     assertEquals(await Deno.readTextFile(join(out, "lib", "up.k")), "import lib");
     assertEquals(await Deno.readTextFile(join(out, "lib", "alias.k")), "a = 1");
+  } finally {
+    await Deno.remove(sandbox, { recursive: true });
+  }
+});
+
+/** One ustar header block for a regular file `name` that declares `size` bytes. */
+function fileHeader(name: string, size: number): Uint8Array {
+  const block = new Uint8Array(512);
+  const put = (offset: number, text: string) => block.set(new TextEncoder().encode(text), offset);
+  put(0, name);
+  put(100, "0000644\0");
+  put(108, "0000000\0");
+  put(116, "0000000\0");
+  put(124, `${size.toString(8).padStart(11, "0")}\0`);
+  put(136, "00000000000\0");
+  put(148, "        ");
+  put(156, "0");
+  put(257, "ustar\u000000");
+  const sum = block.reduce((total, byte) => total + byte, 0);
+  put(148, `${sum.toString(8).padStart(6, "0")}\0 `);
+  return block;
+}
+
+Deno.test("unpackPackage refuses a package that unpacks past PACKAGE_LIMIT before writing it (gzip bomb)", async () => {
+  const sandbox = await Deno.makeTempDir({ prefix: "kpm-pkg-bomb-" });
+  try {
+    const tar = new Uint8Array(2048);
+    tar.set(fileHeader("main.k", 3), 0);
+    tar.set(new TextEncoder().encode("a=1"), 512);
+    tar.set(fileHeader("zeros.k", PACKAGE_LIMIT.bytes), 1024);
+    const error = await assertRejects(
+      () => unpackPackage(streamOf(tar), join(sandbox, "bomb_0.0.1"), { name: "bomb_0.0.1.tgz" }),
+      PackageArchiveError,
+    );
+    assertStringIncludes(error.message, `entry "zeros.k" unpacks past the ${PACKAGE_LIMIT.bytes} bytes`);
+    assertEquals(await tree(sandbox), []);
   } finally {
     await Deno.remove(sandbox, { recursive: true });
   }

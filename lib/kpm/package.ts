@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { dirname, join, posix, relative, sep } from "node:path";
 import { isInside } from "../oci/contained_path.ts";
 import { createTarPacker, type TarHeader } from "../deps.ts";
-import { extractTar } from "../oci/untar.ts";
+import { type ExtractLimit, extractTar } from "../oci/untar.ts";
 import { PackageError } from "./errors.ts";
 
 /** Thrown for an archive that is unsafe or broken; names the entry. */
@@ -205,6 +205,12 @@ export function packPackage(
 }
 
 /**
+ * What one package may unpack to: far above real KCL packages (the k8s package, among the largest, has 626
+ * files), far below what fills a disk, so a gzip bomb from a registry is refused before it is written.
+ */
+export const PACKAGE_LIMIT: ExtractLimit = { entries: 100_000, bytes: 1024 * 1024 * 1024 };
+
+/**
  * Extracts a package archive (gzip or plain tar, sniffed) into `folder`, an empty folder the caller owns.
  * Absolute paths, `..`, links pointing outside and special files are refused; files the package checksum
  * does not cover (see sumCovers) are skipped, so nothing unverified is ever extracted.
@@ -226,6 +232,7 @@ export async function extractPackage(
       refuse,
       holder: "packages",
       keep: sumCovers,
+      limit: PACKAGE_LIMIT,
     });
   } catch (error) {
     if (error instanceof PackageArchiveError) throw error;

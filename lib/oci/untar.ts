@@ -26,6 +26,14 @@ export interface ExtractTarOptions {
   holder: string;
   /** Entries (by cleaned relative path) for which it answers false are checked, then skipped unwritten. */
   keep?: (path: string) => boolean;
+  /** At most this many entries and file bytes (declared sizes, checked before anything is written). */
+  limit?: ExtractLimit;
+}
+
+/** A bound on what one archive may unpack to, against decompression bombs. */
+export interface ExtractLimit {
+  entries: number;
+  bytes: number;
 }
 
 /**
@@ -40,8 +48,10 @@ export async function extractTar(tar: ReadableStream<Uint8Array>, root: string, 
     ? posix.normalize(options.prefix.replaceAll("\\", "/")).replace(/\/+$/, "")
     : "";
   const { refuse } = options;
+  const unpacked = { entries: 0, bytes: 0 };
   for await (const entry of tar.pipeThrough(createTarDecoder())) {
     const { header } = entry;
+    if (options.limit) countAgainstLimit(unpacked, header, options.limit, options);
     const type = header.type ?? "file";
     if (type === "pax-header" || type === "pax-global-header" || isTopEntry(header.name)) {
       await entry.body.cancel();
@@ -93,6 +103,23 @@ export async function extractTar(tar: ReadableStream<Uint8Array>, root: string, 
       await entry.body.cancel();
       refuse(header.name, `is a ${type}, which ${options.holder} may not hold`);
     }
+  }
+}
+
+/** Adds an entry to `unpacked`, refusing it when the archive would pass `limit`. */
+function countAgainstLimit(
+  unpacked: ExtractLimit,
+  header: { name: string; size?: number },
+  limit: ExtractLimit,
+  options: ExtractTarOptions,
+): void {
+  unpacked.entries += 1;
+  unpacked.bytes += header.size ?? 0;
+  if (unpacked.entries > limit.entries) {
+    options.refuse(header.name, `is past the ${limit.entries} entries that ${options.holder} may hold`);
+  }
+  if (unpacked.bytes > limit.bytes) {
+    options.refuse(header.name, `unpacks past the ${limit.bytes} bytes that ${options.holder} may hold`);
   }
 }
 
