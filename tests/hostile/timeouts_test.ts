@@ -166,7 +166,9 @@ Deno.test("--timeout and KPM_TIMEOUT set the limit; a stalled credential helper 
       await Deno.writeTextFile(join(home.env.DOCKER_CONFIG!, "config.json"), '{"credsStore":"stall"}');
       const locked = startEvilRegistry({ auth: "basic" });
       try {
-        const result = await kpm(["artifact", "tags", `${locked.host}/evil/app`, "--timeout", "300ms"], {
+        // 3 s, not 0.3 s: the registry itself must answer within the limit on a loaded machine, so that the
+        // helper (which sleeps 60 s) is what times out.
+        const result = await kpm(["artifact", "tags", `${locked.host}/evil/app`, "--timeout", "3s"], {
           PATH: `${bin}:${home.env.PATH}`,
         });
         assertEquals(result.code, 1, describe(result));
