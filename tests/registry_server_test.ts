@@ -267,6 +267,85 @@ Deno.test("registry: blob uploads", async (t) => {
         },
       );
 
+      await t.step(
+        "an empty upload answers Range 0--1 (no byte received) on POST, to an out-of-order first chunk and on GET",
+        async () => {
+          const started = await s.req("/v2/team/app/blobs/uploads/", { method: "POST" });
+          assertEquals(started.status, 202);
+          assertEquals(started.headers.get("Range"), "0--1");
+          const location = started.headers.get("Location")!;
+          const skipped = await s.req(location, {
+            method: "PATCH",
+            headers: { "Content-Range": "1024-2047" },
+            body: randomBytes(1024),
+          });
+          assertEquals(skipped.status, 416);
+          assertEquals(await errorCode(skipped), "RANGE_INVALID");
+          assertEquals(skipped.headers.get("Range"), "0--1");
+          const status = await s.req(skipped.headers.get("Location")!);
+          assertEquals(status.status, 204);
+          assertEquals(status.headers.get("Range"), "0--1");
+          const bytes = randomBytes(2048);
+          const first = await s.req(location, {
+            method: "PATCH",
+            headers: { "Content-Range": "0-1023" },
+            body: bytes.subarray(0, 1024),
+          });
+          assertEquals(first.headers.get("Range"), "0-1023");
+          const done = await s.req(`${location}?digest=${digestOf(bytes)}`, {
+            method: "PUT",
+            headers: { "Content-Range": "1024-2047" },
+            body: bytes.subarray(1024),
+          });
+          assertEquals(done.status, 201);
+        },
+      );
+
+      await t.step(
+        "a closing PUT whose chunk is out of order gets 416 and leaves the upload open to resume",
+        async () => {
+          const bytes = randomBytes(3000);
+          const digest = digestOf(bytes);
+          const location = (await s.req("/v2/team/app/blobs/uploads/", { method: "POST" })).headers.get(
+            "Location",
+          )!;
+          const first = await s.req(location, {
+            method: "PATCH",
+            headers: { "Content-Range": "0-999" },
+            body: bytes.subarray(0, 1000),
+          });
+          assertEquals(first.status, 202);
+          const ahead = await s.req(`${location}?digest=${digest}`, {
+            method: "PUT",
+            headers: { "Content-Range": "2000-2999" },
+            body: bytes.subarray(2000),
+          });
+          assertEquals(ahead.status, 416);
+          assertEquals(await errorCode(ahead), "RANGE_INVALID");
+          assertEquals(ahead.headers.get("Range"), "0-999");
+          assertEquals((await s.req(`/v2/team/app/blobs/${digest}`, { method: "HEAD" })).status, 404);
+          const status = await s.req(location);
+          assertEquals(status.status, 204);
+          assertEquals(status.headers.get("Range"), "0-999");
+          const second = await s.req(location, {
+            method: "PATCH",
+            headers: { "Content-Range": "1000-1999" },
+            body: bytes.subarray(1000, 2000),
+          });
+          assertEquals(second.status, 202);
+          const done = await s.req(`${location}?digest=${digest}`, {
+            method: "PUT",
+            headers: { "Content-Range": "2000-2999" },
+            body: bytes.subarray(2000),
+          });
+          assertEquals(done.status, 201);
+          assertEquals(
+            new Uint8Array(await (await s.req(`/v2/team/app/blobs/${digest}`)).arrayBuffer()),
+            bytes,
+          );
+        },
+      );
+
       await t.step("an unknown upload is BLOB_UPLOAD_UNKNOWN for PATCH, PUT and GET", async () => {
         const unknown = `/v2/team/app/blobs/uploads/${crypto.randomUUID()}`;
         for (const [method, query] of [["PATCH", ""], ["PUT", `?digest=${digestOf("")}`], ["GET", ""]]) {

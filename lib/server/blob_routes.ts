@@ -100,10 +100,7 @@ export async function startUpload(ctx: RouteContext): Promise<Response> {
   }
   const session = await ctx.uploads.start(ctx.name);
   await ctx.request.body?.cancel();
-  return new Response(null, {
-    status: 202,
-    headers: { ...uploadHeaders(session), "Range": "0-0", "Content-Length": "0" },
-  });
+  return new Response(null, { status: 202, headers: { ...uploadHeaders(session), "Content-Length": "0" } });
 }
 
 /** Parses a PATCH's `Content-Range: start-end` (also `bytes start-end/*`); returns its start. */
@@ -128,11 +125,15 @@ export async function patchUpload(ctx: RouteContext, id: string): Promise<Respon
   return new Response(null, { status: 202, headers: { ...uploadHeaders(session), "Content-Length": "0" } });
 }
 
-/** PUT `/v2/<name>/blobs/uploads/<id>?digest=`: appends the last chunk if any and stores the blob (201). */
+/**
+ * PUT `/v2/<name>/blobs/uploads/<id>?digest=`: appends the last chunk if any and stores the blob (201); a last
+ * chunk whose Content-Range does not start where the upload ends is refused (416) and the upload stays open.
+ */
 export async function finishUpload(ctx: RouteContext, id: string): Promise<Response> {
   const session = ctx.uploads.get(ctx.name, id);
   const digest = digestParam(ctx.query.get("digest"), `the digest parameter of upload "${id}"`);
-  await ctx.uploads.finish(session, { digest, body: ctx.request.body });
+  const start = contentRangeStart(ctx.request.headers.get("Content-Range"), ctx, id);
+  await ctx.uploads.finish(session, { digest, body: ctx.request.body, start });
   return created(ctx, digest);
 }
 

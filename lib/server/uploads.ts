@@ -125,6 +125,25 @@ async function pump(
   if (failure !== undefined) throw failure;
 }
 
+/**
+ * Refuses a chunk whose Content-Range `start` (when given) is not where the upload ends, discarding its `body`.
+ *
+ * @throws {DistributionError} RANGE_INVALID (416, with the upload's state) when it is out of order
+ */
+async function checkChunkStart(
+  session: UploadSession,
+  body: ReadableStream<Uint8Array> | null,
+  start: number | undefined,
+): Promise<void> {
+  if (start === undefined || start === session.size) return;
+  await body?.cancel();
+  throw new DistributionError(
+    "RANGE_INVALID",
+    `Cannot append to upload "${session.id}" of "${session.name}": the chunk starts at ${start}, the upload holds ${session.size} bytes`,
+    { status: 416, headers: uploadHeaders(session) },
+  );
+}
+
 /** The upload sessions of one registry. */
 export class UploadSessions {
   #storage: RegistryStorage;
@@ -213,33 +232,30 @@ export class UploadSessions {
     session: UploadSession,
     chunk: { body: ReadableStream<Uint8Array> | null; start?: number },
   ): Promise<void> {
-    const { body, start: range } = chunk;
+    const { body, start } = chunk;
     await this.#serial(session, async () => {
-      if (range !== undefined && range !== session.size) {
-        await body?.cancel();
-        throw new DistributionError(
-          "RANGE_INVALID",
-          `Cannot append to upload "${session.id}" of "${session.name}": the chunk starts at ${range}, the upload holds ${session.size} bytes`,
-          { status: 416, headers: uploadHeaders(session) },
-        );
-      }
+      await checkChunkStart(session, body, start);
       if (body) await pump(session, body, this.#onReceived);
     });
   }
 
   /**
    * Appends the last chunk (if any), checks the digest and moves the content into the store, linked to the
-   * session's repository. The session ends either way.
+   * session's repository. The session ends either way, except when the last chunk is out of range: then it is
+   * refused and the session stays as it was, to be resumed.
    *
-   * @param last the `digest` the whole content must have, and the request `body` (the last chunk)
-   * @throws {DistributionError} DIGEST_INVALID when the content does not have `digest` (nothing is stored)
+   * @param last the `digest` the whole content must have, the request `body` (the last chunk), and the `start`
+   *   of its Content-Range when given
+   * @throws {DistributionError} RANGE_INVALID (416) when the last chunk does not start where the upload ends;
+   *   DIGEST_INVALID when the content does not have `digest` (nothing is stored)
    */
   async finish(
     session: UploadSession,
-    last: { digest: Digest; body: ReadableStream<Uint8Array> | null },
+    last: { digest: Digest; body: ReadableStream<Uint8Array> | null; start?: number },
   ): Promise<void> {
-    const { digest, body } = last;
+    const { digest, body, start } = last;
     await this.#serial(session, async () => {
+      await checkChunkStart(session, body, start);
       try {
         if (body) await pump(session, body, this.#onReceived);
         const algorithm = digestAlgorithm(digest);
@@ -308,12 +324,16 @@ export class UploadSessions {
   }
 }
 
-/** The headers that describe an upload's state: Location, Range (when it holds bytes) and its UUID. */
+/**
+ * The headers that describe an upload's state: Location, its UUID and `Range: 0-<end-of-range>`, which the spec
+ * requires on every status answer, the end being the position of the last byte received: `0--1` while the upload
+ * is empty (distribution answers `0-0` there, which reads as one byte received; Go clients that scan `%d-%d`,
+ * the conformance suite among them, read -1).
+ */
 export function uploadHeaders(session: UploadSession): Record<string, string> {
-  const headers: Record<string, string> = {
+  return {
     "Location": `/v2/${session.name}/blobs/uploads/${session.id}`,
     "Docker-Upload-UUID": session.id,
+    "Range": `0-${session.size - 1}`,
   };
-  if (session.size > 0) headers["Range"] = `0-${session.size - 1}`;
-  return headers;
 }
