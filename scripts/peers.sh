@@ -41,9 +41,10 @@ build helm4 helm.sh/helm/v4/cmd/helm@v4.3.2 || echo "peers: helm v4 is optional"
 build cosign github.com/sigstore/cosign/v2/cmd/cosign@v2.6.5 || failed+=(cosign)
 
 # The OCI distribution-spec conformance suite is a test binary (`go test -c` in a scratch module). Its module
-# (the conformance/ folder) has no tags of its own, so `@v1.1.1` resolves to the repository's root module and
-# fails: v1.1.1 is pinned by the pseudo-version of the v1.1.1 tag's commit (a139cc4).
-CONFORMANCE=github.com/opencontainers/distribution-spec/conformance@v0.0.0-20250123160558-a139cc423184
+# (the conformance/ folder) has no tags of its own, so it is pinned by a pseudo-version: the one of commit
+# 97274622c111 (2026-08-31), the module's @latest and the only version the Go module proxy serves (the v1.1.1
+# commit's pseudo-version, a139cc4, is refused with 403 "not available").
+CONFORMANCE=github.com/opencontainers/distribution-spec/conformance@v0.0.0-20260831232431-97274622c111
 if ! built conformance.test "$CONFORMANCE"; then
   echo "peers: building conformance.test ($CONFORMANCE)" >&2
   src="$PEERS_DIR/src/conformance"

@@ -1,8 +1,9 @@
 /**
- * The OCI distribution-spec conformance suite (v1.1.1, `go test -c`, built into the peers folder) against
- * `kpm registry serve` with pull, push, content discovery and content management enabled: no failures allowed.
- * The same run against distribution 2.8 is the control: its result is reported, its failures are expected (it
- * predates the referrers API).
+ * The OCI distribution-spec conformance suite (the pseudo-version scripts/peers.sh pins, `go test -c`, built into
+ * the peers folder) against `kpm registry serve` with every API on (pull, push, tag list, referrers, tag, manifest
+ * and blob deletes) and every data kind (sha512 content included): no failures allowed. The same run against
+ * distribution 2.8 is the control: its result is reported, its failures are expected (it predates sha512
+ * blobs and the referrers API).
  *
  * @module
  */
@@ -17,52 +18,70 @@ const BINARY = "conformance.test";
 
 const suite = await peerCommand(BINARY);
 
-/** The result of one suite run, from its junit.xml. */
+/** The result of one suite run, from its junit.xml: leaf test cases by status, failures with their errors. */
 interface SuiteResult {
   passed: number;
   skipped: number;
   failed: string[];
 }
 
-/** Reads the statuses of the test cases of a Ginkgo junit.xml report. */
+/** Undoes the XML escapes Go's encoding/xml writes in attributes and text. */
+function unescapeXml(text: string): string {
+  return text.replaceAll("&#34;", '"').replaceAll("&#39;", "'").replaceAll("&#xA;", "\n").replaceAll(
+    "&#x9;",
+    "\t",
+  )
+    .replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&amp;", "&");
+}
+
+/**
+ * Reads the test cases of the suite's junit.xml (`<testcase name=… status=…>`, errors in `<system-out>`): "passed",
+ * "skipped" (also the suite's disabled tests), else "failure" or "error" (a failure named with its errors).
+ */
 function parseJunit(xml: string): SuiteResult {
   const result: SuiteResult = { passed: 0, skipped: 0, failed: [] };
-  for (const match of xml.matchAll(/<testcase\s+name="([^"]*)"[^>]*\sstatus="([a-z]+)"/g)) {
-    const [, name, status] = match;
+  const cases = /<testcase\s+name="([^"]*)"[^>]*\sstatus="([a-z]+)"[^>]*?(?:\/>|>([\s\S]*?)<\/testcase>)/g;
+  for (const [, name, status, body] of xml.matchAll(cases)) {
     if (status === "passed") result.passed++;
-    else if (status === "skipped" || status === "pending") result.skipped++;
-    else result.failed.push(name!.replaceAll("&#34;", '"').replaceAll("&amp;", "&"));
+    else if (status === "skipped") result.skipped++;
+    else {
+      const errors = /<system-out>([\s\S]*?)<\/system-out>/.exec(body ?? "")?.[1];
+      result.failed.push(`${unescapeXml(name!)} (${status})${errors ? `: ${unescapeXml(errors)}` : ""}`);
+    }
   }
   return result;
 }
 
-/** Runs the suite against `rootUrl` with every workflow on; returns its junit result. */
-async function runSuite(rootUrl: string, user: { username: string; password: string }): Promise<SuiteResult> {
+/** Runs the suite against the plain-HTTP registry at `host` (host:port) with every API and data kind on. */
+async function runSuite(host: string, user: { username: string; password: string }): Promise<SuiteResult> {
   const reports = await Deno.makeTempDir({ prefix: "kpm-conformance-" });
   try {
     const out = await new Deno.Command(suite, {
       cwd: reports,
       env: {
-        OCI_ROOT_URL: rootUrl,
-        OCI_NAMESPACE: "conformance/repo1",
-        OCI_CROSSMOUNT_NAMESPACE: "conformance/other",
+        OCI_VERSION: "1.1",
+        OCI_REGISTRY: host,
+        OCI_TLS: "disabled",
+        OCI_REPO1: "conformance/repo1",
+        OCI_REPO2: "conformance/other",
         OCI_USERNAME: user.username,
         OCI_PASSWORD: user.password,
-        OCI_TEST_PULL: "1",
-        OCI_TEST_PUSH: "1",
-        OCI_TEST_CONTENT_DISCOVERY: "1",
-        OCI_TEST_CONTENT_MANAGEMENT: "1",
-        OCI_AUTOMATIC_CROSSMOUNT: "0",
-        OCI_HIDE_SKIPPED_WORKFLOWS: "0",
-        OCI_REPORT_DIR: reports,
+        OCI_API_PULL: "true",
+        OCI_API_PUSH: "true",
+        OCI_API_TAGS_LIST: "true",
+        OCI_API_REFERRER: "true",
+        OCI_API_TAGS_DELETE: "true",
+        OCI_API_MANIFESTS_DELETE: "true",
+        OCI_API_BLOBS_DELETE: "true",
+        OCI_DATA_SHA512: "true",
+        OCI_RESULTS_DIR: reports,
       },
       stdout: "piped",
       stderr: "piped",
     }).output();
     const xml = await Deno.readTextFile(join(reports, "junit.xml")).catch(() => {
-      throw new Error(
-        `The conformance suite wrote no report (exit ${out.code}):\n${new TextDecoder().decode(out.stderr)}`,
-      );
+      const output = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
+      throw new Error(`The conformance suite wrote no junit.xml (exit ${out.code}):\n${output}`);
     });
     return parseJunit(xml);
   } finally {
@@ -94,7 +113,7 @@ Deno.test({
         ];
         const server = await startKpmServe(rules ? [...args, "--access", accessFile] : args);
         try {
-          const result = await runSuite(server.url, user);
+          const result = await runSuite(server.host, user);
           console.error(
             `conformance against kpm${
               rules ? " (access file)" : ""
@@ -118,7 +137,7 @@ Deno.test({
 }, async () => {
   const registry = await startDistribution({ auth: "htpasswd" });
   try {
-    const result = await runSuite(`http://${registry.host}`, registry.users[0]!);
+    const result = await runSuite(registry.host, registry.users[0]!);
     console.error(
       `conformance against distribution 2.8: ${result.passed} passed, ${result.failed.length} failed, ${result.skipped} skipped`,
     );
