@@ -43,6 +43,24 @@ interface Setup {
   req(path: string, init?: RequestInit): Promise<Response>;
 }
 
+/**
+ * Sends `bytes` from offset `from` to its end as one chunk of the upload at `location`, with its Content-Range:
+ * by PATCH, or by the closing PUT when a `digest` is given.
+ */
+function sendChunk(
+  s: Setup,
+  location: string,
+  bytes: Uint8Array<ArrayBuffer>,
+  from: number,
+  digest?: Digest,
+) {
+  return s.req(digest ? `${location}?digest=${digest}` : location, {
+    method: digest ? "PUT" : "PATCH",
+    headers: { "Content-Range": `${from}-${bytes.byteLength - 1}` },
+    body: bytes.subarray(from),
+  });
+}
+
 async function withRegistry(
   fn: (s: Setup) => Promise<void>,
   options: { users?: { username: string; password: string }[]; htpasswd?: string } = {},
@@ -270,34 +288,23 @@ Deno.test("registry: blob uploads", async (t) => {
       await t.step(
         "an empty upload answers Range 0--1 (no byte received) on POST, to an out-of-order first chunk and on GET",
         async () => {
+          const bytes = randomBytes(2048);
           const started = await s.req("/v2/team/app/blobs/uploads/", { method: "POST" });
           assertEquals(started.status, 202);
           assertEquals(started.headers.get("Range"), "0--1");
           const location = started.headers.get("Location")!;
-          const skipped = await s.req(location, {
-            method: "PATCH",
-            headers: { "Content-Range": "1024-2047" },
-            body: randomBytes(1024),
-          });
+          const skipped = await sendChunk(s, location, bytes, 1024);
           assertEquals(skipped.status, 416);
           assertEquals(await errorCode(skipped), "RANGE_INVALID");
           assertEquals(skipped.headers.get("Range"), "0--1");
           const status = await s.req(skipped.headers.get("Location")!);
           assertEquals(status.status, 204);
           assertEquals(status.headers.get("Range"), "0--1");
-          const bytes = randomBytes(2048);
-          const first = await s.req(location, {
-            method: "PATCH",
-            headers: { "Content-Range": "0-1023" },
-            body: bytes.subarray(0, 1024),
-          });
-          assertEquals(first.headers.get("Range"), "0-1023");
-          const done = await s.req(`${location}?digest=${digestOf(bytes)}`, {
-            method: "PUT",
-            headers: { "Content-Range": "1024-2047" },
-            body: bytes.subarray(1024),
-          });
-          assertEquals(done.status, 201);
+          assertEquals(
+            (await sendChunk(s, location, bytes.subarray(0, 1024), 0)).headers.get("Range"),
+            "0-1023",
+          );
+          assertEquals((await sendChunk(s, location, bytes, 1024, digestOf(bytes))).status, 201);
         },
       );
 
@@ -306,20 +313,10 @@ Deno.test("registry: blob uploads", async (t) => {
         async () => {
           const bytes = randomBytes(3000);
           const digest = digestOf(bytes);
-          const location = (await s.req("/v2/team/app/blobs/uploads/", { method: "POST" })).headers.get(
-            "Location",
-          )!;
-          const first = await s.req(location, {
-            method: "PATCH",
-            headers: { "Content-Range": "0-999" },
-            body: bytes.subarray(0, 1000),
-          });
-          assertEquals(first.status, 202);
-          const ahead = await s.req(`${location}?digest=${digest}`, {
-            method: "PUT",
-            headers: { "Content-Range": "2000-2999" },
-            body: bytes.subarray(2000),
-          });
+          const started = await s.req("/v2/team/app/blobs/uploads/", { method: "POST" });
+          const location = started.headers.get("Location")!;
+          assertEquals((await sendChunk(s, location, bytes.subarray(0, 1000), 0)).status, 202);
+          const ahead = await sendChunk(s, location, bytes, 2000, digest);
           assertEquals(ahead.status, 416);
           assertEquals(await errorCode(ahead), "RANGE_INVALID");
           assertEquals(ahead.headers.get("Range"), "0-999");
@@ -327,22 +324,10 @@ Deno.test("registry: blob uploads", async (t) => {
           const status = await s.req(location);
           assertEquals(status.status, 204);
           assertEquals(status.headers.get("Range"), "0-999");
-          const second = await s.req(location, {
-            method: "PATCH",
-            headers: { "Content-Range": "1000-1999" },
-            body: bytes.subarray(1000, 2000),
-          });
-          assertEquals(second.status, 202);
-          const done = await s.req(`${location}?digest=${digest}`, {
-            method: "PUT",
-            headers: { "Content-Range": "2000-2999" },
-            body: bytes.subarray(2000),
-          });
-          assertEquals(done.status, 201);
-          assertEquals(
-            new Uint8Array(await (await s.req(`/v2/team/app/blobs/${digest}`)).arrayBuffer()),
-            bytes,
-          );
+          assertEquals((await sendChunk(s, location, bytes.subarray(0, 2000), 1000)).status, 202);
+          assertEquals((await sendChunk(s, location, bytes, 2000, digest)).status, 201);
+          const stored = await s.req(`/v2/team/app/blobs/${digest}`);
+          assertEquals(new Uint8Array(await stored.arrayBuffer()), bytes);
         },
       );
 

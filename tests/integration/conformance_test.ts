@@ -25,13 +25,20 @@ interface SuiteResult {
   failed: string[];
 }
 
-/** Undoes the XML escapes Go's encoding/xml writes in attributes and text. */
+/** The XML escapes Go's encoding/xml writes in attributes and text, and what they stand for. */
+const XML_ESCAPES: Record<string, string> = {
+  "&#34;": '"',
+  "&#39;": "'",
+  "&#xA;": "\n",
+  "&#x9;": "\t",
+  "&lt;": "<",
+  "&gt;": ">",
+  "&amp;": "&",
+};
+
+/** Undoes Go's XML escapes. */
 function unescapeXml(text: string): string {
-  return text.replaceAll("&#34;", '"').replaceAll("&#39;", "'").replaceAll("&#xA;", "\n").replaceAll(
-    "&#x9;",
-    "\t",
-  )
-    .replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&amp;", "&");
+  return text.replace(/&(?:#34|#39|#xA|#x9|lt|gt|amp);/g, (escape) => XML_ESCAPES[escape]!);
 }
 
 /**
