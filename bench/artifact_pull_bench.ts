@@ -14,7 +14,7 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startDistribution } from "../tests/integration/support/distribution.ts";
-import { timed } from "./timed.ts";
+import { median, timed } from "./timed.ts";
 import { currentDenoDir } from "../tests/integration/ship_support.ts";
 
 const { values } = parseArgs({
@@ -44,11 +44,6 @@ const env = {
 async function sh(script: string): Promise<void> {
   const out = await new Deno.Command("sh", { args: ["-c", script], cwd: work }).output();
   if (!out.success) throw new Error(`sh -c ${script} failed`);
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 const registry = await startDistribution({ auth: "none" });

@@ -42,7 +42,7 @@ async function registries(): Promise<Registry[]> {
 }
 
 /** Writes a package: kcl.mod (with dependencies), main.k and a data file of `kib` KiB of varied text. */
-async function writePackage(dir: string, name: string, deps: string[], kib: number): Promise<void> {
+export async function writePackage(dir: string, name: string, deps: string[], kib: number): Promise<void> {
   await Deno.mkdir(dir, { recursive: true });
   const depText = deps.length ? `\n[dependencies]\n${deps.map((d) => `${d} = "0.0.1"`).join("\n")}\n` : "";
   await Deno.writeTextFile(

@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { digestStream } from "../lib/oci/digest.ts";
 import { startDistribution } from "../tests/integration/support/distribution.ts";
-import { timed } from "./timed.ts";
+import { median, timed } from "./timed.ts";
 import { currentDenoDir } from "../tests/integration/ship_support.ts";
 
 const { values } = parseArgs({
@@ -211,7 +211,6 @@ try {
   if (!values.keep) await Deno.remove(work, { recursive: true });
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const curl = results.find((r) => r.tool === "curl");
 console.log(`| tool | ${sizeMiB} MiB: median time (runs) | vs curl | peak RSS (max) |`);
 console.log("| --- | --- | --- | --- |");

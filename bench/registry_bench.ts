@@ -23,24 +23,12 @@ import { digestOf, digestStream } from "../lib/oci/digest.ts";
 import { fetchManifest, pushManifest } from "../lib/oci/manifests.ts";
 import { OCI_CONFIG, OCI_MANIFEST } from "../lib/oci/media_types.ts";
 import { startDistribution } from "../tests/integration/support/distribution.ts";
+import { median } from "./timed.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    "size-mib": { type: "string", default: "1024" },
-    runs: { type: "string", default: "5" },
-    pushes: { type: "string", default: "50" },
-    "push-kib": { type: "string", default: "64" },
-  },
-});
-const sizeMiB = Number(values["size-mib"]);
-const runs = Number(values.runs);
-const pushes = Number(values.pushes);
-const pushKiB = Number(values["push-kib"]);
 const root = new URL("..", import.meta.url).pathname;
-const work = await Deno.makeTempDir({ prefix: "kpm_registry_bench_" });
 
-interface Server {
+/** A registry server process under test. */
+export interface Server {
   name: string;
   host: string;
   pid: number;
@@ -68,7 +56,8 @@ async function waitReady(host: string): Promise<void> {
   throw new Error(`Cannot reach the registry at "${host}"`);
 }
 
-async function startKpm(): Promise<Server> {
+/** Starts `kpm registry serve` (a `deno run -A main.ts` subprocess) on a free port over the folder `storage`. */
+export async function startKpm(storage: string): Promise<Server> {
   const port = freePort();
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -80,7 +69,7 @@ async function startKpm(): Promise<Server> {
       "--addr",
       `127.0.0.1:${port}`,
       "--root",
-      join(work, "kpm"),
+      storage,
     ],
     stdout: "null",
     stderr: "null",
@@ -98,19 +87,21 @@ async function startKpm(): Promise<Server> {
   };
 }
 
-async function startDistributionServer(): Promise<Server> {
+/** Starts distribution 2.8 (`docker-registry`, no auth). */
+export async function startDistributionServer(): Promise<Server> {
   const registry = await startDistribution({ auth: "none" });
   return { name: "distribution 2.8", host: registry.host, pid: registry.pid, stop: registry.close };
 }
 
 /** Peak and current resident memory of a process, in MiB. */
-async function memory(pid: number): Promise<{ peak: number; now: number }> {
+export async function memory(pid: number): Promise<{ peak: number; now: number }> {
   const status = await Deno.readTextFile(`/proc/${pid}/status`);
   const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? NaN);
   return { peak: kib("VmHWM") / 1024, now: kib("VmRSS") / 1024 };
 }
 
-async function run(cmd: string[]): Promise<{ seconds: number; stdout: string }> {
+/** Runs a command to its end; wall time and stdout. */
+export async function run(cmd: string[]): Promise<{ seconds: number; stdout: string }> {
   const started = performance.now();
   const out = await new Deno.Command(cmd[0]!, { args: cmd.slice(1), stdout: "piped", stderr: "piped" })
     .output();
@@ -120,7 +111,11 @@ async function run(cmd: string[]): Promise<{ seconds: number; stdout: string }> 
 }
 
 /** 50 parallel pushes of a distinct small artifact each; then every blob and tag is read back and checked. */
-async function parallelPushes(server: Server): Promise<{ seconds: number; errors: number; lost: number }> {
+async function parallelPushes(
+  server: Server,
+  pushes: number,
+  pushKiB: number,
+): Promise<{ seconds: number; errors: number; lost: number }> {
   const client = new RegistryClient();
   const config = new TextEncoder().encode("{}");
   const started = performance.now();
@@ -169,10 +164,16 @@ async function parallelPushes(server: Server): Promise<{ seconds: number; errors
   return { seconds, errors: errors.length, lost };
 }
 
-async function uploadBig(server: Server, file: string, digest: string): Promise<number> {
-  const start = await fetch(`http://${server.host}/v2/bench/big/blobs/uploads/`, { method: "POST" });
+/** Uploads `file` with `curl -T` (POST, then one streamed PUT) into `repository`; seconds of the PUT. */
+export async function uploadBig(
+  host: string,
+  file: string,
+  digest: string,
+  repository = "bench/big",
+): Promise<number> {
+  const start = await fetch(`http://${host}/v2/${repository}/blobs/uploads/`, { method: "POST" });
   await start.body?.cancel();
-  const location = new URL(start.headers.get("Location")!, `http://${server.host}`);
+  const location = new URL(start.headers.get("Location")!, `http://${host}`);
   location.searchParams.set("digest", digest);
   const { seconds, stdout } = await run([
     "curl",
@@ -187,7 +188,7 @@ async function uploadBig(server: Server, file: string, digest: string): Promise<
     "Content-Type: application/octet-stream",
     location.href,
   ]);
-  if (stdout !== "201") throw new Error(`upload to ${server.name} answered ${stdout}`);
+  if (stdout !== "201") throw new Error(`upload to ${host} answered ${stdout}`);
   return seconds;
 }
 
@@ -204,70 +205,78 @@ async function clientPush(server: Server, file: string, digest: `${string}:${str
   return (performance.now() - started) / 1000;
 }
 
-function median(list: number[]): number {
-  const sorted = [...list].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
+/** Fetches the blob `digest` of `bench/big` with `curl -o /dev/null`; seconds. */
+export async function curlGet(server: Server, digest: string, size: number): Promise<number> {
+  const url = `http://${server.host}/v2/bench/big/blobs/${digest}`;
+  const { seconds, stdout } = await run(["curl", "-sf", "-o", "/dev/null", "-w", "%{size_download}", url]);
+  if (Number(stdout) !== size) throw new Error(`${server.name} sent ${stdout} bytes, not ${size}`);
+  return seconds;
 }
 
-const servers: Server[] = [];
-try {
-  const file = join(work, "big.bin");
-  console.error(`making a ${sizeMiB} MiB random file…`);
-  await run(["sh", "-c", `head -c ${sizeMiB * 1024 * 1024} /dev/urandom > ${file}`]);
-  const { digest, size } = await digestStream((await Deno.open(file)).readable);
-  servers.push(await startKpm(), await startDistributionServer());
-  const rows: string[] = [];
-  const gets = new Map<Server, number[]>(servers.map((s) => [s, []]));
-  const summary = new Map<Server, string[]>();
-  for (const server of servers) {
-    console.error(`${server.name}: ${pushes} parallel pushes…`);
-    const push = await parallelPushes(server);
-    const afterPush = await memory(server.pid);
-    console.error(`${server.name}: ${sizeMiB} MiB upload…`);
-    const upload = await uploadBig(server, file, digest);
-    const client = await clientPush(server, file, digest, size);
-    summary.set(server, [
-      `${push.seconds.toFixed(2)} s, ${push.errors} errors, ${push.lost} lost`,
-      `${afterPush.peak.toFixed(0)} MiB`,
-      `${upload.toFixed(2)} s`,
-      `${client.toFixed(2)} s`,
-    ]);
-  }
-  for (let i = 0; i < runs; i++) {
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      "size-mib": { type: "string", default: "1024" },
+      runs: { type: "string", default: "5" },
+      pushes: { type: "string", default: "50" },
+      "push-kib": { type: "string", default: "64" },
+    },
+  });
+  const sizeMiB = Number(values["size-mib"]);
+  const runs = Number(values.runs);
+  const pushes = Number(values.pushes);
+  const pushKiB = Number(values["push-kib"]);
+  const work = await Deno.makeTempDir({ prefix: "kpm_registry_bench_" });
+  const servers: Server[] = [];
+  try {
+    const file = join(work, "big.bin");
+    console.error(`making a ${sizeMiB} MiB random file…`);
+    await run(["sh", "-c", `head -c ${sizeMiB * 1024 * 1024} /dev/urandom > ${file}`]);
+    const { digest, size } = await digestStream((await Deno.open(file)).readable);
+    servers.push(await startKpm(join(work, "kpm")), await startDistributionServer());
+    const rows: string[] = [];
+    const gets = new Map<Server, number[]>(servers.map((s) => [s, []]));
+    const summary = new Map<Server, string[]>();
     for (const server of servers) {
-      const url = `http://${server.host}/v2/bench/big/blobs/${digest}`;
-      const { seconds, stdout } = await run([
-        "curl",
-        "-sf",
-        "-o",
-        "/dev/null",
-        "-w",
-        "%{size_download}",
-        url,
+      console.error(`${server.name}: ${pushes} parallel pushes…`);
+      const push = await parallelPushes(server, pushes, pushKiB);
+      const afterPush = await memory(server.pid);
+      console.error(`${server.name}: ${sizeMiB} MiB upload…`);
+      const upload = await uploadBig(server.host, file, digest);
+      const client = await clientPush(server, file, digest, size);
+      summary.set(server, [
+        `${push.seconds.toFixed(2)} s, ${push.errors} errors, ${push.lost} lost`,
+        `${afterPush.peak.toFixed(0)} MiB`,
+        `${upload.toFixed(2)} s`,
+        `${client.toFixed(2)} s`,
       ]);
-      if (Number(stdout) !== size) throw new Error(`${server.name} sent ${stdout} bytes, not ${size}`);
-      gets.get(server)!.push(seconds);
     }
-  }
-  for (const server of servers) {
-    const peak = (await memory(server.pid)).peak;
-    const times = gets.get(server)!;
-    const [push, pushRss, upload, client] = summary.get(server)!;
-    rows.push(
-      `| ${server.name} | ${median(times).toFixed(2)} s (${Math.min(...times).toFixed(2)}–${
-        Math.max(...times).toFixed(2)
-      }) | ${upload} | ${client} | ${push} | ${pushRss} | ${peak.toFixed(0)} MiB |`,
+    for (let i = 0; i < runs; i++) {
+      for (const server of servers) gets.get(server)!.push(await curlGet(server, digest, size));
+    }
+    for (const server of servers) {
+      const peak = (await memory(server.pid)).peak;
+      const times = gets.get(server)!;
+      const [push, pushRss, upload, client] = summary.get(server)!;
+      rows.push(
+        `| ${server.name} | ${median(times).toFixed(2)} s (${Math.min(...times).toFixed(2)}–${
+          Math.max(...times).toFixed(2)
+        }) | ${upload} | ${client} | ${push} | ${pushRss} | ${peak.toFixed(0)} MiB |`,
+      );
+    }
+    console.log(
+      `\n${sizeMiB} MiB blob GET with curl (median of ${runs}, min–max), ${pushes} parallel pushes of ${pushKiB} KiB\n`,
     );
+    console.log(
+      "| server | GET (curl -o /dev/null) | upload (curl -T) | push (kpm client) | parallel pushes | RSS after pushes | peak RSS (all) |",
+    );
+    console.log("| --- | --- | --- | --- | --- | --- | --- |");
+    for (const row of rows) console.log(row);
+  } finally {
+    for (const server of servers) await server.stop();
+    await Deno.remove(work, { recursive: true });
   }
-  console.log(
-    `\n${sizeMiB} MiB blob GET with curl (median of ${runs}, min–max), ${pushes} parallel pushes of ${pushKiB} KiB\n`,
-  );
-  console.log(
-    "| server | GET (curl -o /dev/null) | upload (curl -T) | push (kpm client) | parallel pushes | RSS after pushes | peak RSS (all) |",
-  );
-  console.log("| --- | --- | --- | --- | --- | --- | --- |");
-  for (const row of rows) console.log(row);
-} finally {
-  for (const server of servers) await server.stop();
-  await Deno.remove(work, { recursive: true });
 }
+
+if (import.meta.main) await main();

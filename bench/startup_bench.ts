@@ -19,7 +19,7 @@ import { kpmHome, ROOT, runKpm, serveStatic } from "../tests/integration/ship_su
 import { startEmbeddedRegistry } from "../tests/integration/support/embedded.ts";
 
 /** One measured command. */
-interface Case {
+export interface Case {
   name: string;
   command: string;
   /** The argv for this run (`i` counts runs, for fresh output folders). */
@@ -36,7 +36,8 @@ export function summary(values: number[]): { median: number; min: number; max: n
   return { median, min: sorted[0]!, max: sorted[sorted.length - 1]! };
 }
 
-async function time(c: Case, i: number): Promise<number> {
+/** Spawn-to-exit milliseconds of run `i` of `c`. */
+export async function time(c: Case, i: number): Promise<number> {
   const start = performance.now();
   const out = await new Deno.Command(c.command, {
     args: c.args(i),

@@ -28,3 +28,9 @@ export async function timed(
   }
   return { seconds: Number(match[1]), rssMiB: Number(match[2]) / 1024 };
 }
+
+/** The median of a non-empty list (the upper one of the middle two for an even count). */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
