@@ -267,9 +267,8 @@ async function modAdd(bench: Bench): Promise<Row> {
     try {
       await measure(kclLib, [python, "-c", KCL_LIB_UPDATE], { ...bench, env: kclEnv }, join(app, "kcl"));
     } catch (error) {
-      kclLibError = `kcl-lib cannot download from the loopback registry: ${
-        (error as Error).message.split("\n")[0]
-      }`;
+      const last = (error as Error).message.trim().split("\n").at(-1);
+      kclLibError = `kcl-lib cannot download from the plain-HTTP loopback registry (${last})`;
     }
   }
   const references = [

@@ -1,10 +1,13 @@
 /**
- * Runs every benchmark script under bench/ (`*_bench.ts`) one after the other, or only those named, passing
- * the remaining arguments through. Each script prints its own table; this runner only sequences them and
- * exits non-zero when one fails.
+ * Runs the benchmark scripts under bench/ (`*_bench.ts`) one after the other: by default `limits` (issue 15's
+ * table, each row against its reference), `all` for every script, or those named, passing the remaining
+ * arguments through. Each script prints its own table; this runner only sequences them and exits non-zero
+ * when one fails.
  *
  * ```sh
- * deno task bench                       # all of them
+ * deno task bench                       # the limits table (bench/limits_bench.ts)
+ * deno task bench -- --size-mib 64      # the same, quicker
+ * deno task bench all                   # every benchmark
  * deno task bench oci_transfer -- --size-mib 256
  * ```
  *
@@ -14,7 +17,8 @@
 import { basename } from "node:path";
 
 const dashes = Deno.args.indexOf("--");
-const names = dashes >= 0 ? Deno.args.slice(0, dashes) : Deno.args;
+const named = dashes >= 0 ? Deno.args.slice(0, dashes) : Deno.args;
+const names = named.length === 0 ? ["limits"] : named;
 const passthrough = dashes >= 0 ? Deno.args.slice(dashes + 1) : [];
 const here = new URL(".", import.meta.url);
 const scripts: string[] = [];
@@ -22,7 +26,7 @@ for await (const entry of Deno.readDir(here)) {
   if (entry.isFile && entry.name.endsWith("_bench.ts")) scripts.push(entry.name);
 }
 scripts.sort();
-const selected = names.length === 0
+const selected = names.includes("all")
   ? scripts
   : scripts.filter((script) => names.some((name) => basename(script, "_bench.ts") === name));
 if (selected.length === 0) {
