@@ -7,7 +7,7 @@
 
 import { type CliIO, type Command, type GlobalOptions, type OptionSpec, UsageError } from "./command.ts";
 import { COMMANDS } from "./commands.ts";
-import { VERSION } from "../version.ts";
+import { asksForVersion, VERSION } from "../version.ts";
 import { parseDuration } from "./duration.ts";
 import { terminalSafe } from "./terminal_text.ts";
 
@@ -165,7 +165,7 @@ function timeoutOption(flag: unknown, env: string | undefined): number | undefin
  * @throws {UsageError} for unknown commands, options or wrong argument counts; any other error from commands
  */
 export async function runCli(argv: string[], io: CliIO): Promise<number> {
-  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "version")) {
+  if (asksForVersion(argv)) {
     io.write(`kpm ${VERSION}\n`);
     return 0;
   }
