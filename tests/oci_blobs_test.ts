@@ -7,7 +7,8 @@
 import { join } from "node:path";
 import { pushBlob } from "../lib/oci/blob_upload.ts";
 import { downloadBlob, partialPath } from "../lib/oci/blobs.ts";
-import { type Digest, DigestError, digestOf } from "../lib/oci/digest.ts";
+import { type Digest, DigestError, digestOf, Hasher } from "../lib/oci/digest.ts";
+import { copyHashed } from "../lib/oci/hashed_copy.ts";
 import { RegistryError } from "../lib/oci/registry_error.ts";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { bearerChallenge, concat, fakeClient, randomBytes, startFake } from "./oci_fake.ts";
@@ -628,9 +629,36 @@ Deno.test("an upload the registry refuses is a RegistryError with its code", asy
   }
 });
 
-Deno.test("a body that is not a byte stream is downloaded chunk by chunk, big chunks included", async () => {
+Deno.test("a stream that is not a byte stream is copied chunk by chunk, big chunks included", async () => {
   // 5 MiB, 10 bytes, 6 MiB, 3 bytes: chunks bigger than the 4 MiB write batch, and small ones between them
   const parts = [randomBytes(5 * 1024 * 1024), randomBytes(10), randomBytes(6 * 1024 * 1024), randomBytes(3)];
+  const content = concat(parts);
+  let next = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (next < parts.length) controller.enqueue(parts[next++]!);
+      else controller.close();
+    },
+  });
+  await withDir(async (dir) => {
+    const destination = join(dir, "blob.bin");
+    const progress: number[] = [];
+    const hasher = new Hasher();
+    {
+      using out = await Deno.open(destination, { write: true, create: true });
+      await copyHashed(body, out, hasher, { digest: digestOf(content), size: content.length }, {
+        what: "the blob",
+        onProgress: (n) => progress.push(n),
+      });
+    }
+    assertEquals(hasher.digest(), digestOf(content));
+    assertEquals(await Deno.readFile(destination), content);
+    assertEquals(progress, [5242880, 5242890, 11534346, 11534349]);
+  });
+});
+
+Deno.test("a registry body that is not a byte stream is downloaded and verified", async () => {
+  const parts = [randomBytes(5 * 1024 * 1024), randomBytes(10), randomBytes(3)];
   const content = concat(parts);
   const fetchPlain: typeof fetch = () => {
     let next = 0;
@@ -645,18 +673,8 @@ Deno.test("a body that is not a byte stream is downloaded chunk by chunk, big ch
   const { client } = fakeClient({ fetch: fetchPlain, plainHttp: true });
   await withDir(async (dir) => {
     const destination = join(dir, "blob.bin");
-    const progress: number[] = [];
-    await downloadBlob(
-      client,
-      { registry: "registry.test", repository: "a" },
-      {
-        digest: digestOf(content),
-        size: content.length,
-      },
-      destination,
-      { onProgress: (n) => progress.push(n) },
-    );
+    const descriptor = { digest: digestOf(content), size: content.length };
+    await downloadBlob(client, { registry: "registry.test", repository: "a" }, descriptor, destination);
     assertEquals(await Deno.readFile(destination), content);
-    assertEquals(progress, [5242880, 5242890, 11534346, 11534349]);
   });
 });

@@ -17,6 +17,8 @@ export const TIMEOUT_CODE = "TIMEOUT";
 const MAX_REDIRECTS = 10;
 const REDIRECTS = [301, 302, 303, 307, 308];
 const NULL_BODY_STATUSES = [101, 103, 204, 205, 304];
+/** The buffer of each read when the body is read without a buffer of the reader's own (fetch's chunk size). */
+const AUTO_CHUNK_SIZE = 64 * 1024;
 
 /** Options of one exchange. */
 export interface ExchangeOptions {
@@ -102,6 +104,28 @@ export function describeFetchError(error: unknown): string {
     : reason;
 }
 
+/** A body's reader: into the caller's buffer (a byte stream, `byob`) or chunk by chunk. */
+interface BodySource {
+  byob: boolean;
+  read(into: Uint8Array<ArrayBuffer>): Promise<ReadableStreamReadResult<Uint8Array>>;
+  cancel(reason: unknown): Promise<void>;
+}
+
+function readerOf(body: ReadableStream<Uint8Array>): BodySource {
+  let byob: ReadableStreamBYOBReader;
+  try {
+    byob = body.getReader({ mode: "byob" });
+  } catch {
+    const reader = body.getReader();
+    return { byob: false, read: () => reader.read(), cancel: (reason) => reader.cancel(reason) };
+  }
+  return {
+    byob: true,
+    read: (into) => byob.read(into),
+    cancel: (reason) => byob.cancel(reason),
+  };
+}
+
 /** Aborts an exchange after `timeoutMs` of silence while kpm waits for the peer. */
 class IdleWatch {
   #controller = new AbortController();
@@ -141,20 +165,28 @@ class IdleWatch {
     this.#timer = undefined;
   }
 
-  /** The response with its body watched (read on demand, one chunk at a time). */
+  /**
+   * The response with its body watched (read on demand, one read at a time). The body stays a byte stream:
+   * a BYOB reader's buffer is handed down to fetch's own reader and filled in place, so a download reads into
+   * one reused buffer instead of a fresh chunk per read. (A body that is not a byte stream, as a test's fake
+   * fetch may give, is read chunk by chunk.)
+   */
   body(response: Response): Response {
     if (!response.body || NULL_BODY_STATUSES.includes(response.status)) {
       this.stop();
       return response;
     }
     this.waiting(false);
-    const reader = response.body.getReader();
-    const stream = new ReadableStream<Uint8Array>({
+    const source = readerOf(response.body);
+    const stream = new ReadableStream({
+      type: "bytes",
+      autoAllocateChunkSize: AUTO_CHUNK_SIZE,
       pull: async (controller) => {
+        const request = controller.byobRequest!;
         this.waiting(true);
         let chunk: ReadableStreamReadResult<Uint8Array>;
         try {
-          chunk = await reader.read();
+          chunk = await source.read(request.view as Uint8Array<ArrayBuffer>);
         } catch (error) {
           this.stop();
           controller.error(this.stalled ?? error);
@@ -164,14 +196,18 @@ class IdleWatch {
         if (chunk.done) {
           this.stop();
           controller.close();
-        } else {
-          this.touch();
-          controller.enqueue(chunk.value);
+        } else this.touch();
+        if (!source.byob) {
+          if (chunk.done) request.respond(0);
+          else controller.enqueue(chunk.value);
+          return;
         }
+        // the read took the view's buffer over: give it back with what was read (nothing at the end)
+        request.respondWithNewView(chunk.value ?? new Uint8Array(0));
       },
       cancel: (reason) => {
         this.stop();
-        return reader.cancel(reason);
+        return source.cancel(reason);
       },
     }, { highWaterMark: 0 });
     return new Response(stream, {
