@@ -92,6 +92,8 @@ export async function pullFromStore(
       throw new ArtifactError(`Cannot pull "${target.title}": "${target.path}" exists (--keep-old-files)`);
     }
   }
+  const folders = new Set(targets.filter((target) => !target.unpack).map((target) => dirname(target.path)));
+  for (const folder of folders) await Deno.mkdir(folder, { recursive: true });
   await mapLimit(targets, options.concurrency ?? 3, async ({ layer, title, unpack, relative, path }) => {
     const onProgress = (bytes: number) => options.onProgress?.(title, bytes, layer.size);
     if (unpack) {
@@ -103,7 +105,6 @@ export async function pullFromStore(
       });
       return;
     }
-    await Deno.mkdir(dirname(path), { recursive: true });
     await store.downloadBlob(layer, path, { onProgress });
   });
   return {

@@ -109,8 +109,7 @@ export async function downloadBlob(
 ): Promise<void> {
   const partial = partialPath(destination, descriptor.digest);
   const hasher = new Hasher(digestAlgorithm(descriptor.digest));
-  await hashExisting(partial, hasher, descriptor.size);
-  const out = await Deno.open(partial, { write: true, create: true, append: true });
+  const out = await openPartial(partial, hasher, descriptor.size);
   let failure: unknown;
   try {
     let resumes = 0;
@@ -168,15 +167,23 @@ function isStall(error: unknown): boolean {
   return error instanceof RegistryError && error.code === TIMEOUT_CODE;
 }
 
+/**
+ * Opens the partial file for appending: a new one (one request to the file system, the common case), or the
+ * one an earlier, interrupted download left, whose bytes are hashed first.
+ */
+async function openPartial(path: string, hasher: Hasher, size: number): Promise<Deno.FsFile> {
+  try {
+    return await Deno.open(path, { append: true, createNew: true });
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+  }
+  await hashExisting(path, hasher, size);
+  return await Deno.open(path, { append: true });
+}
+
 /** Hashes what an earlier, interrupted download left; discards it when it is longer than the blob. */
 async function hashExisting(path: string, hasher: Hasher, size: number): Promise<void> {
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return;
-    throw error;
-  }
+  const file = await Deno.open(path);
   for await (const chunk of file.readable) hasher.update(chunk);
   if (hasher.size > size) {
     await Deno.truncate(path, 0);
