@@ -101,7 +101,8 @@ Deno.test("kpm from a URL without --allow-env fails with Deno's permission error
   const server = serveStatic(ROOT);
   await using home = await kpmHome();
   try {
-    const result = await runKpm(`${server.origin}/main.ts`, ["--version"], {
+    // (--version is answered before the environment is read, so ask for the help)
+    const result = await runKpm(`${server.origin}/main.ts`, ["--help"], {
       denoArgs: ["--no-config", "--no-prompt", "--allow-read"],
       cwd: home.dir,
       env: home.env,
