@@ -93,6 +93,17 @@ const HOSTILE: [string, Entry[], string][] = [
     "through a symlink",
   ],
   [
+    "a file through a symlink made after files were written in the same folder",
+    [
+      { name: "conf/", type: "directory", size: 0 },
+      { name: "conf/sub/a", text: "fine" },
+      { name: "conf/sub/b", text: "fine" },
+      { name: "conf/sub/l", type: "symlink", linkname: "..", size: 0 },
+      { name: "conf/sub/l/x", text: "through a link" },
+    ],
+    "through a symlink",
+  ],
+  [
     "a symlink climbing through a symlink to . (inside as written, outside as followed)",
     [
       { name: "conf/", type: "directory", size: 0 },
