@@ -104,14 +104,30 @@ export async function removeUncovered(dir: string, prefix = ""): Promise<void> {
  * @example await packageSum("./mypkg") // "yNADGqn3jclWtfpwvWMHBsgkAKzOaMWg/VYxfcOJs64="
  */
 export async function packageSum(dir: string, options: { files?: string[] } = {}): Promise<string> {
+  const files = (options.files ?? await walk(dir)).filter(sumCovers);
   const hash = createHash("sha256");
-  for (const file of options.files ?? await walk(dir)) {
-    if (!sumCovers(file)) continue;
-    const { file: handle } = await openPackageFile(dir, file);
-    for await (const chunk of handle.readable) hash.update(chunk);
+  // The checks and opens of the next few files run while one is read: each waits on the file system, not on
+  // the files before it (a 626-file package's sum waited ~1 s on one request after another).
+  const opening: Promise<Deno.FsFile>[] = [];
+  let next = 0;
+  try {
+    while (next < files.length || opening.length > 0) {
+      while (next < files.length && opening.length < SUM_OPEN_AHEAD) {
+        const open = openPackageFile(dir, files[next++]!).then(({ file }) => file);
+        open.catch(() => {}); // its failure is thrown below, in walk order
+        opening.push(open);
+      }
+      const file = await opening.shift()!;
+      for await (const chunk of file.readable) hash.update(chunk);
+    }
+  } finally {
+    await Promise.allSettled(opening.map((open) => open.then((file) => file.close())));
   }
   return hash.digest("base64");
 }
+
+/** How many package files packageSum checks and opens ahead of the one it reads. */
+const SUM_OPEN_AHEAD = 8;
 
 /** Converts a kcl.mod include/exclude glob to a RegExp over `/`-separated relative paths. */
 function globToRegExp(glob: string): RegExp {
