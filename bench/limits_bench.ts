@@ -267,8 +267,9 @@ async function modAdd(bench: Bench): Promise<Row> {
     try {
       await measure(kclLib, [python, "-c", KCL_LIB_UPDATE], { ...bench, env: kclEnv }, join(app, "kcl"));
     } catch (error) {
-      const last = (error as Error).message.trim().split("\n").at(-1);
-      kclLibError = `kcl-lib cannot download from the plain-HTTP loopback registry (${last})`;
+      const lines = (error as Error).message.split("\n");
+      const reason = lines.find((line) => line.startsWith("Exception: "))?.slice(11) ?? lines[0];
+      kclLibError = `kcl-lib cannot download from the plain-HTTP loopback registry: ${reason}`;
     }
   }
   const references = [
