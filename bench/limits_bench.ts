@@ -13,7 +13,9 @@
  * | `kpm --version` through `deno run` | `deno run -A main.ts --version` | `deno run empty.ts`; `oras version` |
  * | `mod add` of a 626-file package | `kpm mod add` | the KCL CLI (cannot be built here); kcl-lib's `update_dependencies` |
  *
- * Pull, push and the small pull run against distribution 2.8; ORAS is the CLI v1.3.6 found by `peerPath`.
+ * Pull, push and the small pull run against distribution 2.8; ORAS is the CLI v1.3.6 found by `peerPath`. Both
+ * clients are told the registry is plain HTTP (`--plain-http`, `OCI_REG_PLAIN_HTTP=on`), so neither tries https
+ * first.
  *
  * ```sh
  * deno task bench                                   # = deno run -A bench/limits_bench.ts (1 GiB, 3 runs)
@@ -96,7 +98,7 @@ async function bigTransfer(bench: Bench): Promise<Row[]> {
   for (let i = 0; i < bench.runs; i++) {
     await measure(
       push[0]!,
-      [deno, "run", "-A", main, "artifact", "push", ref("kpm", i), "big.bin"],
+      [deno, "run", "-A", main, "artifact", "push", "--plain-http", ref("kpm", i), "big.bin"],
       bench,
       work,
     );
@@ -106,7 +108,8 @@ async function bigTransfer(bench: Bench): Promise<Row[]> {
     if (oras) await measure(push[2]!, [oras, "push", "--plain-http", ref("oras", i), "big.bin"], bench, work);
   }
   for (let i = 0; i < bench.runs; i++) {
-    await measure(pull[0]!, [deno, "run", "-A", main, "artifact", "pull", ref("kpm", 0), "-o", out], bench);
+    const kpmPull = [deno, "run", "-A", main, "artifact", "pull", "--plain-http", ref("kpm", 0), "-o", out];
+    await measure(pull[0]!, kpmPull, bench);
     await Deno.remove(out, { recursive: true });
     const blob = `http://${registry.host}/v2/bench/kpm0/blobs/${digest}`;
     await measure(pull[1]!, ["curl", "-sf", "-o", join(work, "curl.bin"), blob], bench);
@@ -152,7 +155,7 @@ async function smallPull(bench: Bench): Promise<Row> {
   const peer = sample("oras pull (100 files)");
   const out = join(work, "out");
   for (let i = 0; i < bench.runs * 2; i++) {
-    await measure(kpm, [deno, "run", "-A", main, "artifact", "pull", ref, "-o", out], bench);
+    await measure(kpm, [deno, "run", "-A", main, "artifact", "pull", "--plain-http", ref, "-o", out], bench);
     await Deno.remove(out, { recursive: true });
     if (!oras) continue;
     await measure(peer, [oras, "pull", "--plain-http", ref, "-o", out], bench);
@@ -243,7 +246,7 @@ async function bigPackage(bench: Bench, src: string): Promise<void> {
 /** `kpm mod add` of the big package into a new app, empty cache each run; kcl-lib's download of the same. */
 async function modAdd(bench: Bench): Promise<Row> {
   const { work, deno, main, registry } = bench;
-  const env = { ...bench.env, KPM_REG: registry.host, KPM_REPO: "bench" };
+  const env = { ...bench.env, KPM_REG: registry.host, KPM_REPO: "bench", OCI_REG_PLAIN_HTTP: "on" };
   await bigPackage({ ...bench, env }, join(work, "k8s"));
   const python = await peerPath("kcl-python");
   const kpm = sample("kpm mod add (626 files)");
@@ -263,7 +266,7 @@ async function modAdd(bench: Bench): Promise<Row> {
       `\n[dependencies]\nk8s = { oci = "oci://${registry.host}/bench/k8s", tag = "0.0.1" }\n`,
       { append: true },
     );
-    const kclEnv = { ...env, KCL_PKG_PATH: join(app, "kcl-cache"), OCI_REG_PLAIN_HTTP: "on" };
+    const kclEnv = { ...env, KCL_PKG_PATH: join(app, "kcl-cache") };
     try {
       await measure(kclLib, [python, "-c", KCL_LIB_UPDATE], { ...bench, env: kclEnv }, join(app, "kcl"));
     } catch (error) {
