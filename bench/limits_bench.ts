@@ -41,7 +41,7 @@ import {
 } from "./registry_bench.ts";
 import { type Case, time } from "./startup_bench.ts";
 import { writePackage } from "./kpm_bench.ts";
-import { median, timed } from "./timed.ts";
+import { median, SIZE_OPTIONS, timed } from "./timed.ts";
 
 /** One measured tool: wall times and peak RSS of its runs. */
 interface Sample {
@@ -332,11 +332,7 @@ const ROWS: Record<string, (bench: Bench) => Promise<Row | Row[]>> = {
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
-    options: {
-      "size-mib": { type: "string", default: "1024" },
-      runs: { type: "string", default: "3" },
-      only: { type: "string" },
-    },
+    options: SIZE_OPTIONS,
   });
   const only = values.only?.split(",") ?? Object.keys(ROWS);
   const unknown = only.filter((name) => !(name in ROWS));

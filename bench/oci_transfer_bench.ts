@@ -14,17 +14,12 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { digestStream } from "../lib/oci/digest.ts";
 import { startDistribution } from "../tests/integration/support/distribution.ts";
-import { median, timed } from "./timed.ts";
+import { median, SIZE_OPTIONS, timed } from "./timed.ts";
 import { currentDenoDir } from "../tests/integration/ship_support.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: {
-    "size-mib": { type: "string", default: "1024" },
-    runs: { type: "string", default: "3" },
-    only: { type: "string" },
-    keep: { type: "boolean", default: false },
-  },
+  options: { ...SIZE_OPTIONS, keep: { type: "boolean", default: false } },
 });
 const sizeMiB = Number(values["size-mib"]);
 const runs = Number(values.runs);

@@ -34,3 +34,10 @@ export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
 }
+
+/** The options the size benchmarks share: `--size-mib` (default 1024), `--runs` (default 3) and `--only`. */
+export const SIZE_OPTIONS = {
+  "size-mib": { type: "string", default: "1024" },
+  runs: { type: "string", default: "3" },
+  only: { type: "string" },
+} as const;
