@@ -5,9 +5,26 @@
  * @module
  */
 
+import { writeSetting } from "../kpm/settings.ts";
 import type { CommandContext } from "./command.ts";
 import { kpmContext } from "./kpm_context.ts";
 import { readTrustPolicy } from "../kpm/trust_policy.ts";
+
+/** Runs `kpm config set KEY VALUE`: persists a default in kpm.json. */
+export async function configSet(ctx: CommandContext): Promise<void> {
+  await changeSetting(ctx, ctx.args[0]!, ctx.args[1]!);
+}
+
+/** Runs `kpm config unset KEY`: removes a default from kpm.json. */
+export async function configUnset(ctx: CommandContext): Promise<void> {
+  await changeSetting(ctx, ctx.args[0]!, undefined);
+}
+
+async function changeSetting(ctx: CommandContext, key: string, value: string | undefined): Promise<void> {
+  const path = await writeSetting(ctx.env, key, value);
+  if (ctx.global.json) ctx.json({ settingsFile: path, key, value: value ?? null });
+  ctx.out(value === undefined ? `unset ${key} in ${path}` : `set ${key} = ${value} in ${path}`);
+}
 
 /** Runs `kpm config`. */
 export async function config(ctx: CommandContext): Promise<void> {

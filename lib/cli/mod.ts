@@ -8,7 +8,7 @@
 import { basename, join, relative, resolve } from "node:path";
 import { writeFileAtomic } from "../oci/atomic_file.ts";
 import { PackageError } from "../kpm/errors.ts";
-import { LOCK_FILE, readLockFile, writeLockFile } from "../kpm/lockfile.ts";
+import { LOCK_FILE, type LockedDependency, readLockFile, writeLockFile } from "../kpm/lockfile.ts";
 import {
   DEFAULT_EDITION,
   type DependencySpec,
@@ -23,11 +23,14 @@ import { fetchGitPackage } from "../kpm/git_package.ts";
 import { isPackageName } from "../kpm/names.ts";
 import { pushPackage } from "../kpm/oci_package.ts";
 import { RegistryStore } from "../oci/registry_store.ts";
-import { packPackage } from "../kpm/package.ts";
+import { packPackage, unpackPackage } from "../kpm/package.ts";
 import { resolveDependencies } from "../kpm/resolve.ts";
 import type { CommandContext } from "./command.ts";
 import { flagOption, stringOption, UsageError } from "./command.ts";
-import { exists, materialize } from "./mod_pull.ts";
+import { materialize } from "./mod_pull.ts";
+import { vendorPackages } from "./mod_vendor.ts";
+import { progress } from "./progress.ts";
+import { exists } from "./tree_copy.ts";
 import { type KpmContext, kpmContext } from "./kpm_context.ts";
 
 /** Runs `kpm mod init`. */
@@ -41,7 +44,10 @@ export async function init(ctx: CommandContext): Promise<void> {
   const dir = ctx.args[0] ? resolve(ctx.cwd, name) : ctx.cwd;
   await Deno.mkdir(dir, { recursive: true });
   const files: [string, string][] = [
-    [MOD_FILE, formatModFile({ name, edition: DEFAULT_EDITION, version: "0.0.1" })],
+    [
+      MOD_FILE,
+      formatModFile({ name, edition: DEFAULT_EDITION, version: stringOption(ctx, "version") ?? "0.0.1" }),
+    ],
     [LOCK_FILE, ""],
     // no trailing newline, as the reference writes it (the package checksum depends on it)
     ["main.k", "The_first_kcl_program = 'Hello World!'"],
@@ -61,11 +67,35 @@ export async function init(ctx: CommandContext): Promise<void> {
   ctx.out(`package '${name}' init finished`);
 }
 
-/** Runs `kpm mod push`: the current package to the argument, or to oci://REG/REPO/NAME from the settings. */
+/**
+ * Runs `kpm mod push`: the package in the current folder (or in `--tar_path FILE`), with `--vendor` its
+ * dependencies copied into `vendor/` first, to the argument or to oci://REG/REPO/NAME from the settings.
+ */
 export async function push(ctx: CommandContext): Promise<void> {
   const kc = await kpmContext(ctx);
-  const dir = ctx.cwd;
+  const tarPath = stringOption(ctx, "tar_path");
+  if (tarPath === undefined) return await pushFolder(ctx, kc, ctx.cwd);
+  const dir = join(kc.tempDir, `push-${crypto.randomUUID().slice(0, 8)}`);
+  try {
+    const path = resolve(ctx.cwd, tarPath);
+    await unpackPackage((await Deno.open(path)).readable, dir, { name: path });
+    await pushFolder(ctx, kc, dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+async function pushFolder(ctx: CommandContext, kc: KpmContext, dir: string): Promise<void> {
   const mod = await readModFile(dir);
+  if (flagOption(ctx, "vendor")) await vendorPackages(dir, (await relock(ctx, kc, dir)).packages);
+  for (const pulled of ["oci", "git"]) {
+    if (await exists(join(dir, pulled))) {
+      ctx.log(
+        `note: "${pulled}/" (packages pulled here) is packed too, as the reference does; ` +
+          `leave it out with exclude = ["${pulled}/"] under [package] in kcl.mod`,
+      );
+    }
+  }
   const tag = stringOption(ctx, "tag");
   const input = ctx.args[0] ??
     `oci://${kc.settings.registry.value}/${kc.settings.repository.value}/${mod.package.name}`;
@@ -77,10 +107,12 @@ export async function push(ctx: CommandContext): Promise<void> {
     ? undefined
     : await import("./artifact_sign.ts").then((m) => m.signingKey(ctx, signKey));
   ctx.log(`package '${mod.package.name}' will be pushed`);
+  const bar = progress(ctx, "Pushing");
   const pushed = await pushPackage(kc.client, dir, source, {
     force: flagOption(ctx, "force"),
     tempDir: kc.tempDir,
-  });
+    onProgress: bar.update,
+  }).finally(bar.done);
   const url = `oci://${source.registry}/${source.repository}:${pushed.tag}`;
   const signed = key &&
     await import("../oci/sign/cosign.ts").then((m) =>
@@ -112,18 +144,25 @@ export async function push(ctx: CommandContext): Promise<void> {
 async function relock(ctx: CommandContext, kc: KpmContext, dir: string, modText?: string, fresh = false) {
   const current = await readModFile(dir);
   const root = modText === undefined ? current : parseModFile(modText, current.path);
+  // --no_sum_check (the KCL CLI's): neither check the lock's checksums nor rewrite the lock
+  const noSumCheck = flagOption(ctx, "no_sum_check");
   const resolution = await resolveDependencies(kc.client, dir, {
     defaults: { registry: kc.settings.registry.value, repository: kc.settings.repository.value },
     home: kc.home,
-    lock: fresh ? undefined : await readLockFile(dir),
+    lock: fresh || noSumCheck ? withoutSums(await readLockFile(dir)) : await readLockFile(dir),
     log: ctx.log,
     root,
     concurrency: kc.concurrency,
     verify: kc.verify,
   });
   if (modText !== undefined && modText !== current.text) await writeModFile(dir, modText);
-  await writeLockFile(dir, resolution.lock);
+  if (!noSumCheck) await writeLockFile(dir, resolution.lock);
   return resolution;
+}
+
+/** The lock with its checksums dropped: it still says where each package came from, but pins no content. */
+function withoutSums(lock: Map<string, LockedDependency>): Map<string, LockedDependency> {
+  return new Map([...lock].map(([name, entry]) => [name, { ...entry, sum: undefined }]));
 }
 
 /** The dependency `mod add` writes for an OCI, path or git SOURCE, and the package's name and version. */
@@ -144,8 +183,10 @@ async function addedDependency(
     const cached = await fetchGitPackage(git, { home: kc.home });
     return { spec: { kind: "git", git: gitUrl, ...Object.fromEntries(given) }, ...cached };
   }
-  const input = stringOption(ctx, "oci") ?? ctx.args[0];
-  if (!input) throw new UsageError("Usage: kpm mod add SOURCE [--tag T] | --oci URL | --git URL");
+  const input = stringOption(ctx, "oci") ?? stringOption(ctx, "path") ?? ctx.args[0];
+  if (!input) {
+    throw new UsageError("Usage: kpm mod add SOURCE [--tag T] | --oci URL | --git URL | --path DIR");
+  }
   if (kc.source(input).kind === "archive") {
     throw new UsageError(`Cannot add "${input}": add a package folder or an OCI source, not an archive`);
   }
@@ -214,9 +255,12 @@ export async function graph(ctx: CommandContext): Promise<void> {
 export async function metadata(ctx: CommandContext): Promise<void> {
   const kc = await kpmContext(ctx);
   const resolution = await relock(ctx, kc, ctx.cwd);
+  const resolved = flagOption(ctx, "vendor")
+    ? await vendorPackages(ctx.cwd, resolution.packages)
+    : resolution.packages;
   const packages: Record<string, { name: string; manifest_path: string }> = {};
   // keyed and named as KCL imports them (`-` as `_`), like the reference's GetAliasName
-  for (const [key, pkg] of resolution.packages) {
+  for (const [key, pkg] of resolved) {
     const name = key.replaceAll("-", "_");
     packages[name] = { name, manifest_path: pkg.dir };
   }
@@ -228,6 +272,9 @@ export async function pkg(ctx: CommandContext): Promise<void> {
   const target = stringOption(ctx, "target");
   if (!target) throw new UsageError("Usage: kpm mod pkg --target FILE");
   const mod = await readModFile(ctx.cwd);
+  if (flagOption(ctx, "vendor")) {
+    await vendorPackages(ctx.cwd, (await relock(ctx, await kpmContext(ctx), ctx.cwd)).packages);
+  }
   const path = resolve(ctx.cwd, target);
   const gzip = /\.(tgz|gz)$/i.test(path);
   const temp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;

@@ -19,11 +19,15 @@ export const pullCommand: Command = {
   path: ["mod", "pull"],
   aliases: [["pull"]],
   summary: "Download a package (into DEST/oci/REGISTRY/REPO/TAG)",
-  usage: "mod pull SOURCE [DEST] [--tag T] | --oci URL [DEST]",
+  usage:
+    "mod pull SOURCE [DEST] [--tag T] | --oci URL [DEST] | --git URL [DEST] [--tag T|--commit C|--branch B]",
   options: {
     tag: { type: "string", value: "TAG", description: "the tag (default: the newest semver tag)" },
     oci: { type: "string", value: "URL", description: "an oci:// URL (instead of SOURCE)" },
     "no-verify": noVerify,
+    git: { type: "string", value: "URL", description: "a git repository (instead of SOURCE)" },
+    commit: { type: "string", value: "SHA", description: "the git commit (with --git)" },
+    branch: { type: "string", value: "NAME", description: "the git branch (with --git)" },
   },
   args: { min: 0, max: 2 },
   run: (ctx) => import("./mod_pull.ts").then((m) => m.pull(ctx)),
@@ -33,13 +37,25 @@ export const pullCommand: Command = {
 export const configCommand: Command = {
   path: ["config"],
   summary: "Print kpm's settings and where each value comes from",
-  usage: "config",
+  usage: "config [set KEY VALUE | unset KEY]",
   args: { min: 0, max: 0 },
   run: (ctx) => import("./kpm_config.ts").then((m) => m.config(ctx)),
 };
 
 const tag = { type: "string", value: "TAG", description: "the tag (default: the version)" } as const;
 const oci = { type: "string", value: "URL", description: "an oci:// URL (instead of SOURCE)" } as const;
+
+/** The KCL CLI's `--vendor`. */
+const VENDOR = {
+  type: "boolean",
+  description: "copy the dependencies into vendor/ first (vendor mode)",
+} as const;
+
+/** The KCL CLI's `--no_sum_check`. */
+const NO_SUM_CHECK = {
+  type: "boolean",
+  description: "neither check checksums against kcl.mod.lock nor rewrite it",
+} as const;
 
 const concurrency = {
   type: "string",
@@ -53,7 +69,8 @@ export const modCommands: Command[] = [
     path: ["mod", "init"],
     aliases: [["init"]],
     summary: "Create a KCL package (kcl.mod, kcl.mod.lock, main.k)",
-    usage: "mod init [NAME]",
+    usage: "mod init [NAME] [--version V]",
+    options: { version: { type: "string", value: "V", description: "the package version (default 0.0.1)" } },
     args: { min: 0, max: 1 },
     run: (ctx) => import("./mod.ts").then((m) => m.init(ctx)),
   },
@@ -61,14 +78,17 @@ export const modCommands: Command[] = [
     path: ["mod", "add"],
     aliases: [["add"]],
     summary: "Add a dependency and lock the whole graph",
-    usage: "mod add SOURCE [--tag T] | --oci URL [--tag T] | --git URL [--tag T | --commit C | --branch B]",
+    usage:
+      "mod add SOURCE [--tag T] | --oci URL [--tag T] | --git URL [--tag T | --commit C | --branch B] | --path DIR",
     options: {
       tag,
       oci,
       git: { type: "string", value: "URL", description: "a git repository to add" },
       commit: { type: "string", value: "SHA", description: "the git commit (with --git)" },
       branch: { type: "string", value: "NAME", description: "the git branch (with --git)" },
+      path: { type: "string", value: "DIR", description: "a local package folder to add" },
       rename: { type: "string", value: "NAME", description: "the name to import it as" },
+      no_sum_check: NO_SUM_CHECK,
       concurrency,
       "no-verify": noVerify,
     },
@@ -79,11 +99,17 @@ export const modCommands: Command[] = [
     path: ["mod", "push"],
     aliases: [["push"]],
     summary: "Push the package in the current folder to an OCI registry",
-    usage: "mod push [OCI_URL] [--tag T] [--force] [--sign cosign.key]",
+    usage: "mod push [OCI_URL] [--tag T] [--force] [--sign cosign.key] [--tar_path FILE] [--vendor]",
     options: {
       tag,
       force: { type: "boolean", description: "overwrite an existing tag" },
       sign: { type: "string", value: "KEY", description: "sign it with this cosign private key" },
+      tar_path: {
+        type: "string",
+        value: "FILE",
+        description: "push this package archive (.tar/.tgz) instead",
+      },
+      vendor: VENDOR,
     },
     args: { min: 0, max: 1 },
     run: (ctx) => import("./mod.ts").then((m) => m.push(ctx)),
@@ -93,8 +119,8 @@ export const modCommands: Command[] = [
     path: ["mod", "update"],
     aliases: [["update"]],
     summary: "Re-resolve the dependencies and rewrite kcl.mod.lock",
-    usage: "mod update [--concurrency N] [--no-verify]",
-    options: { concurrency, "no-verify": noVerify },
+    usage: "mod update [--concurrency N] [--no-verify] [--no_sum_check]",
+    options: { concurrency, "no-verify": noVerify, no_sum_check: NO_SUM_CHECK },
     args: { min: 0, max: 0 },
     run: (ctx) => import("./mod.ts").then((m) => m.update(ctx)),
   },
@@ -110,8 +136,9 @@ export const modCommands: Command[] = [
     path: ["mod", "metadata"],
     aliases: [["metadata"]],
     summary: "Print the resolved packages as JSON",
-    usage: "mod metadata [--update]",
+    usage: "mod metadata [--update] [--vendor]",
     options: {
+      vendor: VENDOR,
       // accepted for the KCL tool chain (its language server runs `kcl mod metadata --update`)
       update: { type: "boolean", description: "download missing packages (kpm always does)" },
     },
@@ -122,8 +149,11 @@ export const modCommands: Command[] = [
     path: ["mod", "pkg"],
     aliases: [["pkg"]],
     summary: "Write the package as a tar (or .tgz) file",
-    usage: "mod pkg --target FILE",
-    options: { target: { type: "string", value: "FILE", description: "the archive to write" } },
+    usage: "mod pkg --target FILE [--vendor]",
+    options: {
+      target: { type: "string", value: "FILE", description: "the archive to write" },
+      vendor: VENDOR,
+    },
     args: { min: 0, max: 0 },
     run: (ctx) => import("./mod.ts").then((m) => m.pkg(ctx)),
   },
@@ -135,6 +165,20 @@ export const modCommands: Command[] = [
     run: (ctx) => import("./mod.ts").then((m) => m.remove(ctx)),
   },
   configCommand,
+  {
+    path: ["config", "set"],
+    summary: "Persist a default in kpm.json (DefaultOciRegistry, DefaultOciRepo, DefaultOciPlainHttp)",
+    usage: "config set KEY VALUE",
+    args: { min: 2, max: 2 },
+    run: (ctx) => import("./kpm_config.ts").then((m) => m.configSet(ctx)),
+  },
+  {
+    path: ["config", "unset"],
+    summary: "Remove a default from kpm.json (back to the built-in one)",
+    usage: "config unset KEY",
+    args: { min: 1, max: 1 },
+    run: (ctx) => import("./kpm_config.ts").then((m) => m.configUnset(ctx)),
+  },
 ];
 
 /** `kpm run`. */

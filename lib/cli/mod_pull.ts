@@ -6,7 +6,7 @@
  */
 
 import { join, resolve } from "node:path";
-import { PackageError } from "../kpm/errors.ts";
+import { fetchGitPackage, gitRef, type GitSource } from "../kpm/git_package.ts";
 import { readModFile } from "../kpm/modfile.ts";
 import { fullName } from "../kpm/names.ts";
 import { containedPath } from "../oci/contained_path.ts";
@@ -15,16 +15,8 @@ import { unpackPackage } from "../kpm/package.ts";
 import type { CommandContext } from "./command.ts";
 import { stringOption, UsageError } from "./command.ts";
 import { type KpmContext, kpmContext } from "./kpm_context.ts";
-
-/** Whether a path exists (without following a final symlink). */
-export async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { replaceTree } from "./tree_copy.ts";
+import { progress } from "./progress.ts";
 
 /**
  * Fetches a SOURCE (OCI into the cache, an archive into a temporary folder to remove afterwards, a folder as
@@ -51,49 +43,63 @@ export async function materialize(
     });
     return { dir, name: mod.package.name, version: mod.package.version ?? "", source, temporary: dir };
   }
-  const cached = await fetchPackage(kc.client, source, { home: kc.home, log: ctx.log, verify: kc.verify });
+  const bar = progress(ctx, "Pulling");
+  const cached = await fetchPackage(kc.client, source, {
+    home: kc.home,
+    log: ctx.log,
+    verify: kc.verify,
+    onProgress: bar.update,
+  }).finally(bar.done);
   return { dir: cached.dir, name: cached.name, version: cached.version, tag: cached.tag, source };
+}
+
+/** The package `mod pull --git URL [--tag|--commit|--branch]` fetches, and its folder under DEST (as the reference). */
+async function pullGit(ctx: CommandContext, kc: KpmContext, url: string) {
+  const given = ["tag", "commit", "branch"].filter((name) => stringOption(ctx, name) !== undefined);
+  if (given.length > 1 || ctx.args.length > 1) {
+    throw new UsageError("Usage: kpm mod pull --git URL [DEST] [--tag T | --commit C | --branch B]");
+  }
+  const git: GitSource = {
+    url,
+    ...Object.fromEntries(given.map((name) => [name, stringOption(ctx, name)!])),
+  };
+  let where: string[];
+  try {
+    const parsed = new URL(url);
+    where = ["git", parsed.host, ...parsed.pathname.split("/"), gitRef(git)].filter(Boolean);
+  } catch {
+    throw new UsageError(`Invalid --git "${url}": expected a URL`);
+  }
+  return { ...await fetchGitPackage(git, { home: kc.home }), where };
 }
 
 /** Runs `kpm mod pull`. */
 export async function pull(ctx: CommandContext): Promise<void> {
   const kc = await kpmContext(ctx);
-  const oci = stringOption(ctx, "oci");
+  const git = stringOption(ctx, "git");
+  const oci = stringOption(ctx, "oci") ?? git;
   const [input, dest] = oci !== undefined ? [oci, ctx.args[0]] : [ctx.args[0], ctx.args[1]];
   if (!input || (oci !== undefined && ctx.args.length > 1)) {
-    throw new UsageError("Usage: kpm mod pull SOURCE [DEST] [--tag T] | --oci URL [DEST]");
+    throw new UsageError("Usage: kpm mod pull SOURCE [DEST] [--tag T] | --oci URL [DEST] | --git URL [DEST]");
   }
-  const pulled = await materialize(kc, ctx, { input, tag: stringOption(ctx, "tag") });
+  const pulled = git !== undefined
+    ? await pullGit(ctx, kc, git)
+    : await materialize(kc, ctx, { input, tag: stringOption(ctx, "tag") });
   const base = resolve(ctx.cwd, dest ?? ".");
-  const target = pulled.source.kind === "oci"
+  const target = "where" in pulled
+    ? containedPath(base, pulled.where, "pull target")
+    : pulled.source.kind === "oci"
     ? containedPath(base, ["oci", pulled.source.registry, pulled.source.spelled, pulled.tag!], "pull target")
     : containedPath(base, [fullName(pulled.name, pulled.version, input)], "pull target");
   try {
-    if (await exists(target)) throw new PackageError(`Cannot pull into "${target}": it exists`);
-    await copyTree(pulled.dir, target);
+    if (await replaceTree(pulled.dir, target)) {
+      ctx.log(`'${target}' existed; replaced it with the pulled package`);
+    }
   } finally {
-    if (pulled.temporary) await Deno.remove(pulled.temporary, { recursive: true }).catch(() => {});
+    if ("temporary" in pulled && pulled.temporary) {
+      await Deno.remove(pulled.temporary, { recursive: true }).catch(() => {});
+    }
   }
   if (ctx.global.json) ctx.json({ name: pulled.name, version: pulled.version, path: target });
   ctx.out(`pulled ${pulled.name} ${pulled.version} successfully into ${target}`);
-}
-
-/** Copies a folder through a temporary sibling renamed into place. */
-async function copyTree(from: string, to: string): Promise<void> {
-  const temp = `${to}.${crypto.randomUUID().slice(0, 8)}.partial`;
-  await Deno.mkdir(resolve(to, ".."), { recursive: true });
-  const copy = async (src: string, dst: string) => {
-    await Deno.mkdir(dst, { recursive: true });
-    for await (const entry of Deno.readDir(src)) {
-      if (entry.isDirectory) await copy(join(src, entry.name), join(dst, entry.name));
-      else if (entry.isFile) await Deno.copyFile(join(src, entry.name), join(dst, entry.name));
-    }
-  };
-  try {
-    await copy(from, temp);
-    await Deno.rename(temp, to);
-  } catch (error) {
-    await Deno.remove(temp, { recursive: true }).catch(() => {});
-    throw error;
-  }
 }

@@ -47,6 +47,9 @@ export const ANNOTATION_SUM = "org.kcllang.package.sum";
 /** Where a package lives in a registry. */
 export type PackageLocation = Pick<Reference, "registry" | "repository"> & { tag?: string };
 
+/** Transfer progress of a package archive: its name, the bytes moved so far and its size. */
+export type PackageProgress = (name: string, bytes: number, total: number) => void;
+
 /** What a push produced. */
 export interface PushedPackage {
   /** The package name (kcl.mod's, else the repository's last segment). */
@@ -73,7 +76,7 @@ export async function pushPackage(
   client: RegistryClient,
   dir: string,
   location: PackageLocation,
-  options: { force?: boolean; now?: Date; tempDir: string },
+  options: { force?: boolean; now?: Date; tempDir: string; onProgress?: PackageProgress },
 ): Promise<PushedPackage> {
   const mod = await readModFile(dir);
   const { name, version, description } = mod.package;
@@ -111,7 +114,10 @@ export async function pushPackage(
       size: hasher.size,
       annotations: { [ANNOTATION_TITLE]: `${full}.tgz` },
     };
-    await pushBlob(client, ref, layer, async () => (await Deno.open(archive)).readable);
+    await pushBlob(client, ref, layer, async () => (await Deno.open(archive)).readable, {
+      onProgress: options.onProgress &&
+        ((bytes) => options.onProgress!(layer.annotations![ANNOTATION_TITLE]!, bytes, layer.size)),
+    });
     await pushBlob(client, ref, EMPTY_CONFIG, new TextEncoder().encode("{}"));
     const manifest: ImageManifest = {
       schemaVersion: 2,
@@ -183,7 +189,13 @@ export async function resolveTag(client: RegistryClient, location: PackageLocati
 export async function fetchPackage(
   client: RegistryClient,
   location: PackageLocation,
-  options: { home: string; expectedSum?: string; log?: (line: string) => void; verify?: PackageVerifier },
+  options: {
+    home: string;
+    expectedSum?: string;
+    log?: (line: string) => void;
+    verify?: PackageVerifier;
+    onProgress?: PackageProgress;
+  },
 ): Promise<CachedPackage> {
   const tag = await resolveTag(client, location);
   const ref: Reference = { registry: location.registry, repository: location.repository, tag };
@@ -220,7 +232,7 @@ export async function fetchPackage(
     const fresh = await downloadVerified(client, ref, layer, work, [
       [annotated, "its annotation"],
       [options.expectedSum, "kcl.mod.lock"],
-    ]);
+    ], { onProgress: options.onProgress && ((bytes) => options.onProgress!(full, bytes, layer.size)) });
     await replaceEntry(dir, fresh.dir, work);
     return { ...result, sum: fresh.sum };
   });
@@ -239,9 +251,10 @@ async function downloadVerified(
   layer: Descriptor,
   work: string,
   expectations: [string | undefined, string][],
+  options: { onProgress?: (bytes: number) => void } = {},
 ): Promise<{ dir: string; sum: string }> {
   const archive = join(work, "layer");
-  await downloadBlob(client, ref, layer, archive);
+  await downloadBlob(client, ref, layer, archive, { onProgress: options.onProgress });
   const dir = join(work, "extract");
   await Deno.mkdir(dir);
   await extractPackage((await Deno.open(archive)).readable, dir, { name: formatReference(ref) });

@@ -98,9 +98,7 @@ async function loadOciPackage(
   const location = dep.location;
   const locked = lockedOci(options.lock?.get(dep.name), location);
   const trust = await options.verify?.lockedTrust(location, locked?.signed_by) ?? "uncovered";
-  const offline = locked && !dep.package && trust !== "unverified"
-    ? await cachedFromLock(options.home, locked)
-    : undefined;
+  const offline = locked && trust !== "unverified" ? await cachedFromLock(options.home, locked) : undefined;
   const cached = offline
     ? { ...offline, tag: location.tag!, signedBy: trust === "verified" ? locked?.signed_by : undefined }
     : await options.limit(() =>
@@ -137,26 +135,30 @@ export interface Resolution {
 /**
  * Makes a kcl.mod dependency concrete.
  *
- * @param baseDir the folder of the kcl.mod declaring it, for relative paths
+ * @param options `baseDir`: the folder of the kcl.mod declaring it, for relative paths; `locked`: its lock entry
  * @throws {PackageError} for git dependencies (not supported) and malformed URLs
  */
 export function concreteDependency(
   name: string,
   spec: DependencySpec,
-  options: { defaults: RegistryDefaults; baseDir: string },
+  options: { defaults: RegistryDefaults; baseDir: string; locked?: LockedDependency },
 ): ConcreteDependency {
   const pkg = spec.package ?? name;
   switch (spec.kind) {
-    case "registry":
+    case "registry": {
+      // `name = "version"` was locked where it was added from (KPM_REG/KPM_REPO of that moment): keep using it
+      const locked = options.locked;
+      const pinned = locked?.reg && locked.repo && locked.oci_tag === spec.version ? locked : undefined;
       return {
         kind: "oci",
         name,
         location: {
-          registry: options.defaults.registry,
-          repository: `${options.defaults.repository}/${pkg}`.toLowerCase(),
+          registry: pinned?.reg ?? options.defaults.registry,
+          repository: pinned?.repo ?? `${options.defaults.repository}/${pkg}`.toLowerCase(),
           tag: spec.version,
         },
       };
+    }
     case "oci": {
       const ref = parseReference(spec.oci.toLowerCase());
       return {
@@ -240,7 +242,7 @@ export async function resolveDependencies(
           pkg = await loadOciPackage(client, dep, { ...options, limit });
         } else if (dep.kind === "git") {
           const locked = lockedGit(options.lock?.get(dep.name), dep.git);
-          const offline = locked && !dep.package ? await cachedFromLock(options.home, locked) : undefined;
+          const offline = locked ? await cachedFromLock(options.home, locked) : undefined;
           const git = dep.git;
           const cached = offline ??
             await limit(() => fetchGitPackage(git, { home: options.home, expectedSum: locked?.sum }));
@@ -265,7 +267,11 @@ export async function resolveDependencies(
         }
         const mod = await readModFile(pkg.dir);
         const deps = [...mod.dependencies].map(([n, s]) =>
-          concreteDependency(n, s, { defaults: options.defaults, baseDir: pkg.dir })
+          concreteDependency(n, s, {
+            defaults: options.defaults,
+            baseDir: pkg.dir,
+            locked: options.lock?.get(n),
+          })
         );
         return { pkg, deps };
       })();
@@ -275,7 +281,7 @@ export async function resolveDependencies(
   };
 
   const rootDeps = [...root.dependencies].map(([n, s]) =>
-    concreteDependency(n, s, { defaults: options.defaults, baseDir: dir })
+    concreteDependency(n, s, { defaults: options.defaults, baseDir: dir, locked: options.lock?.get(n) })
   );
   const resolved = new Map<string, ResolvedPackage>();
   const requirement = async (dep: ConcreteDependency) => {

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { resolve as resolvePath } from "node:path";
+
 /** Thrown when the compiler cannot be started. */
 export class CompilerError extends Error {
   override name = "CompilerError";
@@ -26,21 +28,30 @@ export function compilerArgs(dependencies: ResolvedDependency[], userArgs: strin
 }
 
 /**
- * Runs the KCL compiler (`$KPM_KCL_BIN`, else `kcl` on PATH) in `packageDir`.
+ * Runs the KCL compiler (`$KPM_KCL_BIN`, else `kcl` on PATH) in `cwd` (where the user stands, so that
+ * `-o out.yaml` lands there); a package elsewhere (a pulled one, in the cache) is named as its first argument.
  *
  * @returns the compiler's exit status
  * @throws {CompilerError} when no compiler is installed, with how to get one
  */
 export async function runCompiler(
   packageDir: string,
-  options: { dependencies: ResolvedDependency[]; args: string[]; env: Record<string, string | undefined> },
+  options: {
+    dependencies: ResolvedDependency[];
+    args: string[];
+    env: Record<string, string | undefined>;
+    cwd: string;
+  },
 ): Promise<number> {
   const bin = options.env.KPM_KCL_BIN || "kcl";
+  const args = resolvePath(options.cwd) === resolvePath(packageDir)
+    ? options.args
+    : [packageDir, ...options.args];
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command(bin, {
-      args: compilerArgs(options.dependencies, options.args),
-      cwd: packageDir,
+      args: compilerArgs(options.dependencies, args),
+      cwd: options.cwd,
       stdin: "inherit",
       stdout: "inherit",
       stderr: "inherit",

@@ -162,3 +162,38 @@ export async function loadSettings(
     ),
   };
 }
+
+/** The keys of kpm.json that `kpm config set|unset` changes. */
+export const SETTING_KEYS = ["DefaultOciRegistry", "DefaultOciRepo", "DefaultOciPlainHttp"] as const;
+
+/**
+ * Sets (or with `undefined` removes) one key of `$KCL_PKG_PATH/.kpm/config/kpm.json`, keeping the others;
+ * written atomically. DefaultOciPlainHttp takes `true`/`false`.
+ *
+ * @returns the settings file written
+ * @throws {SettingsError} for an unknown key, a bad value or an unreadable settings file
+ */
+export async function writeSetting(
+  env: Record<string, string | undefined>,
+  key: string,
+  value: string | undefined,
+): Promise<string> {
+  const known = SETTING_KEYS.find((k) => k.toLowerCase() === key.toLowerCase());
+  if (!known) throw new SettingsError(`Unknown setting "${key}": expected one of ${SETTING_KEYS.join(", ")}`);
+  let parsed: string | boolean | undefined = value;
+  if (known === "DefaultOciPlainHttp" && value !== undefined) {
+    if (value !== "true" && value !== "false") {
+      throw new SettingsError(`Invalid ${known} "${value}": expected true or false`);
+    }
+    parsed = value === "true";
+  } else if (value !== undefined && (value.trim() === "" || /[\s"]/.test(value))) {
+    throw new SettingsError(`Invalid ${known} "${value}": expected a value without spaces or quotes`);
+  }
+  const path = join(kpmHome(env), ".kpm", "config", "kpm.json");
+  const file: Record<string, unknown> = { ...await readSettingsFile(path) };
+  if (parsed === undefined) delete file[known];
+  else file[known] = parsed;
+  await Deno.mkdir(join(path, ".."), { recursive: true });
+  await writeFileAtomic(path, JSON.stringify(file));
+  return path;
+}
