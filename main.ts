@@ -9,20 +9,30 @@
 import { asksForVersion, VERSION } from "./lib/version.ts";
 
 async function main(args: string[]): Promise<void> {
-  const [{ runCli }, { UsageError }, { denoIO }, { terminalSafe }] = await Promise.all([
-    import("./lib/cli/cli.ts"),
-    import("./lib/cli/command.ts"),
-    import("./lib/cli/io.ts"),
-    import("./lib/cli/terminal_text.ts"),
-  ]);
+  const [{ runCli }, { UsageError }, { denoIO, OutputClosed }, { terminalSafe }, interrupt] = await Promise
+    .all([
+      import("./lib/cli/cli.ts"),
+      import("./lib/cli/command.ts"),
+      import("./lib/cli/io.ts"),
+      import("./lib/cli/terminal_text.ts"),
+      import("./lib/cli/interrupt.ts"),
+    ]);
   const verbose = args.includes("--verbose") || args.includes("-v");
+  interrupt.installInterruptHandler();
   try {
-    Deno.exitCode = await runCli(args, denoIO());
+    const status = await runCli(args, denoIO());
+    Deno.exitCode = interrupt.wasInterrupted() ? interrupt.INTERRUPTED_STATUS : status;
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    console.error(`error: ${terminalSafe(message)}`);
-    if (verbose && error instanceof Error && error.stack) console.error(terminalSafe(error.stack));
-    Deno.exitCode = error instanceof UsageError ? 2 : 1;
+    if (error instanceof OutputClosed) {
+      Deno.exitCode = 0; // the reader closed stdout (`| head -1`): end quietly
+    } else if (error instanceof interrupt.Interrupted) {
+      Deno.exitCode = interrupt.INTERRUPTED_STATUS;
+    } else {
+      const message = error instanceof Error ? error.message : String(error);
+      console.error(`error: ${terminalSafe(message)}`);
+      if (verbose && error instanceof Error && error.stack) console.error(terminalSafe(error.stack));
+      Deno.exitCode = error instanceof UsageError ? 2 : 1;
+    }
   }
 }
 

@@ -48,6 +48,25 @@ Deno.test("exit codes: 0 for success, 2 for usage errors", async (t) => {
     },
     { name: "group without a command", args: ["registry"], code: 2, stdout: "registry login" },
     { name: "unknown option", args: ["artifact", "pull", "--bogus", "a/b:c"], code: 2, error: "--bogus" },
+    {
+      name: "mistyped command",
+      args: ["artifact", "pul", "a/b:c"],
+      code: 2,
+      error: 'did you mean "kpm artifact pull"?',
+    },
+    {
+      name: "mistyped group",
+      args: ["regstry", "login"],
+      code: 2,
+      error: 'did you mean "kpm registry login"?',
+    },
+    {
+      name: "mistyped option, short message",
+      args: ["artifact", "pull", "--media-typ", "x", "a/b:c"],
+      code: 2,
+      error: 'Unknown option "--media-typ"; did you mean "--media-type"?',
+    },
+    { name: "bad package source", args: ["mod", "pull", "http://x/y"], code: 2, error: "only oci:// URLs" },
     { name: "option missing its value", args: ["artifact", "pull", "a/b:c", "-o"], code: 2, error: "-o" },
     { name: "missing argument", args: ["registry", "login"], code: 2, error: "Usage: kpm registry login" },
     { name: "too many arguments", args: ["registry", "logout", "a", "b"], code: 2, error: "Usage:" },
@@ -93,7 +112,7 @@ Deno.test("exit codes: 1 for failures, with one error line and no stack trace", 
     assertEquals(result.code, 1, describe(result));
     assertOneErrorLine(result, "cannot reach");
   });
-  // A malformed reference is a value the command could not use, like a missing file: always 1.
+  // A malformed reference typed on the command line is a usage error: 2.
   for (
     const [name, ref, error] of [
       ["uppercase repository", "127.0.0.1:5000/Acme/App:1", "must be lowercase"],
@@ -101,10 +120,10 @@ Deno.test("exit codes: 1 for failures, with one error line and no stack trace", 
       ["garbage", ":::", 'Invalid reference ":::"'],
     ]
   ) {
-    await t.step(`bad reference (${name}) → 1`, async () => {
+    await t.step(`bad reference (${name}) → 2`, async () => {
       for (const command of [["artifact", "pull"], ["artifact", "push"]]) {
         const result = await kpm([...command, ref!, ...(command[1] === "push" ? ["kcl.mod"] : [])]);
-        assertEquals(result.code, 1, describe(result));
+        assertEquals(result.code, 2, describe(result));
         assertOneErrorLine(result, error!);
       }
     });

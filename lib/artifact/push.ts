@@ -128,7 +128,13 @@ export async function pushToStore(
   const [first, ...more] = options.tags ?? [];
   const descriptor = await store.pushManifest(bytes, OCI_MANIFEST, { tag: first });
   for (const tag of more) await store.pushManifest(bytes, OCI_MANIFEST, { tag });
-  return { manifest: descriptor, layers, tags: options.tags ?? [] };
+  // the descriptor as oras prints it: with the manifest's artifactType and annotations
+  const described: Descriptor = {
+    ...descriptor,
+    ...(manifest.artifactType && { artifactType: manifest.artifactType }),
+    annotations: manifest.annotations,
+  };
+  return { manifest: described, layers, tags: options.tags ?? [] };
 }
 
 /** Pushes one file, folder or in-memory content and returns its layer descriptor. */

@@ -17,9 +17,10 @@ import { pullFromStore } from "../artifact/pull.ts";
 import { pushToStore } from "../artifact/push.ts";
 import { formatTarget, openTarget, parseTarget, type Target, targetReference } from "../artifact/target.ts";
 import type { RegistryClient } from "../oci/client.ts";
+import { ReferenceFormatError } from "../oci/reference.ts";
 import type { Store } from "../oci/store.ts";
 import type { CommandContext } from "./command.ts";
-import { flagOption, listOption, stringOption, UsageError } from "./command.ts";
+import { asUsageError, flagOption, listOption, stringOption, UsageError } from "./command.ts";
 import { progress } from "./progress.ts";
 import { commandSettings, registryClient } from "./registry_context.ts";
 
@@ -36,11 +37,13 @@ export function parseAnnotations(values: string[]): Record<string, string> {
 /**
  * Parses a REF argument (`host/repo[:tag|@digest]` or `oci-layout:DIR[:tag|@digest]`).
  *
- * @throws {ArtifactError} / {ReferenceFormatError} for a malformed reference (exit status 1, as for every bad
- *   reference)
+ * @throws {UsageError} for a malformed reference (exit status 2: it was typed on the command line)
  */
 export function parseTargetArg(ctx: CommandContext, value: string, multipleTags = false): Target {
-  return parseTarget(value, { cwd: ctx.cwd, multipleTags });
+  return asUsageError(() => parseTarget(value, { cwd: ctx.cwd, multipleTags }), [
+    ArtifactError,
+    ReferenceFormatError,
+  ]);
 }
 
 /** One registry client per command, so that every store of a command (copy's source and target) shares tokens. */

@@ -8,11 +8,16 @@
 
 import { parseFileSpec } from "../artifact/files.ts";
 import { pushToStore } from "../artifact/push.ts";
-import { formatTarget, targetReference } from "../artifact/target.ts";
+import { formatTarget, type Target, targetReference } from "../artifact/target.ts";
 import type { CommandContext } from "./command.ts";
 import { stringOption, UsageError } from "./command.ts";
 import { annotationOptions, concurrencyOption, parseTargetArg, targetStore } from "./artifact.ts";
 import { progress } from "./progress.ts";
+
+/** The target with its digest, written once (`host/repo:tag@sha256:…`, or as given when it had one). */
+function pinned(target: Target, digest: string): string {
+  return target.digest ? formatTarget(target) : `${formatTarget(target)}@${digest}`;
+}
 
 /** Runs `kpm artifact attach`. */
 export async function attach(ctx: CommandContext): Promise<void> {
@@ -51,7 +56,7 @@ export async function attach(ctx: CommandContext): Promise<void> {
     });
     return;
   }
-  ctx.out(`Attached to ${formatTarget(target)}@${subject.digest}`);
+  ctx.out(`Attached to ${pinned(target, subject.digest)}`);
   ctx.out(`Digest: ${result.manifest.digest}`);
 }
 
@@ -65,7 +70,7 @@ export async function discover(ctx: CommandContext): Promise<void> {
     ctx.json({ subject, manifests: referrers });
     return;
   }
-  ctx.out(`${formatTarget(target)}@${subject.digest}`);
+  ctx.out(pinned(target, subject.digest));
   referrers.forEach((referrer, i) => {
     const last = i === referrers.length - 1;
     ctx.out(`${last ? "└──" : "├──"} ${referrer.artifactType ?? referrer.mediaType}`);

@@ -8,6 +8,7 @@
 import { RegistryClient } from "../oci/client.ts";
 import { type CredentialLookup, CredentialStore } from "../oci/credentials.ts";
 import { type ChartRepoScheme, startChartRepo } from "../server/chartrepo.ts";
+import { serveUntilStopped } from "./interrupt.ts";
 import type { CommandContext } from "./command.ts";
 import { stringOption, UsageError } from "./command.ts";
 import { commandSettings, credentialStore, registryFetch } from "./registry_context.ts";
@@ -80,15 +81,5 @@ export async function serve(ctx: CommandContext): Promise<void> {
     log: (line) => ctx.log(line),
   });
   ctx.out(`Listening on ${server.url}`);
-  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-  const stop = () => {
-    ctx.log("Shutting down");
-    server.close();
-  };
-  for (const signal of signals) Deno.addSignalListener(signal, stop);
-  try {
-    await server.finished;
-  } finally {
-    for (const signal of signals) Deno.removeSignalListener(signal, stop);
-  }
+  await serveUntilStopped(ctx, server);
 }

@@ -10,8 +10,10 @@ import { COMMANDS } from "./commands.ts";
 import { asksForVersion, VERSION } from "../version.ts";
 import { parseDuration } from "./duration.ts";
 import { terminalSafe } from "./terminal_text.ts";
+import { closest, didYouMean } from "./suggest.ts";
 
-const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
+/** The options every command takes. */
+export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   "plain-http": {
     type: "boolean",
     description: "use plain HTTP (loopback registries try https, then http)",
@@ -20,6 +22,7 @@ const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
     type: "boolean",
     description: "not supported: Deno cannot skip TLS verification; use --ca-file",
   },
+  "insecure-skip-tls-verify": { type: "boolean", description: "the KCL CLI's spelling of --insecure" },
   "ca-file": { type: "string", value: "FILE", description: "trust the CA certificates in FILE (PEM) too" },
   "cert-file": { type: "string", value: "FILE", description: "client certificate (PEM) for TLS registries" },
   "key-file": { type: "string", value: "FILE", description: "private key (PEM) of --cert-file" },
@@ -128,7 +131,7 @@ function globalOptions(
   values: Record<string, unknown>,
   env: Record<string, string | undefined>,
 ): GlobalOptions {
-  if (values.insecure === true) {
+  if (values.insecure === true || values["insecure-skip-tls-verify"] === true) {
     throw new UsageError(
       "--insecure is not supported: Deno cannot skip TLS certificate checks for one connection; " +
         "trust the registry's CA with --ca-file FILE, or use --plain-http for a registry without TLS",
@@ -156,6 +159,33 @@ function timeoutOption(flag: unknown, env: string | undefined): number | undefin
   return undefined;
 }
 
+/** The command the user probably meant by mistyped words (`artfact pul` → `artifact pull`), from the table. */
+function suggestCommand(words: string[]): string | undefined {
+  if (words.length === 0) return undefined;
+  const known = COMMANDS.flatMap((c) => [c.path, ...(c.aliases ?? [])]);
+  const pick = (word: string, options: string[]) => options.includes(word) ? word : closest(word, options);
+  const first = pick(words[0]!, [...new Set(known.map((path) => path[0]!))]);
+  if (first === undefined) return undefined;
+  const seconds = known.filter((path) => path.length > 1 && path[0] === first).map((path) => path[1]!);
+  const second = words.length > 1 && seconds.length > 0 ? pick(words[1]!, seconds) : undefined;
+  if (second !== undefined) return `${first} ${second}`;
+  return words.length > 1 && seconds.length > 0 ? undefined : first;
+}
+
+/** A short message for parseArgs' errors (its own text is a paragraph), with "did you mean" for options. */
+function optionError(error: Error & { code?: string }, options: Record<string, OptionSpec>): string {
+  const option = /'(-[^']*)'/.exec(error.message)?.[1];
+  if (error.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && option) {
+    const names = Object.keys(options).map((name) => `--${name}`);
+    const long = option.startsWith("--") ? option.split("=")[0]! : option;
+    return `Unknown option "${long}"${didYouMean(long, names)}`;
+  }
+  if (error.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && option) {
+    return `Option "${/--[\w-]+/.exec(option)?.[0] ?? option}" needs a value`;
+  }
+  return error.message.split("\n")[0]!;
+}
+
 /**
  * Runs the kpm command line.
  *
@@ -179,7 +209,12 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
       io.write(groupHelp(isGroup ? groupWords.slice(0, 1) : []));
       return argv.length === 0 || wantsHelp ? 0 : 2;
     }
-    throw new UsageError(`Unknown command "${words.join(" ") || argv.join(" ")}"; run \`kpm --help\``);
+    const suggestion = suggestCommand(words);
+    throw new UsageError(
+      `Unknown command "${words.join(" ") || argv.join(" ")}"; ${
+        suggestion ? `did you mean "kpm ${suggestion}"?` : "run `kpm --help`"
+      }`,
+    );
   }
   const { command, length } = found;
   if (wantsHelp) {
@@ -200,7 +235,9 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     });
   } catch (error) {
     throw new UsageError(
-      `${(error as Error).message.split("\n")[0]}; run \`kpm ${command.path.join(" ")} --help\``,
+      `${optionError(error as Error, { ...GLOBAL_OPTIONS, ...command.options })}; run \`kpm ${
+        command.path.join(" ")
+      } --help\``,
     );
   }
   const args = parsed.positionals;

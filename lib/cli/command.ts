@@ -95,3 +95,16 @@ export function listOption(ctx: CommandContext, name: string): string[] {
 export function flagOption(ctx: CommandContext, name: string): boolean {
   return ctx.values[name] === true;
 }
+
+/**
+ * Runs `parse`; an error of one of `kinds` (input typed on the command line that cannot be understood) becomes
+ * a UsageError, so the exit status is 2.
+ */
+export function asUsageError<T>(parse: () => T, kinds: (abstract new (...args: never[]) => Error)[]): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (kinds.some((kind) => error instanceof kind)) throw new UsageError((error as Error).message);
+    throw error;
+  }
+}

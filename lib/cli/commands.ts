@@ -27,4 +27,11 @@ export const COMMANDS: Command[] = [
   runCommand,
   ...artifactCommands,
   chartRepoServeCommand,
+  {
+    path: ["completion"],
+    summary: "Print a shell completion script (bash, zsh or fish)",
+    usage: "completion bash|zsh|fish",
+    args: { min: 1, max: 1 },
+    run: (ctx) => import("./completion.ts").then((m) => m.completion(ctx)),
+  },
 ];

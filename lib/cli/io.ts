@@ -8,6 +8,14 @@ import type { CliIO } from "./command.ts";
 
 const encoder = new TextEncoder();
 
+/**
+ * Thrown when stdout was closed by the reader (`kpm artifact tags REPO | head -1`); main.ts then ends quietly
+ * with status 0, as `ls | head -1` does.
+ */
+export class OutputClosed extends Error {
+  override name = "OutputClosed";
+}
+
 /** Builds the CliIO of this Deno process (stdout, stderr, stdin, environment, fetch). */
 export function denoIO(): CliIO {
   return {
@@ -16,7 +24,14 @@ export function denoIO(): CliIO {
     stdin: Deno.stdin.readable,
     stdinIsTerminal: Deno.stdin.isTerminal(),
     stderrIsTerminal: Deno.stderr.isTerminal(),
-    write: (text) => writeAll(Deno.stdout, encoder.encode(text)),
+    write: (text) => {
+      try {
+        writeAll(Deno.stdout, encoder.encode(text));
+      } catch (error) {
+        if (error instanceof Deno.errors.BrokenPipe) throw new OutputClosed("stdout was closed");
+        throw error;
+      }
+    },
     writeError: (text) => writeAll(Deno.stderr, encoder.encode(text)),
     fetch: globalThis.fetch,
   };

@@ -8,9 +8,10 @@
 import { join } from "node:path";
 import type { RegistryClient } from "../oci/client.ts";
 import type { KpmSettings } from "../kpm/settings.ts";
-import { type PackageSource, parseSource } from "../kpm/source.ts";
+import { type PackageSource, parseSource, SourceError } from "../kpm/source.ts";
 import { type PackageVerifier, readTrustPolicy, trustPolicyVerifier } from "../kpm/trust_policy.ts";
-import { type CommandContext, flagOption, stringOption, UsageError } from "./command.ts";
+import { ReferenceFormatError } from "../oci/reference.ts";
+import { asUsageError, type CommandContext, flagOption, stringOption, UsageError } from "./command.ts";
 import { commandSettings, registryClient } from "./registry_context.ts";
 
 /** Settings, client and helpers of a package command. */
@@ -47,24 +48,25 @@ export async function kpmContext(ctx: CommandContext): Promise<KpmContext> {
     home: settings.home,
     tempDir: join(settings.home, ".kpm", "tmp"),
     source: (input, tag) =>
-      parseSource(input, {
-        defaults: { registry: settings.registry.value, repository: settings.repository.value },
-        tag,
-        cwd: ctx.cwd,
-        stat: (path) => {
-          try {
-            const info = Deno.statSync(path);
-            return info.isDirectory ? "dir" : "file";
-          } catch {
-            return undefined;
-          }
-        },
-        onLowercase: (from, to) => {
-          if (warned) return;
-          warned = true;
-          ctx.log(`note: OCI repository names are lowercase; using "${to}" for "${from}"`);
-        },
-      }),
+      asUsageError(() =>
+        parseSource(input, {
+          defaults: { registry: settings.registry.value, repository: settings.repository.value },
+          tag,
+          cwd: ctx.cwd,
+          stat: (path) => {
+            try {
+              const info = Deno.statSync(path);
+              return info.isDirectory ? "dir" : "file";
+            } catch {
+              return undefined;
+            }
+          },
+          onLowercase: (from, to) => {
+            if (warned) return;
+            warned = true;
+            ctx.log(`note: OCI repository names are lowercase; using "${to}" for "${from}"`);
+          },
+        }), [SourceError, ReferenceFormatError]),
   };
 }
 

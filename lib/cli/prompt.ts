@@ -6,6 +6,7 @@
 
 import type { CliIO } from "./command.ts";
 import { UsageError } from "./command.ts";
+import { Interrupted } from "./interrupt.ts";
 
 /**
  * Asks a question on stderr and reads one line from the terminal; with `hidden` the typed characters are not
@@ -34,7 +35,7 @@ export async function prompt(
       if (done) break;
       for (const byte of value) {
         if (byte === 0x0d || byte === 0x0a) break outer;
-        if (byte === 0x03) throw new UsageError("Interrupted");
+        if (byte === 0x03) throw new Interrupted();
         if (byte === 0x7f || byte === 0x08) bytes.pop();
         else bytes.push(byte);
       }

@@ -19,6 +19,10 @@ function registryArgument(value: string): string {
   return registry;
 }
 
+/** What docker and oras say when a password is typed on the command line (shell history, `ps`). */
+export const PASSWORD_FLAG_WARNING =
+  "WARNING! Using --password via the CLI is insecure (shell history, process list). Use --password-stdin.";
+
 /** Runs `kpm registry login`. */
 export async function login(ctx: CommandContext): Promise<void> {
   const registry = registryArgument(ctx.args[0]!);
@@ -29,7 +33,7 @@ export async function login(ctx: CommandContext): Promise<void> {
       throw new UsageError("--password and --password-stdin cannot be used together");
     }
     password = await readStdin(ctx);
-  }
+  } else if (password !== undefined) ctx.log(PASSWORD_FLAG_WARNING);
   if (username === undefined) username = await prompt(ctx, "Username: ");
   if (password === undefined) password = await prompt(ctx, "Password: ", { hidden: true });
   if (username === "" || password === "") throw new UsageError("Username and password must not be empty");

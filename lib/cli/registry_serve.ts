@@ -20,6 +20,7 @@ import { parseDuration } from "./duration.ts";
 import { DEFAULT_ADDR, DEFAULT_ROOT, registryServeCommand } from "./registry_commands.ts";
 import { commandSettings, registryClient } from "./registry_context.ts";
 import { mergeConfigFile } from "./registry_serve_config.ts";
+import { serveUntilStopped } from "./interrupt.ts";
 
 /**
  * Parses `HOST:PORT`, `[IPv6]:PORT` or `:PORT` (all interfaces).
@@ -150,19 +151,19 @@ export async function serve(ctx: CommandContext): Promise<void> {
       }
     }
   }
-  const registry = await startRegistry(options);
-  ctx.out(`Listening on ${registry.url}`);
+  const registry = await startRegistry(options).catch((error) => {
+    if (!(error instanceof Deno.errors.AddrInUse)) throw error;
+    throw new Error(`Cannot listen on "${address}:${options.port}": address already in use`, {
+      cause: error,
+    });
+  });
+  const wildcard = options.hostname === "0.0.0.0" || options.hostname === "::";
+  ctx.out(
+    wildcard
+      ? `Listening on ${address}:${registry.port} (every interface; ${registry.url} from this machine)`
+      : `Listening on ${registry.url}`,
+  );
   ctx.log(`Storage: ${options.root}${open ? " (no authentication)" : ""}`);
-  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-  const stop = () => {
-    ctx.log("Shutting down: finishing requests in flight");
-    registry.close();
-  };
-  for (const signal of signals) Deno.addSignalListener(signal, stop);
-  try {
-    await registry.finished;
-    await registry.close();
-  } finally {
-    for (const signal of signals) Deno.removeSignalListener(signal, stop);
-  }
+  await serveUntilStopped(ctx, registry);
+  await registry.close();
 }
