@@ -183,7 +183,7 @@ await forEachRegistry("the seeds' quick start works verbatim", async (t, registr
     assertEquals(result.code, 0, describe(result));
     assertEquals((await Deno.readTextFile(log)).split("\n"), [
       `${app}|run -E MyPkg=${join(cache, "MyPkg_0.0.1")} -D env=prod`,
-      `${join(cache, "MyPkg_0.0.1")}|run`,
+      `${home.dir}|run ${join(cache, "MyPkg_0.0.1")}`, // where the user stands, the package named
       "",
     ]);
   });

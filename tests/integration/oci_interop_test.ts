@@ -134,7 +134,8 @@ for (const mode of ["none", "htpasswd", "token"] as const) {
               host,
             ]);
             assertEquals(result.code, 1, describe(result));
-            const lines = result.stderr.trimEnd().split("\n");
+            // -p warns first, as docker and oras do; then the one error line
+            const lines = result.stderr.trimEnd().split("\n").filter((line) => !line.startsWith("WARNING! "));
             assert(lines[0]!.startsWith("error: "), describe(result));
             assert(!result.stderr.includes("    at "), describe(result));
             assertEquals(lines.length, 1, describe(result));
