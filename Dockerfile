@@ -30,6 +30,7 @@ ENV HOME=/home/nonroot \
     KCL_PKG_PATH=/home/nonroot/.kcl/kpm \
     NO_COLOR=1
 USER nonroot:nonroot
-WORKDIR /home/nonroot
+# /workspace: mount the folder to work in there, as `docker run -v $(pwd):/workspace IMAGE pull REF` does
+WORKDIR /workspace
 ENTRYPOINT ["kpm"]
 CMD ["--help"]

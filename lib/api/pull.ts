@@ -125,7 +125,9 @@ export async function pullToMemory(
   options: PullSourceOptions & { maxBytes?: number } = {},
 ): Promise<MemoryPullResult> {
   const [place, reference] = await openSource(from, options);
-  const { manifest, titled, skipped } = await selectLayers(place.store, reference, options.allowedMediaTypes);
+  const { manifest, titled, skipped } = await selectLayers(place.store, reference, {
+    mediaTypes: options.allowedMediaTypes,
+  });
   const total = titled.reduce((sum, layer) => sum + layer.size, 0);
   const max = options.maxBytes ?? DEFAULT_MAX_BYTES;
   if (total > max) {

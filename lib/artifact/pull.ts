@@ -17,6 +17,7 @@ import { mapLimit } from "../oci/concurrency.ts";
 import { ArtifactError, safeRelativePath } from "./files.ts";
 import { unpackFolder } from "./folder.ts";
 import { withHelmTitles } from "./helm_titles.ts";
+import { type PlatformSpec, selectManifest } from "./platform.ts";
 
 /** Options of pullArtifact. */
 export interface PullArtifactOptions {
@@ -30,6 +31,8 @@ export interface PullArtifactOptions {
   allowPathTraversal?: boolean;
   /** Parallel downloads (default 3, like oras). */
   concurrency?: number;
+  /** The manifest of an image index to pull (`--platform`). */
+  platform?: PlatformSpec;
   onProgress?: (title: string, bytes: number, total: number) => void;
 }
 
@@ -45,6 +48,8 @@ export interface PullResult {
   files: PulledFile[];
   /** Layers skipped because they have no title. */
   skipped: Descriptor[];
+  /** The manifest it refers to (`subject`), if any. */
+  subject?: Descriptor;
 }
 
 /**
@@ -75,7 +80,7 @@ export async function pullFromStore(
   reference: string,
   options: PullArtifactOptions,
 ): Promise<PullResult> {
-  const { manifest, titled, skipped } = await selectLayers(store, reference, options.mediaTypes);
+  const { manifest, titled, skipped, subject } = await selectLayers(store, reference, options);
   const targets = titled.map((layer) => {
     const title = layer.annotations![ANNOTATION_TITLE]!;
     const unpack = layer.annotations?.[ANNOTATION_UNPACK] === "true";
@@ -111,6 +116,7 @@ export async function pullFromStore(
     manifest,
     files: targets.map(({ layer, path }) => ({ path, descriptor: layer })),
     skipped,
+    ...(subject && { subject }),
   };
 }
 
@@ -125,39 +131,45 @@ export interface SelectedLayers {
   titled: Descriptor[];
   /** Layers of an allowed media type without a title. */
   skipped: Descriptor[];
+  /** The manifest it refers to (`subject`), if any. */
+  subject?: Descriptor;
 }
 
 /**
- * Reads an artifact's manifest (following an index of exactly one manifest) and picks its layers of the
- * allowed media types (all when `mediaTypes` is empty).
+ * Reads an artifact's manifest (following an index to its one manifest, or to the one for `platform`) and
+ * picks its layers of the allowed media types (all when `mediaTypes` is empty).
  *
- * @throws {ArtifactError} for an index with several manifests or a nested index
+ * @throws {ArtifactError} for an index without the manifest wanted, a nested index, or media types that
+ *   match no layer
  */
 export async function selectLayers(
   store: Store,
   reference: string,
-  mediaTypes: readonly string[] = [],
+  options: { mediaTypes?: readonly string[]; platform?: PlatformSpec } = {},
 ): Promise<SelectedLayers> {
+  const mediaTypes = options.mediaTypes ?? [];
   const name = `${store.name}${isDigest(reference) ? "@" : ":"}${reference}`;
   let fetched = await store.fetchManifest(reference);
   if (isIndex(fetched.manifest)) {
-    const children = fetched.manifest.manifests;
-    if (children.length !== 1) {
-      throw new ArtifactError(
-        `Cannot pull "${name}": it is an index of ${children.length} manifests; pull one by digest`,
-      );
-    }
-    fetched = await store.fetchManifest(children[0]!);
+    fetched = await store.fetchManifest(selectManifest(fetched.manifest, name, options.platform));
   }
   if (isIndex(fetched.manifest)) {
     throw new ArtifactError(`Cannot pull "${name}": nested index`);
   }
   const wanted = mediaTypes.length ? new Set(mediaTypes) : undefined;
   const layers = withHelmTitles(fetched.manifest).filter((layer) => !wanted || wanted.has(layer.mediaType));
+  if (wanted && layers.length === 0) {
+    const held = [...new Set(fetched.manifest.layers.map((layer) => layer.mediaType))];
+    throw new ArtifactError(
+      `Cannot pull "${name}": no layer has media type ${[...wanted].map((t) => `"${t}"`).join(" or ")}; ` +
+        `it holds ${held.length ? held.map((t) => `"${t}"`).join(", ") : "no layers"}`,
+    );
+  }
   return {
     manifest: fetched.descriptor,
     titled: layers.filter((layer) => layer.annotations?.[ANNOTATION_TITLE]),
     skipped: layers.filter((layer) => !layer.annotations?.[ANNOTATION_TITLE]),
+    ...(fetched.manifest.subject && { subject: fetched.manifest.subject }),
   };
 }
 

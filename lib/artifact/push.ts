@@ -23,6 +23,7 @@ import {
 import type { Reference } from "../oci/reference.ts";
 import { RegistryStore } from "../oci/registry_store.ts";
 import type { Store } from "../oci/store.ts";
+import type { UploadOutcome } from "../oci/blob_upload.ts";
 import { ArtifactError, type FileSpec, fileTitle } from "./files.ts";
 import { mapLimit } from "../oci/concurrency.ts";
 import { packFolder } from "./folder.ts";
@@ -50,11 +51,17 @@ export interface PushArtifactOptions {
   created?: Date;
   /** The manifest this artifact refers to (`attach`): written as the manifest's `subject`. */
   subject?: Descriptor;
+  /** Titles as given, absolute or climbing out with `..` (oras' --disable-path-validation). */
+  disablePathValidation?: boolean;
+  /** Called with a file's title and whether the store had it already, mounted it or received it. */
+  onOutcome?: (title: string, outcome: UploadOutcome) => void;
 }
 
 /** What a push produced. */
 export interface PushResult {
   manifest: Descriptor;
+  /** The manifest as pushed. */
+  manifestBytes: Uint8Array;
   layers: Descriptor[];
   /** The tags applied. */
   tags: string[];
@@ -94,7 +101,7 @@ export async function pushToStore(
 ): Promise<PushResult> {
   const titles = new Set<string>();
   for (const file of files) {
-    const title = fileTitle(file.path);
+    const title = titleOf(file.path, options);
     if (titles.has(title)) throw new ArtifactError(`Cannot push "${file.path}": it is named twice`);
     titles.add(title);
   }
@@ -134,29 +141,40 @@ export async function pushToStore(
     ...(manifest.artifactType && { artifactType: manifest.artifactType }),
     annotations: manifest.annotations,
   };
-  return { manifest: described, layers, tags: options.tags ?? [] };
+  return { manifest: described, manifestBytes: bytes, layers, tags: options.tags ?? [] };
+}
+
+/** A file's title: checked by fileTitle, or as given with disablePathValidation. */
+export function titleOf(path: string, options: Pick<PushArtifactOptions, "disablePathValidation">): string {
+  return options.disablePathValidation ? path.replaceAll("\\", "/").replace(/\/+$/, "") : fileTitle(path);
 }
 
 /** Pushes one file, folder or in-memory content and returns its layer descriptor. */
 async function pushFile(store: Store, file: FileSpec, options: PushArtifactOptions): Promise<Descriptor> {
-  const title = fileTitle(file.path);
+  const title = titleOf(file.path, options);
   const annotations = { ...options.fileAnnotations?.[title], [ANNOTATION_TITLE]: title };
   const onProgress = (total: number) => (bytes: number) => options.onProgress?.(title, bytes, total);
+  const onOutcome = (outcome: UploadOutcome) => options.onOutcome?.(title, outcome);
   if (file.content) {
     const base = { mediaType: file.mediaType ?? OCI_LAYER_TAR, annotations };
-    return await pushBytes(store, file.content, base, onProgress(file.content.byteLength));
+    return await pushBytes(store, file.content, base, {
+      onProgress: onProgress(file.content.byteLength),
+      onOutcome,
+    });
   }
   const path = resolve(options.cwd, file.path);
   const info = await Deno.stat(path).catch(() => {
     throw new ArtifactError(`Cannot push "${file.path}": no such file or folder`);
   });
-  if (info.isDirectory) return await pushFolder(store, path, file, { annotations, onProgress });
+  if (info.isDirectory) return await pushFolder(store, path, file, { annotations, onProgress, onOutcome });
   if (!info.isFile) throw new ArtifactError(`Cannot push "${file.path}": not a regular file or folder`);
   const { digest, size } = await digestStream((await Deno.open(path)).readable);
   const descriptor: Descriptor = { mediaType: file.mediaType ?? OCI_LAYER_TAR, digest, size, annotations };
-  await store.pushBlob(descriptor, async () => (await Deno.open(path)).readable, {
-    onProgress: onProgress(size),
-  });
+  onOutcome(
+    await store.pushBlob(descriptor, async () => (await Deno.open(path)).readable, {
+      onProgress: onProgress(size),
+    }),
+  );
   return descriptor;
 }
 
@@ -165,9 +183,13 @@ async function pushFolder(
   store: Store,
   path: string,
   file: FileSpec,
-  options: { annotations: Record<string, string>; onProgress: (total: number) => (bytes: number) => void },
+  options: {
+    annotations: Record<string, string>;
+    onProgress: (total: number) => (bytes: number) => void;
+    onOutcome: (outcome: UploadOutcome) => void;
+  },
 ): Promise<Descriptor> {
-  const packed = await packFolder(path, fileTitle(file.path));
+  const packed = await packFolder(path, options.annotations[ANNOTATION_TITLE]!);
   try {
     const descriptor: Descriptor = {
       mediaType: file.mediaType ?? OCI_LAYER_TAR_GZIP,
@@ -179,9 +201,11 @@ async function pushFolder(
         [ANNOTATION_UNPACK]: "true",
       },
     };
-    await store.pushBlob(descriptor, async () => (await Deno.open(packed.path)).readable, {
-      onProgress: options.onProgress(packed.size),
-    });
+    options.onOutcome(
+      await store.pushBlob(descriptor, async () => (await Deno.open(packed.path)).readable, {
+        onProgress: options.onProgress(packed.size),
+      }),
+    );
     return descriptor;
   } finally {
     await Deno.remove(packed.path).catch(() => {});
@@ -193,10 +217,10 @@ async function pushBytes(
   store: Store,
   bytes: Uint8Array,
   base: Pick<Descriptor, "mediaType" | "annotations">,
-  onProgress?: (bytes: number) => void,
+  report: { onProgress?: (bytes: number) => void; onOutcome?: (outcome: UploadOutcome) => void } = {},
 ): Promise<Descriptor> {
   const descriptor: Descriptor = { ...base, digest: digestOf(bytes), size: bytes.byteLength };
-  await store.pushBlob(descriptor, bytes, { onProgress });
+  report.onOutcome?.(await store.pushBlob(descriptor, bytes, { onProgress: report.onProgress }));
   return descriptor;
 }
 

@@ -12,10 +12,23 @@ import {
   parseAnnotationFile,
   parseAnnotationFlags,
 } from "../artifact/annotations.ts";
-import { ArtifactError, type FileSpec, fileTitle, parseFileSpec } from "../artifact/files.ts";
-import { pullFromStore } from "../artifact/pull.ts";
-import { pushToStore } from "../artifact/push.ts";
-import { formatTarget, openTarget, parseTarget, type Target, targetReference } from "../artifact/target.ts";
+import { ArtifactError, type FileSpec, parseFileSpec } from "../artifact/files.ts";
+import { pullFromStore, type PullResult } from "../artifact/pull.ts";
+import { parsePlatform, type PlatformSpec } from "../artifact/platform.ts";
+import type { UploadOutcome } from "../oci/blob_upload.ts";
+import { writeFileAtomic } from "../oci/atomic_file.ts";
+import { pushToStore, titleOf } from "../artifact/push.ts";
+import {
+  formatTarget,
+  LAYOUT_PREFIX,
+  openTarget,
+  parseTarget,
+  type Target,
+  targetReference,
+} from "../artifact/target.ts";
+import { isDigest } from "../oci/digest.ts";
+import { credentialOptions } from "./credential_options.ts";
+import { isLayoutArchive, unpackLayoutArchive } from "./layout_archive.ts";
 import type { RegistryClient } from "../oci/client.ts";
 import { ReferenceFormatError } from "../oci/reference.ts";
 import type { Store } from "../oci/store.ts";
@@ -35,12 +48,24 @@ export function parseAnnotations(values: string[]): Record<string, string> {
 }
 
 /**
- * Parses a REF argument (`host/repo[:tag|@digest]` or `oci-layout:DIR[:tag|@digest]`).
+ * Parses a REF argument (`host/repo[:tag|@digest]` or `oci-layout:DIR[:tag|@digest]`); with `--oci-layout`
+ * (or `layoutFlag`, e.g. copy's `--from-oci-layout`) REF is a layout folder, with `--oci-layout-path DIR` a tag
+ * or digest in that layout, as oras spells them.
  *
  * @throws {UsageError} for a malformed reference (exit status 2: it was typed on the command line)
  */
-export function parseTargetArg(ctx: CommandContext, value: string, multipleTags = false): Target {
-  return asUsageError(() => parseTarget(value, { cwd: ctx.cwd, multipleTags }), [
+export function parseTargetArg(
+  ctx: CommandContext,
+  value: string,
+  options: { multipleTags?: boolean; layoutFlag?: string } = {},
+): Target {
+  const layoutPath = stringOption(ctx, "oci-layout-path");
+  const spelled = layoutPath !== undefined
+    ? `${LAYOUT_PREFIX}${layoutPath}${isDigest(value) ? "@" : ":"}${value}`
+    : flagOption(ctx, options.layoutFlag ?? "oci-layout") && !value.startsWith(LAYOUT_PREFIX)
+    ? `${LAYOUT_PREFIX}${value}`
+    : value;
+  return asUsageError(() => parseTarget(spelled, { cwd: ctx.cwd, multipleTags: options.multipleTags }), [
     ArtifactError,
     ReferenceFormatError,
   ]);
@@ -49,19 +74,33 @@ export function parseTargetArg(ctx: CommandContext, value: string, multipleTags 
 /** One registry client per command, so that every store of a command (copy's source and target) shares tokens. */
 const clients = new WeakMap<CommandContext, Promise<RegistryClient>>();
 
-/** Opens the store of a target; the registry client is made only for registry targets. */
+/**
+ * Opens the store of a target; the registry client (with -u/-p/--identity-token when given) is made only for
+ * registry targets. A layout given as a tar archive is unpacked to read it.
+ *
+ * @throws {UsageError} when a layout archive would be written
+ */
 export async function targetStore(ctx: CommandContext, target: Target, create = false): Promise<Store> {
-  return await openTarget(target, {
-    create,
-    client: () => {
-      let client = clients.get(ctx);
-      if (!client) {
-        client = commandSettings(ctx).then((settings) => registryClient(ctx, settings));
-        clients.set(ctx, client);
-      }
-      return client;
-    },
-  });
+  if (target.kind === "layout" && await isLayoutArchive(target.dir)) {
+    if (create) {
+      throw new UsageError(
+        `Cannot write to OCI layout archive "${target.dir}": write to a folder and tar it`,
+      );
+    }
+    target = { ...target, dir: await unpackLayoutArchive(target.dir) };
+  }
+  return await openTarget(target, { create, client: () => commandClient(ctx) });
+}
+
+/** The command's one registry client, with the credential of -u/-p/--identity-token when given. */
+export function commandClient(ctx: CommandContext): Promise<RegistryClient> {
+  let client = clients.get(ctx);
+  if (!client) {
+    client = Promise.all([commandSettings(ctx), credentialOptions(ctx)])
+      .then(([settings, credential]) => registryClient(ctx, settings, { credential }));
+    clients.set(ctx, client);
+  }
+  return client;
 }
 
 /** Reads `--concurrency` (default 3, like oras). */
@@ -88,13 +127,21 @@ export async function annotationOptions(
   const fromFile = annotationFile
     ? parseAnnotationFile(await readText(resolve(ctx.cwd, annotationFile), annotationFile), annotationFile)
     : undefined;
-  const titles = files.map((f) => fileTitle(f.path));
+  const disablePathValidation = flagOption(ctx, "disable-path-validation");
+  const titles = files.map((f) => titleOf(f.path, { disablePathValidation }));
   return mergeAnnotations(parseAnnotations(listOption(ctx, "annotation")), fromFile, titles);
 }
 
+/** How a file's upload is reported, in oras's words. */
+const OUTCOME_WORDS: Record<UploadOutcome, string> = {
+  uploaded: "Uploaded",
+  exists: "Exists",
+  mounted: "Mounted",
+};
+
 /** Runs `kpm artifact push`. */
 export async function push(ctx: CommandContext): Promise<void> {
-  const target = parseTargetArg(ctx, ctx.args[0]!, true);
+  const target = parseTargetArg(ctx, ctx.args[0]!, { multipleTags: true });
   if (target.digest) throw new UsageError(`Cannot push to a digest "${ctx.args[0]}": name a tag`);
   const tags = target.tags.length ? target.tags : ["latest"];
   const files = ctx.args.slice(1).map(parseFileSpec);
@@ -103,6 +150,7 @@ export async function push(ctx: CommandContext): Promise<void> {
   const annotations = await annotationOptions(ctx, files);
   const store = await targetStore(ctx, target, true);
   const bar = progress(ctx, "Pushing");
+  const outcomes: [string, UploadOutcome][] = [];
   const result = await pushToStore(store, files, {
     cwd: ctx.cwd,
     artifactType: stringOption(ctx, "artifact-type"),
@@ -112,16 +160,19 @@ export async function push(ctx: CommandContext): Promise<void> {
     config: config ? parseFileSpec(config) : undefined,
     tags,
     concurrency: concurrencyOption(ctx),
+    disablePathValidation: flagOption(ctx, "disable-path-validation"),
     onProgress: bar.update,
+    onOutcome: (title, outcome) => outcomes.push([title, outcome]),
   }).finally(bar.done);
+  const exportTo = stringOption(ctx, "export-manifest");
+  if (exportTo !== undefined) await writeFileAtomic(resolve(ctx.cwd, exportTo), result.manifestBytes);
   const pushed = formatTarget({ ...target, tags });
   if (ctx.global.json) {
     ctx.json({ reference: pushed, tags, ...result.manifest, layers: result.layers });
     return;
   }
-  for (const layer of result.layers) {
-    ctx.log(`Uploaded ${layer.annotations?.["org.opencontainers.image.title"]}`);
-  }
+  // oras's states: a blob the registry had is reported as existing, not uploaded
+  for (const [title, outcome] of outcomes) ctx.log(`${OUTCOME_WORDS[outcome].padEnd(9)} ${title}`);
   ctx.out(`Pushed ${pushed}`);
   ctx.out(`Digest: ${result.manifest.digest}`);
 }
@@ -134,31 +185,53 @@ async function readText(path: string, name: string): Promise<string> {
   }
 }
 
-/** Runs `kpm artifact pull`. */
+/** Runs `kpm artifact pull` (with --include-subject, then the manifests it refers to, into the same folder). */
 export async function pull(ctx: CommandContext): Promise<void> {
   const target = parseTargetArg(ctx, ctx.args[0]!);
   const store = await targetStore(ctx, target);
+  const platform = platformOption(ctx);
   const bar = progress(ctx, "Pulling");
-  const result = await pullFromStore(store, targetReference(target, "latest")!, {
-    outDir: resolve(ctx.cwd, stringOption(ctx, "output") ?? "."),
-    mediaTypes: flagOption(ctx, "allow-all") ? [] : listOption(ctx, "media-type"),
-    keepOldFiles: flagOption(ctx, "keep-old-files"),
-    allowPathTraversal: flagOption(ctx, "allow-path-traversal"),
-    concurrency: concurrencyOption(ctx),
-    onProgress: bar.update,
-  }).finally(bar.done);
+  const results: PullResult[] = [];
+  try {
+    let reference: string | undefined = targetReference(target, "latest")!;
+    while (reference !== undefined) {
+      const result: PullResult = await pullFromStore(store, reference, {
+        outDir: resolve(ctx.cwd, stringOption(ctx, "output") ?? "."),
+        mediaTypes: flagOption(ctx, "allow-all") ? [] : listOption(ctx, "media-type"),
+        keepOldFiles: flagOption(ctx, "keep-old-files"),
+        allowPathTraversal: flagOption(ctx, "allow-path-traversal"),
+        concurrency: concurrencyOption(ctx),
+        platform,
+        onProgress: bar.update,
+      });
+      results.push(result);
+      const next = flagOption(ctx, "include-subject") ? result.subject?.digest : undefined;
+      reference = next && !results.some((r) => r.manifest.digest === next) ? next : undefined;
+    }
+  } finally {
+    bar.done();
+  }
   const pulled = formatTarget(target);
+  const [result, ...subjects] = results;
   if (ctx.global.json) {
-    ctx.json({
-      reference: pulled,
-      ...result.manifest,
-      files: result.files.map((f) => ({ path: f.path, ...f.descriptor })),
-      skipped: result.skipped,
+    const describe = (r: PullResult) => ({
+      ...r.manifest,
+      files: r.files.map((f) => ({ path: f.path, ...f.descriptor })),
+      skipped: r.skipped,
     });
+    ctx.json({ reference: pulled, ...describe(result!), subjects: subjects.map(describe) });
     return;
   }
-  for (const layer of result.skipped) ctx.log(`Skipped layer ${layer.digest} (no title)`);
-  for (const file of result.files) ctx.log(`Downloaded ${file.path}`);
+  for (const r of results) {
+    for (const layer of r.skipped) ctx.log(`Skipped   ${layer.digest} (no title)`);
+    for (const file of r.files) ctx.log(`Downloaded ${file.path}`);
+  }
   ctx.out(`Pulled ${pulled}`);
-  ctx.out(`Digest: ${result.manifest.digest}`);
+  ctx.out(`Digest: ${result!.manifest.digest}`);
+}
+
+/** Reads `--platform OS/ARCH[/VARIANT]`; a malformed one is a usage error. */
+export function platformOption(ctx: CommandContext): PlatformSpec | undefined {
+  const value = stringOption(ctx, "platform");
+  return value === undefined ? undefined : asUsageError(() => parsePlatform(value), [ArtifactError]);
 }

@@ -12,12 +12,15 @@ import { formatTarget, targetReference } from "../artifact/target.ts";
 import { isValidTag } from "../oci/reference.ts";
 import type { CommandContext } from "./command.ts";
 import { flagOption, stringOption, UsageError } from "./command.ts";
-import { concurrencyOption, parseTargetArg, targetStore } from "./artifact.ts";
+import { concurrencyOption, parseTargetArg, platformOption, targetStore } from "./artifact.ts";
+import { selectManifest } from "../artifact/platform.ts";
+import { isIndex } from "../oci/manifest.ts";
+import { writeFileAtomic } from "../oci/atomic_file.ts";
 
 /** Runs `kpm artifact copy`. */
 export async function copy(ctx: CommandContext): Promise<void> {
-  const source = parseTargetArg(ctx, ctx.args[0]!);
-  const destination = parseTargetArg(ctx, ctx.args[1]!, true);
+  const source = parseTargetArg(ctx, ctx.args[0]!, { layoutFlag: "from-oci-layout" });
+  const destination = parseTargetArg(ctx, ctx.args[1]!, { multipleTags: true, layoutFlag: "to-oci-layout" });
   const sourceStore = await targetStore(ctx, source);
   const targetStoreOpened = await targetStore(ctx, destination, true);
   const root = await sourceStore.resolve(targetReference(source, "latest")!);
@@ -65,43 +68,74 @@ export async function tag(ctx: CommandContext): Promise<void> {
   ctx.out(`Digest: ${descriptor.digest}`);
 }
 
-/** Runs `kpm artifact tags`. */
+/** Runs `kpm artifact tags` (and `repo tags`; `--last T`: only the tags after T, as oras pages them). */
 export async function tags(ctx: CommandContext): Promise<void> {
   const target = parseTargetArg(ctx, ctx.args[0]!);
   const store = await targetStore(ctx, target);
-  const list = await store.tags();
+  const list = after(await store.tags(), stringOption(ctx, "last"));
   if (ctx.global.json) ctx.json({ repository: store.name, tags: list });
   else for (const name of list) ctx.out(name);
 }
 
-/** Runs `kpm artifact manifest`. */
+/** The names after `last` in sorted order (all of them without `last`), as `--last` pages lists. */
+export function after(names: string[], last: string | undefined): string[] {
+  return last === undefined ? names : names.filter((name) => name > last);
+}
+
+/** Runs `kpm artifact manifest [fetch]`: the manifest's bytes (or descriptor) on stdout or into `-o FILE`. */
 export async function manifest(ctx: CommandContext): Promise<void> {
   const target = parseTargetArg(ctx, ctx.args[0]!);
   const store = await targetStore(ctx, target);
-  const fetched = await store.fetchManifest(targetReference(target, "latest")!);
+  let fetched = await store.fetchManifest(targetReference(target, "latest")!);
+  const platform = platformOption(ctx);
+  if (platform && isIndex(fetched.manifest)) {
+    fetched = await store.fetchManifest(selectManifest(fetched.manifest, formatTarget(target), platform));
+  }
   if (ctx.global.json) {
     ctx.json({ descriptor: fetched.descriptor, manifest: fetched.manifest });
-  } else if (flagOption(ctx, "descriptor")) {
-    ctx.write(`${JSON.stringify(fetched.descriptor)}\n`);
-  } else {
-    ctx.write(new TextDecoder().decode(fetched.bytes));
+    return;
   }
+  const text = flagOption(ctx, "descriptor")
+    ? `${JSON.stringify(fetched.descriptor, null, flagOption(ctx, "pretty") ? 2 : undefined)}\n`
+    : flagOption(ctx, "pretty")
+    ? `${JSON.stringify(fetched.manifest, null, 2)}\n`
+    : fetched.bytes;
+  const output = stringOption(ctx, "output");
+  if (output === undefined || output === "-") ctx.write(text);
+  else await writeFileAtomic(resolve(ctx.cwd, output), text);
 }
 
-/** Runs `kpm artifact blob`. */
+/** Runs `kpm artifact blob [fetch]`: a blob, verified, into `-o FILE` or onto stdout with `-o -`. */
 export async function blob(ctx: CommandContext): Promise<void> {
   const target = parseTargetArg(ctx, ctx.args[0]!);
   if (!target.digest) {
-    throw new UsageError(`Usage: kpm artifact blob REF@DIGEST -o FILE (no digest in "${ctx.args[0]}")`);
+    throw new UsageError(
+      `Usage: kpm artifact blob fetch REF@DIGEST -o FILE|- (no digest in "${ctx.args[0]}")`,
+    );
   }
   const output = stringOption(ctx, "output");
-  if (!output) throw new UsageError("Usage: kpm artifact blob REF@DIGEST -o FILE (-o is required)");
+  const describeOnly = flagOption(ctx, "descriptor");
+  if (!output && !describeOnly) {
+    throw new UsageError(
+      "Usage: kpm artifact blob fetch REF@DIGEST -o FILE|- (-o or --descriptor is required)",
+    );
+  }
   const store = await targetStore(ctx, target);
   const descriptor = await store.statBlob(target.digest);
   if (!descriptor) {
     throw new ArtifactError(`Cannot fetch blob "${target.digest}" from "${store.name}": not found`);
   }
-  const path = resolve(ctx.cwd, output);
+  if (describeOnly && !output) {
+    if (ctx.global.json) ctx.json(descriptor);
+    else ctx.write(`${JSON.stringify(descriptor)}\n`);
+    return;
+  }
+  if (output === "-") {
+    // verified as it streams: a mismatch ends the stream with an error (and exit status 1)
+    for await (const chunk of await store.fetchBlob(descriptor)) ctx.write(chunk);
+    return;
+  }
+  const path = resolve(ctx.cwd, output!);
   await store.downloadBlob(descriptor, path);
   if (ctx.global.json) ctx.json({ path, ...descriptor });
   else ctx.out(`Downloaded ${target.digest} to ${path}`);

@@ -6,7 +6,8 @@
  * @module
  */
 
-import type { Command } from "./command.ts";
+import type { Command, OptionSpec } from "./command.ts";
+import { orasCommands } from "./oras_commands.ts";
 
 /** The `--concurrency` option spec. */
 export const CONCURRENCY_OPTION = {
@@ -22,6 +23,13 @@ const ANNOTATION_OPTION = {
   multiple: true,
   value: "K=V",
   description: "manifest annotation",
+} as const;
+
+/** The `--platform OS/ARCH[/VARIANT]` option spec. */
+const PLATFORM_OPTION = {
+  type: "string",
+  value: "OS/ARCH",
+  description: "the manifest of an image index for this platform",
 } as const;
 
 /** `kpm artifact push`. */
@@ -40,6 +48,11 @@ export const artifactPushCommand: Command = {
     },
     config: { type: "string", value: "FILE[:TYPE]", description: "config blob (default: the empty config)" },
     concurrency: CONCURRENCY_OPTION,
+    "export-manifest": { type: "string", value: "FILE", description: "also write the pushed manifest here" },
+    "disable-path-validation": {
+      type: "boolean",
+      description: "allow absolute file paths and paths with .. (titled as given)",
+    },
   },
   args: { min: 1, max: Infinity },
   run: (ctx) => import("./artifact.ts").then((m) => m.push(ctx)),
@@ -49,11 +62,24 @@ export const artifactPushCommand: Command = {
 export const artifactPullCommand: Command = {
   path: ["artifact", "pull"],
   summary: "Pull an artifact's files and folders (registry or oci-layout:DIR)",
-  usage: "artifact pull REF [-o DIR] [--media-type T]… [--allow-all] [--concurrency N]",
+  usage:
+    "artifact pull REF [-o DIR] [-t TYPE]… [-a] [--include-subject] [--platform OS/ARCH] [--concurrency N]",
   options: {
     output: { type: "string", short: "o", value: "DIR", description: "output folder (default: current)" },
-    "media-type": { type: "string", multiple: true, value: "TYPE", description: "only layers of this type" },
-    "allow-all": { type: "boolean", description: "pull layers of every media type (ignores --media-type)" },
+    "media-type": {
+      type: "string",
+      short: "t",
+      multiple: true,
+      value: "TYPE",
+      description: "only layers of this type (none matching is an error)",
+    },
+    "allow-all": {
+      type: "boolean",
+      short: "a",
+      description: "pull layers of every media type (ignores --media-type)",
+    },
+    "include-subject": { type: "boolean", description: "also pull the manifest it refers to, recursively" },
+    platform: PLATFORM_OPTION,
     "keep-old-files": { type: "boolean", short: "k", description: "fail instead of overwriting files" },
     "allow-path-traversal": { type: "boolean", description: "allow titles outside the output folder" },
     concurrency: CONCURRENCY_OPTION,
@@ -70,6 +96,8 @@ export const artifactCopyCommand: Command = {
   usage: "artifact copy SRC DST [-r] [--concurrency N]",
   options: {
     recursive: { type: "boolean", short: "r", description: "copy the referrers too (signatures, SBOMs…)" },
+    "from-oci-layout": { type: "boolean", description: "SRC is an OCI layout folder (or .tar)" },
+    "to-oci-layout": { type: "boolean", description: "DST is an OCI layout folder" },
     concurrency: CONCURRENCY_OPTION,
   },
   args: { min: 2, max: 2 },
@@ -88,8 +116,10 @@ export const artifactTagCommand: Command = {
 /** `kpm artifact tags`. */
 export const artifactTagsCommand: Command = {
   path: ["artifact", "tags"],
+  aliases: [["artifact", "repo", "tags"]],
   summary: "List the tags of a repository or OCI layout (all pages)",
-  usage: "artifact tags REF",
+  usage: "artifact tags REF [--last TAG]",
+  options: { last: { type: "string", value: "TAG", description: "only tags after this one" } },
   args: { min: 1, max: 1 },
   run: (ctx) => import("./artifact_admin.ts").then((m) => m.tags(ctx)),
 };
@@ -97,9 +127,15 @@ export const artifactTagsCommand: Command = {
 /** `kpm artifact manifest`. */
 export const artifactManifestCommand: Command = {
   path: ["artifact", "manifest"],
+  aliases: [["artifact", "manifest", "fetch"]],
   summary: "Print a manifest's raw bytes (or its descriptor)",
-  usage: "artifact manifest REF [--descriptor]",
-  options: { descriptor: { type: "boolean", description: "print the descriptor instead of the manifest" } },
+  usage: "artifact manifest [fetch] REF [--descriptor] [-o FILE|-] [--pretty] [--platform OS/ARCH]",
+  options: {
+    descriptor: { type: "boolean", description: "print the descriptor instead of the manifest" },
+    output: { type: "string", short: "o", value: "FILE", description: "write it to FILE (- for stdout)" },
+    pretty: { type: "boolean", description: "indent the JSON" },
+    platform: PLATFORM_OPTION,
+  },
   args: { min: 1, max: 1 },
   run: (ctx) => import("./artifact_admin.ts").then((m) => m.manifest(ctx)),
 };
@@ -107,9 +143,18 @@ export const artifactManifestCommand: Command = {
 /** `kpm artifact blob`. */
 export const artifactBlobCommand: Command = {
   path: ["artifact", "blob"],
-  summary: "Save a blob to a file, verified",
-  usage: "artifact blob REF@DIGEST -o FILE",
-  options: { output: { type: "string", short: "o", value: "FILE", description: "where to save the blob" } },
+  aliases: [["artifact", "blob", "fetch"]],
+  summary: "Save a blob to a file (or stdout), verified",
+  usage: "artifact blob [fetch] REF@DIGEST -o FILE|- | --descriptor",
+  options: {
+    output: {
+      type: "string",
+      short: "o",
+      value: "FILE",
+      description: "where to save the blob (- for stdout)",
+    },
+    descriptor: { type: "boolean", description: "print the blob's descriptor instead" },
+  },
   args: { min: 1, max: 1 },
   run: (ctx) => import("./artifact_admin.ts").then((m) => m.blob(ctx)),
 };
@@ -132,9 +177,12 @@ export const artifactAttachCommand: Command = {
 /** `kpm artifact discover`. */
 export const artifactDiscoverCommand: Command = {
   path: ["artifact", "discover"],
-  summary: "List the referrers of a manifest",
-  usage: "artifact discover REF [--artifact-type T]",
-  options: { "artifact-type": { type: "string", value: "TYPE", description: "only referrers of this type" } },
+  summary: "List the referrers of a manifest, and theirs, as a tree",
+  usage: "artifact discover REF [--artifact-type T] [--depth N]",
+  options: {
+    "artifact-type": { type: "string", value: "TYPE", description: "only referrers of this type" },
+    depth: { type: "string", value: "N", description: "levels of referrers to list (default: all)" },
+  },
   args: { min: 1, max: 1 },
   run: (ctx) => import("./artifact_refs.ts").then((m) => m.discover(ctx)),
 };
@@ -182,6 +230,35 @@ export const artifactSignCommands: Command[] = [
   },
 ];
 
+/**
+ * What every command that reaches a registry or a layout takes, as oras has it: credentials for this command
+ * only (not stored), and `--oci-layout` / `--oci-layout-path` instead of the `oci-layout:` prefix.
+ */
+const TARGET_OPTIONS: Record<string, OptionSpec> = {
+  username: { type: "string", short: "u", value: "USER", description: "registry user (this command only)" },
+  password: {
+    type: "string",
+    short: "p",
+    value: "PASS",
+    description: "registry password (warns: see --password-stdin)",
+  },
+  "password-stdin": { type: "boolean", description: "read the registry password from stdin" },
+  "identity-token": {
+    type: "string",
+    value: "TOKEN",
+    description: "an OAuth2 refresh token instead of a password",
+  },
+  "oci-layout": {
+    type: "boolean",
+    description: "REF is an OCI layout folder (or a .tar of one): DIR[:TAG|@DIGEST]",
+  },
+  "oci-layout-path": {
+    type: "string",
+    value: "DIR",
+    description: "REF is a tag or digest in the OCI layout DIR",
+  },
+};
+
 /** Every `kpm artifact …` command, in help order. */
 export const artifactCommands: Command[] = [
   artifactPushCommand,
@@ -193,5 +270,8 @@ export const artifactCommands: Command[] = [
   artifactBlobCommand,
   artifactAttachCommand,
   artifactDiscoverCommand,
+  ...orasCommands,
   ...artifactSignCommands,
-];
+].map((command) =>
+  command.path[1] === "keygen" ? command : { ...command, options: { ...command.options, ...TARGET_OPTIONS } }
+);

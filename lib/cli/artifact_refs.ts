@@ -9,6 +9,8 @@
 import { parseFileSpec } from "../artifact/files.ts";
 import { pushToStore } from "../artifact/push.ts";
 import { formatTarget, type Target, targetReference } from "../artifact/target.ts";
+import type { Descriptor } from "../oci/manifest.ts";
+import type { Store } from "../oci/store.ts";
 import type { CommandContext } from "./command.ts";
 import { stringOption, UsageError } from "./command.ts";
 import { annotationOptions, concurrencyOption, parseTargetArg, targetStore } from "./artifact.ts";
@@ -60,20 +62,56 @@ export async function attach(ctx: CommandContext): Promise<void> {
   ctx.out(`Digest: ${result.manifest.digest}`);
 }
 
-/** Runs `kpm artifact discover`. */
+/** A referrer and, as far as --depth goes, its own referrers. */
+interface ReferrerNode extends Descriptor {
+  referrers: ReferrerNode[];
+}
+
+/** The referrers of `subject`, and theirs, down to `depth` levels (signatures of SBOMs…); each manifest once. */
+async function referrerTree(
+  store: Store,
+  subject: Descriptor,
+  options: { artifactType?: string; depth: number; seen: Set<string> },
+): Promise<ReferrerNode[]> {
+  if (options.depth <= 0 || options.seen.has(subject.digest)) return [];
+  options.seen.add(subject.digest);
+  const referrers = await store.referrers(subject, { artifactType: options.artifactType });
+  return await Promise.all(referrers.map(async (referrer) => ({
+    ...referrer,
+    referrers: await referrerTree(store, referrer, { ...options, depth: options.depth - 1 }),
+  })));
+}
+
+/** Prints referrers as oras's tree: the type, then the digest, then the referrers of that one. */
+function printTree(ctx: CommandContext, nodes: ReferrerNode[], indent: string): void {
+  nodes.forEach((node, i) => {
+    const last = i === nodes.length - 1;
+    ctx.out(`${indent}${last ? "└──" : "├──"} ${node.artifactType ?? node.mediaType}`);
+    const inner = `${indent}${last ? "    " : "│   "}`;
+    ctx.out(`${inner}└── ${node.digest}`);
+    printTree(ctx, node.referrers, `${inner}    `);
+  });
+}
+
+/** Runs `kpm artifact discover`: every level of referrers, as a tree (`--depth N` to stop earlier). */
 export async function discover(ctx: CommandContext): Promise<void> {
   const target = parseTargetArg(ctx, ctx.args[0]!);
+  const depthText = stringOption(ctx, "depth");
+  const depth = depthText === undefined ? Infinity : Number(depthText);
+  if (!(depth >= 1) || (depth !== Infinity && !Number.isInteger(depth))) {
+    throw new UsageError(`Invalid --depth "${depthText}": expected a whole number of 1 or more`);
+  }
   const store = await targetStore(ctx, target);
   const subject = await store.resolve(targetReference(target, "latest")!);
-  const referrers = await store.referrers(subject, { artifactType: stringOption(ctx, "artifact-type") });
+  const tree = await referrerTree(store, subject, {
+    artifactType: stringOption(ctx, "artifact-type"),
+    depth,
+    seen: new Set(),
+  });
   if (ctx.global.json) {
-    ctx.json({ subject, manifests: referrers });
+    ctx.json({ subject, manifests: tree });
     return;
   }
   ctx.out(pinned(target, subject.digest));
-  referrers.forEach((referrer, i) => {
-    const last = i === referrers.length - 1;
-    ctx.out(`${last ? "└──" : "├──"} ${referrer.artifactType ?? referrer.mediaType}`);
-    ctx.out(`${last ? "    " : "│   "}└── ${referrer.digest}`);
-  });
+  printTree(ctx, tree, "");
 }

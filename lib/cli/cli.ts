@@ -38,6 +38,7 @@ export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
     description: "credentials file (docker config.json format)",
   },
   json: { type: "boolean", description: "print one JSON document on stdout" },
+  format: { type: "string", value: "json|text", description: "oras's spelling: --format json is --json" },
   quiet: { type: "boolean", short: "q", description: "print no progress or diagnostics" },
   verbose: { type: "boolean", short: "v", description: "print details and stack traces" },
   help: { type: "boolean", short: "h", description: "show help" },
@@ -146,8 +147,8 @@ function globalOptions(
     },
     registryConfig: stringValue(values["registry-config"]),
     timeoutMs: timeoutOption(values.timeout, env.KPM_TIMEOUT),
-    json: values.json === true,
-    quiet: values.quiet === true || values.json === true && env.KPM_PROGRESS === undefined,
+    json: formatIsJson(values),
+    quiet: values.quiet === true || formatIsJson(values) && env.KPM_PROGRESS === undefined,
     verbose: values.verbose === true,
   };
 }
@@ -157,6 +158,19 @@ function timeoutOption(flag: unknown, env: string | undefined): number | undefin
   if (typeof flag === "string") return parseDuration(flag, "--timeout");
   if (env !== undefined && env !== "") return parseDuration(env, "KPM_TIMEOUT");
   return undefined;
+}
+
+/**
+ * Whether stdout carries JSON: `--json`, or oras's `--format json`.
+ *
+ * @throws {UsageError} for a format kpm does not write (oras's go-template among them)
+ */
+function formatIsJson(values: Record<string, unknown>): boolean {
+  const format = values.format;
+  if (format !== undefined && format !== "json" && format !== "text") {
+    throw new UsageError(`Invalid --format "${format}": kpm writes json or text`);
+  }
+  return values.json === true || format === "json";
 }
 
 /** The command the user probably meant by mistyped words (`artfact pul` → `artifact pull`), from the table. */

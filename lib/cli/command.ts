@@ -39,8 +39,8 @@ export interface CliIO {
   stdin: ReadableStream<Uint8Array>;
   stdinIsTerminal: boolean;
   stderrIsTerminal: boolean;
-  /** Writes to stdout. */
-  write(text: string): void;
+  /** Writes to stdout (bytes as they are: `blob fetch -o -`). */
+  write(data: string | Uint8Array): void;
   /** Writes to stderr. */
   writeError(text: string): void;
   fetch: typeof fetch;

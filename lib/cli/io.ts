@@ -26,7 +26,7 @@ export function denoIO(): CliIO {
     stderrIsTerminal: Deno.stderr.isTerminal(),
     write: (text) => {
       try {
-        writeAll(Deno.stdout, encoder.encode(text));
+        writeAll(Deno.stdout, typeof text === "string" ? encoder.encode(text) : text);
       } catch (error) {
         if (error instanceof Deno.errors.BrokenPipe) throw new OutputClosed("stdout was closed");
         throw error;

@@ -5,8 +5,9 @@
  */
 
 import type { CommandContext } from "./command.ts";
-import { flagOption, stringOption, UsageError } from "./command.ts";
-import { prompt, readStdin } from "./prompt.ts";
+import { stringOption, UsageError } from "./command.ts";
+import { prompt } from "./prompt.ts";
+import { passwordOption } from "./credential_options.ts";
 import { commandSettings, credentialStore, registryClient } from "./registry_context.ts";
 import { isValidHost } from "../oci/reference.ts";
 import { normalizeRegistryKey } from "../oci/credentials.ts";
@@ -19,21 +20,11 @@ function registryArgument(value: string): string {
   return registry;
 }
 
-/** What docker and oras say when a password is typed on the command line (shell history, `ps`). */
-export const PASSWORD_FLAG_WARNING =
-  "WARNING! Using --password via the CLI is insecure (shell history, process list). Use --password-stdin.";
-
 /** Runs `kpm registry login`. */
 export async function login(ctx: CommandContext): Promise<void> {
   const registry = registryArgument(ctx.args[0]!);
   let username = stringOption(ctx, "username");
-  let password = stringOption(ctx, "password");
-  if (flagOption(ctx, "password-stdin")) {
-    if (password !== undefined) {
-      throw new UsageError("--password and --password-stdin cannot be used together");
-    }
-    password = await readStdin(ctx);
-  } else if (password !== undefined) ctx.log(PASSWORD_FLAG_WARNING);
+  let password = await passwordOption(ctx);
   if (username === undefined) username = await prompt(ctx, "Username: ");
   if (password === undefined) password = await prompt(ctx, "Password: ", { hidden: true });
   if (username === "" || password === "") throw new UsageError("Username and password must not be empty");

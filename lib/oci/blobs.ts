@@ -200,3 +200,17 @@ async function isResumable(path: string, size: number): Promise<boolean> {
     return false;
   }
 }
+
+/** Deletes a blob (`DELETE /v2/<name>/blobs/<digest>`; registries answer 405 when deletion is off). */
+export async function deleteBlob(client: RegistryClient, repo: Repository, digest: Digest): Promise<void> {
+  const response = await client.send({
+    registry: repo.registry,
+    repository: repo.repository,
+    method: "DELETE",
+    path: `${repo.repository}/blobs/${digest}`,
+    scopes: [repositoryScope(repo.repository, ["delete"])],
+    expect: [202, 200],
+    what: `delete blob "${digest}" from "${repo.registry}/${repo.repository}"`,
+  });
+  await response.body?.cancel();
+}

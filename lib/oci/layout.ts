@@ -9,7 +9,7 @@
 
 import { join, resolve as resolvePath } from "node:path";
 import { writeFileAtomic } from "./atomic_file.ts";
-import type { BlobContent } from "./blob_upload.ts";
+import type { BlobContent, UploadOutcome } from "./blob_upload.ts";
 import type { ProgressCallback } from "./blobs.ts";
 import { type Digest, digestAlgorithm, digestHex, digestOf, isDigest, verifyingStream } from "./digest.ts";
 import { type Descriptor, type ImageIndex, isIndex, isManifestMediaType, parseManifest } from "./manifest.ts";
@@ -229,10 +229,14 @@ export class LayoutStore implements Store {
   }
 
   /** Writes a blob unless present: temp file while hashing, renamed when verified. */
-  async pushBlob(descriptor: Descriptor, content: BlobContent, options: StorePushBlobOptions = {}) {
+  async pushBlob(
+    descriptor: Descriptor,
+    content: BlobContent,
+    options: StorePushBlobOptions = {},
+  ): Promise<UploadOutcome> {
     if (await this.exists(descriptor)) {
       options.onProgress?.(descriptor.size);
-      return;
+      return "exists";
     }
     const path = this.blobPath(descriptor.digest);
     await Deno.mkdir(join(this.root, "blobs", digestAlgorithm(descriptor.digest)), { recursive: true });
@@ -240,6 +244,7 @@ export class LayoutStore implements Store {
       what: `blob "${descriptor.digest}" for OCI layout "${this.root}"`,
       onProgress: options.onProgress,
     });
+    return "uploaded";
   }
 
   /**

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type BlobContent, pushBlob } from "./blob_upload.ts";
+import { type BlobContent, pushBlob, type UploadOutcome } from "./blob_upload.ts";
 import { downloadBlob, openBlob, type ProgressCallback, type Repository } from "./blobs.ts";
 import type { RegistryClient } from "./client.ts";
 import { type Digest, isDigest, verifyingStream } from "./digest.ts";
@@ -118,11 +118,16 @@ export class RegistryStore implements Store {
   }
 
   /** Uploads a blob, mounting it from `options.from` when that is a repository of the same registry. */
-  async pushBlob(descriptor: Descriptor, content: BlobContent, options: StorePushBlobOptions = {}) {
-    const from = options.from instanceof RegistryStore && options.from.repo.registry === this.repo.registry
-      ? options.from.repo.repository
-      : undefined;
-    await pushBlob(this.client, this.repo, descriptor, content, {
+  async pushBlob(
+    descriptor: Descriptor,
+    content: BlobContent,
+    options: StorePushBlobOptions = {},
+  ): Promise<UploadOutcome> {
+    const from: string | undefined =
+      options.from instanceof RegistryStore && options.from.repo.registry === this.repo.registry
+        ? options.from.repo.repository
+        : undefined;
+    return await pushBlob(this.client, this.repo, descriptor, content, {
       mountFrom: from,
       onProgress: options.onProgress,
     });

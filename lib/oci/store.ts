@@ -8,7 +8,7 @@
 
 import { tempPathFor } from "./atomic_file.ts";
 import { copyHashed } from "./hashed_copy.ts";
-import type { BlobContent } from "./blob_upload.ts";
+import type { BlobContent, UploadOutcome } from "./blob_upload.ts";
 import type { ProgressCallback } from "./blobs.ts";
 import { type Digest, digestAlgorithm, DigestError, Hasher } from "./digest.ts";
 import type { Descriptor, Manifest } from "./manifest.ts";
@@ -54,8 +54,16 @@ export interface Store {
   statBlob(digest: Digest): Promise<Descriptor | undefined>;
   /** Returns true when the store holds the blob or manifest. */
   exists(descriptor: Descriptor): Promise<boolean>;
-  /** Stores a blob unless present; the content is verified against the descriptor. */
-  pushBlob(descriptor: Descriptor, content: BlobContent, options?: StorePushBlobOptions): Promise<void>;
+  /**
+   * Stores a blob unless present; the content is verified against the descriptor.
+   *
+   * @returns whether it was there already, mounted from another repository or uploaded
+   */
+  pushBlob(
+    descriptor: Descriptor,
+    content: BlobContent,
+    options?: StorePushBlobOptions,
+  ): Promise<UploadOutcome>;
   /** Stores a manifest, under `tag` when given (else by digest), and returns its descriptor. */
   pushManifest(bytes: Uint8Array, mediaType: string, options?: { tag?: string }): Promise<Descriptor>;
   /** Points `tag` at an existing manifest. */

@@ -1,0 +1,155 @@
+/**
+ * The ORAS-only artifact commands: `manifest delete|push`, `blob delete|push`, `repo ls` and `resolve`, on
+ * registries (and, where a layout can do it, OCI layouts).
+ *
+ * @module
+ */
+
+import { resolve as resolvePath } from "node:path";
+import { ArtifactError } from "../artifact/files.ts";
+import { selectManifest } from "../artifact/platform.ts";
+import { formatTarget, type Target, targetReference } from "../artifact/target.ts";
+import { deleteBlob } from "../oci/blobs.ts";
+import { digestOf } from "../oci/digest.ts";
+import { deleteManifest, listRepositories } from "../oci/manifests.ts";
+import { isIndex, parseManifest } from "../oci/manifest.ts";
+import { isValidHost } from "../oci/reference.ts";
+import { RegistryStore } from "../oci/registry_store.ts";
+import type { CommandContext } from "./command.ts";
+import { flagOption, stringOption, UsageError } from "./command.ts";
+import { commandClient, parseTargetArg, platformOption, targetStore } from "./artifact.ts";
+import { after } from "./artifact_admin.ts";
+import { prompt } from "./prompt.ts";
+
+/** The registry store of a target; deleting is a registry operation. */
+async function registryTarget(ctx: CommandContext, target: Target, what: string): Promise<RegistryStore> {
+  const store = await targetStore(ctx, target);
+  if (!(store instanceof RegistryStore)) {
+    throw new UsageError(`Cannot ${what} in an OCI layout: kpm deletes only from registries`);
+  }
+  return store;
+}
+
+/** Asks before deleting unless -f; without a terminal, -f is required. */
+async function confirmDelete(ctx: CommandContext, what: string): Promise<void> {
+  if (flagOption(ctx, "force")) return;
+  if (!ctx.stdinIsTerminal) throw new UsageError(`Refusing to delete ${what} without asking: add -f`);
+  const answer = await prompt(ctx, `Are you sure you want to delete ${what}? [y/N] `);
+  if (!/^y(es)?$/i.test(answer.trim())) throw new UsageError("Deletion cancelled");
+}
+
+/** Reads FILE, or stdin for `-`. */
+async function readInput(ctx: CommandContext, file: string): Promise<Uint8Array> {
+  if (file === "-") return new Uint8Array(await new Response(ctx.stdin).arrayBuffer());
+  try {
+    return await Deno.readFile(resolvePath(ctx.cwd, file));
+  } catch (error) {
+    throw new ArtifactError(`Cannot read "${file}": ${(error as Error).message}`);
+  }
+}
+
+/** Runs `kpm artifact manifest delete`. */
+export async function manifestDelete(ctx: CommandContext): Promise<void> {
+  const target = parseTargetArg(ctx, ctx.args[0]!);
+  const store = await registryTarget(ctx, target, "delete a manifest");
+  const descriptor = await store.resolve(targetReference(target, "latest")!);
+  await confirmDelete(ctx, `the manifest "${formatTarget(target)}" (${descriptor.digest})`);
+  await deleteManifest(store.client, { ...store.repo, digest: descriptor.digest });
+  if (ctx.global.json) ctx.json({ reference: formatTarget(target), deleted: descriptor });
+  else ctx.out(`Deleted ${store.name}@${descriptor.digest}`);
+}
+
+/** Runs `kpm artifact manifest push`: a manifest file as it is, under each tag given (or by digest). */
+export async function manifestPush(ctx: CommandContext): Promise<void> {
+  const target = parseTargetArg(ctx, ctx.args[0]!, { multipleTags: true });
+  const bytes = await readInput(ctx, ctx.args[1]!);
+  let mediaType = stringOption(ctx, "media-type");
+  if (mediaType === undefined) {
+    try {
+      mediaType = JSON.parse(new TextDecoder().decode(bytes)).mediaType;
+    } catch {
+      throw new ArtifactError(`Cannot push "${ctx.args[1]}": it is not JSON`);
+    }
+    if (typeof mediaType !== "string") {
+      throw new UsageError(`"${ctx.args[1]}" has no mediaType field: give --media-type`);
+    }
+  }
+  parseManifest(bytes, mediaType); // refuse what no registry would take, before sending it
+  const store = await targetStore(ctx, target, true);
+  if (target.digest && target.digest !== digestOf(bytes)) {
+    throw new UsageError(`"${ctx.args[1]}" has digest ${digestOf(bytes)}, not ${target.digest}`);
+  }
+  const tags = target.tags.length ? target.tags : [undefined];
+  let pushed;
+  for (const tag of tags) pushed = await store.pushManifest(bytes, mediaType, { tag });
+  if (ctx.global.json) ctx.json({ reference: formatTarget(target), ...pushed });
+  else {
+    ctx.out(`Pushed ${formatTarget(target)}`);
+    ctx.out(`Digest: ${pushed!.digest}`);
+  }
+}
+
+/** Runs `kpm artifact blob delete`. */
+export async function blobDelete(ctx: CommandContext): Promise<void> {
+  const target = parseTargetArg(ctx, ctx.args[0]!);
+  if (!target.digest) {
+    throw new UsageError(`Usage: kpm artifact blob delete REF@DIGEST (no digest in "${ctx.args[0]}")`);
+  }
+  const store = await registryTarget(ctx, target, "delete a blob");
+  await confirmDelete(ctx, `the blob "${store.name}@${target.digest}"`);
+  await deleteBlob(store.client, store.repo, target.digest);
+  if (ctx.global.json) ctx.json({ reference: formatTarget(target), deleted: target.digest });
+  else ctx.out(`Deleted ${store.name}@${target.digest}`);
+}
+
+/** Runs `kpm artifact blob push`: a file (or stdin) as a blob; prints its descriptor with --json. */
+export async function blobPush(ctx: CommandContext): Promise<void> {
+  const target = parseTargetArg(ctx, ctx.args[0]!);
+  const bytes = await readInput(ctx, ctx.args[1]!);
+  const descriptor = {
+    mediaType: stringOption(ctx, "media-type") ?? "application/octet-stream",
+    digest: digestOf(bytes),
+    size: bytes.byteLength,
+  };
+  if (target.digest && target.digest !== descriptor.digest) {
+    throw new UsageError(`"${ctx.args[1]}" has digest ${descriptor.digest}, not ${target.digest}`);
+  }
+  const store = await targetStore(ctx, target, true);
+  const outcome = await store.pushBlob(descriptor, bytes);
+  if (ctx.global.json) ctx.json(descriptor);
+  else {
+    ctx.log(`${outcome === "exists" ? "Exists" : "Uploaded"} ${descriptor.digest}`);
+    ctx.out(`Pushed ${store.name}@${descriptor.digest}`);
+    ctx.out(`Digest: ${descriptor.digest}`);
+  }
+}
+
+/** Runs `kpm artifact repo ls REGISTRY[/NAMESPACE]`: the catalog, under a namespace if given. */
+export async function repoList(ctx: CommandContext): Promise<void> {
+  const [registry, ...rest] = ctx.args[0]!.replace(/\/+$/, "").split("/");
+  if (!registry || !isValidHost(registry)) {
+    throw new UsageError(`Invalid registry "${ctx.args[0]}": expected HOST[:PORT][/NAMESPACE]`);
+  }
+  const namespace = rest.join("/");
+  const all = await listRepositories(await commandClient(ctx), registry);
+  const inside = namespace
+    ? all.filter((r) => r.startsWith(`${namespace}/`)).map((r) => r.slice(namespace.length + 1))
+    : all;
+  const list = after(inside, stringOption(ctx, "last"));
+  if (ctx.global.json) ctx.json({ registry, namespace, repositories: list });
+  else for (const name of list) ctx.out(name);
+}
+
+/** Runs `kpm artifact resolve`: the digest of a tag (of the platform's manifest for an index). */
+export async function resolve(ctx: CommandContext): Promise<void> {
+  const target = parseTargetArg(ctx, ctx.args[0]!);
+  const store = await targetStore(ctx, target);
+  let descriptor = await store.resolve(targetReference(target, "latest")!);
+  const platform = platformOption(ctx);
+  if (platform) {
+    const { manifest } = await store.fetchManifest(descriptor);
+    if (isIndex(manifest)) descriptor = selectManifest(manifest, formatTarget(target), platform);
+  }
+  if (ctx.global.json) ctx.json(descriptor);
+  else ctx.out(flagOption(ctx, "full-reference") ? `${store.name}@${descriptor.digest}` : descriptor.digest);
+}
