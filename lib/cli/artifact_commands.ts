@@ -7,7 +7,7 @@
  */
 
 import type { Command, OptionSpec } from "./command.ts";
-import { orasCommands } from "./oras_commands.ts";
+import { orasCommands, PLATFORM_OPTION } from "./oras_commands.ts";
 
 /** The `--concurrency` option spec. */
 export const CONCURRENCY_OPTION = {
@@ -23,13 +23,6 @@ const ANNOTATION_OPTION = {
   multiple: true,
   value: "K=V",
   description: "manifest annotation",
-} as const;
-
-/** The `--platform OS/ARCH[/VARIANT]` option spec. */
-const PLATFORM_OPTION = {
-  type: "string",
-  value: "OS/ARCH",
-  description: "the manifest of an image index for this platform",
 } as const;
 
 /** `kpm artifact push`. */

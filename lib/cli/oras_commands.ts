@@ -14,6 +14,13 @@ const FORCE = {
   description: "delete without asking (required without a terminal)",
 } as const;
 
+/** The `--platform OS/ARCH[/VARIANT]` option spec. */
+export const PLATFORM_OPTION = {
+  type: "string",
+  value: "OS/ARCH",
+  description: "the manifest of an image index for this platform",
+} as const;
+
 /** The ORAS-only artifact commands. */
 export const orasCommands: Command[] = [
   {
@@ -75,11 +82,7 @@ export const orasCommands: Command[] = [
     usage: "artifact resolve REF [--full-reference] [--platform OS/ARCH]",
     options: {
       "full-reference": { type: "boolean", short: "l", description: "print REPO@DIGEST" },
-      platform: {
-        type: "string",
-        value: "OS/ARCH",
-        description: "the manifest of an image index for this platform",
-      },
+      platform: PLATFORM_OPTION,
     },
     args: { min: 1, max: 1 },
     run: (ctx) => import("./artifact_oras.ts").then((m) => m.resolve(ctx)),
