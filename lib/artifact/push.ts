@@ -220,7 +220,8 @@ async function pushBytes(
   report: { onProgress?: (bytes: number) => void; onOutcome?: (outcome: UploadOutcome) => void } = {},
 ): Promise<Descriptor> {
   const descriptor: Descriptor = { ...base, digest: digestOf(bytes), size: bytes.byteLength };
-  report.onOutcome?.(await store.pushBlob(descriptor, bytes, { onProgress: report.onProgress }));
+  const outcome = await store.pushBlob(descriptor, bytes, { onProgress: report.onProgress });
+  report.onOutcome?.(outcome);
   return descriptor;
 }
 

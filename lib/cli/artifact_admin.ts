@@ -99,7 +99,7 @@ export async function manifest(ctx: CommandContext): Promise<void> {
     ? `${JSON.stringify(fetched.descriptor, null, flagOption(ctx, "pretty") ? 2 : undefined)}\n`
     : flagOption(ctx, "pretty")
     ? `${JSON.stringify(fetched.manifest, null, 2)}\n`
-    : fetched.bytes;
+    : new TextDecoder().decode(fetched.bytes);
   const output = stringOption(ctx, "output");
   if (output === undefined || output === "-") ctx.write(text);
   else await writeFileAtomic(resolve(ctx.cwd, output), text);

@@ -2,7 +2,7 @@
  * The KCL flows people coming from the KCL CLI run, through main.ts against the embedded registry: pulling a
  * package that is already there, `kpm run REMOTE -- -o out.yaml` where the user stands, a renamed dependency
  * offline, `mod add NAME:VER` remembering its registry, the KCL CLI's flags (--tar_path, --vendor,
- * --no_sum_check, --path, --git, init --version, --insecure-skip-tls-verify), `kpm config set|unset`, and the
+ * --no_sum_check, --path, --git, init --version; --insecure-skip-tls-verify refused), `kpm config set|unset`, and the
  * progress line of mod push/pull on a terminal.
  */
 
@@ -93,7 +93,11 @@ Deno.test("KCL flows: pull again, run where the user stands, rename offline, fla
       ], app);
       assertStringIncludes(await Deno.readTextFile(join(app, "kcl.mod")), 'other = { oci = "oci://');
       assertEquals(await Deno.readTextFile(join(app, "kcl.mod.lock")), lock);
-      await ok(["mod", "update", "--insecure-skip-tls-verify"], app);
+      // the KCL CLI's --insecure-skip-tls-verify is refused as --insecure is, saying why
+      const insecure = await kpm(["mod", "update", "--insecure-skip-tls-verify"], app);
+      assertEquals(insecure.code, 2, describe(insecure));
+      assertStringIncludes(insecure.stderr, "Deno cannot skip TLS certificate checks");
+      await ok(["mod", "update"], app);
       assertStringIncludes(await Deno.readTextFile(join(app, "kcl.mod.lock")), 'name = "other"');
     });
     await t.step("mod push --vendor carries the dependencies in vendor/", async () => {
