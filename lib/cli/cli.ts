@@ -113,7 +113,7 @@ function groupHelp(prefix: string[]): string {
     "Commands:",
     ...listed.map((c) => `  ${c.path.join(" ").padEnd(24)} ${c.summary}`),
     "",
-    "Exit status: 0 success, 1 failure, 2 usage error. Run `kpm COMMAND --help` for a command's options.",
+    "Exit status: 0 success, 1 failure, 2 usage error, 130 Ctrl-C. `kpm COMMAND --help`: a command's options.",
     "",
   ].join("\n");
 }

@@ -61,6 +61,16 @@ Deno.test("KCL flows: pull again, run where the user stands, rename offline, fla
       assertEquals(siblings, ["0.2.0"], "no temporary folder is left behind");
     });
 
+    await t.step(
+      "a pulled copy inside a package is packed too (as the reference does), with a note",
+      async () => {
+        await ok(["mod", "pull", `oci://${host}/test/dep`, "--tag", "0.2.0"], dep);
+        const pushed = await ok(["mod", "push", `oci://${host}/test/dep`, "--tag", "with-pulled"], dep);
+        assertStringIncludes(pushed.stderr, 'note: "oci/" (packages pulled here) is packed too');
+        await Deno.remove(join(dep, "oci"), { recursive: true });
+      },
+    );
+
     await t.step("kpm run REMOTE -- -o out.yaml runs the compiler where the user stands", async () => {
       const here = join(home.dir, "here");
       await Deno.mkdir(here);
