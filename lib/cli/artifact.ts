@@ -223,7 +223,7 @@ export async function pull(ctx: CommandContext): Promise<void> {
     return;
   }
   for (const r of results) {
-    for (const layer of r.skipped) ctx.log(`Skipped   ${layer.digest} (no title)`);
+    for (const layer of r.skipped) ctx.log(`Skipped layer ${layer.digest} (no title)`);
     for (const file of r.files) ctx.log(`Downloaded ${file.path}`);
   }
   ctx.out(`Pulled ${pulled}`);

@@ -135,6 +135,7 @@ class IdleWatch {
   #last = Date.now();
   #waiting = true;
   #timer?: ReturnType<typeof setTimeout>;
+  #onStall?: (error: RegistryError) => void;
   /** The error the exchange failed with when it stalled. */
   stalled?: RegistryError;
 
@@ -181,6 +182,12 @@ class IdleWatch {
     const stream = new ReadableStream({
       type: "bytes",
       autoAllocateChunkSize: AUTO_CHUNK_SIZE,
+      start: (controller) => {
+        this.#onStall = (error) => {
+          controller.error(error);
+          source.cancel(error).catch(() => {});
+        };
+      },
       pull: async (controller) => {
         const request = controller.byobRequest!;
         this.waiting(true);
@@ -192,6 +199,7 @@ class IdleWatch {
           controller.error(this.stalled ?? error);
           return;
         }
+        if (this.stalled) return; // already failed by the watch
         this.waiting(false);
         if (chunk.done) {
           this.stop();
@@ -237,6 +245,8 @@ class IdleWatch {
       { status: 0, code: TIMEOUT_CODE, registry: this.#options.registry },
     );
     this.#controller.abort(this.stalled);
+    // the abort does not always reach a body read already pending: fail the watched body as well
+    this.#onStall?.(this.stalled);
   }
 }
 
