@@ -9,14 +9,15 @@
 import { asksForVersion, VERSION } from "./lib/version.ts";
 
 async function main(args: string[]): Promise<void> {
-  const [{ runCli }, { UsageError }, { denoIO, OutputClosed }, { terminalSafe }, interrupt] = await Promise
-    .all([
-      import("./lib/cli/cli.ts"),
-      import("./lib/cli/command.ts"),
-      import("./lib/cli/io.ts"),
-      import("./lib/cli/terminal_text.ts"),
-      import("./lib/cli/interrupt.ts"),
-    ]);
+  const [{ asksForJson, runCli }, { UsageError }, { denoIO, OutputClosed }, { terminalSafe }, interrupt] =
+    await Promise
+      .all([
+        import("./lib/cli/cli.ts"),
+        import("./lib/cli/command.ts"),
+        import("./lib/cli/io.ts"),
+        import("./lib/cli/terminal_text.ts"),
+        import("./lib/cli/interrupt.ts"),
+      ]);
   const verbose = args.includes("--verbose") || args.includes("-v");
   interrupt.installInterruptHandler();
   try {
@@ -29,9 +30,11 @@ async function main(args: string[]): Promise<void> {
       Deno.exitCode = interrupt.INTERRUPTED_STATUS;
     } else {
       const message = error instanceof Error ? error.message : String(error);
+      const status = error instanceof UsageError ? 2 : 1;
       console.error(`error: ${terminalSafe(message)}`);
       if (verbose && error instanceof Error && error.stack) console.error(terminalSafe(error.stack));
-      Deno.exitCode = error instanceof UsageError ? 2 : 1;
+      if (asksForJson(args)) console.log(JSON.stringify({ error: { message, status } }, null, 2));
+      Deno.exitCode = status;
     }
   }
 }

@@ -96,11 +96,18 @@ Deno.test("exit codes: 1 for failures, with one error line and no stack trace", 
     assertEquals(result.code, 1, describe(result));
     assertOneErrorLine(result, `cannot reach "${unreachable}"`);
   });
-  await t.step("unreachable registry with --json: nothing on stdout", async () => {
+  await t.step("unreachable registry with --json: one error document on stdout", async () => {
     const result = await kpm(["artifact", "pull", `${unreachable}/x/y:1`, "--json"]);
     assertEquals(result.code, 1, describe(result));
-    assertEquals(result.stdout, "");
+    const { error } = JSON.parse(result.stdout);
+    assertEquals(error.status, 1);
+    assertStringIncludes(error.message, `cannot reach "${unreachable}"`);
     assertOneErrorLine(result, "cannot reach");
+  });
+  await t.step("a usage error with --format json: an error document with status 2", async () => {
+    const result = await kpm(["artifact", "pull", ":::", "--format", "json"]);
+    assertEquals(result.code, 2, describe(result));
+    assertEquals(JSON.parse(result.stdout).error.status, 2);
   });
   await t.step("unreachable registry with --verbose adds the stack trace", async () => {
     const result = await kpm(["artifact", "pull", `${unreachable}/x/y:1`, "--verbose"]);

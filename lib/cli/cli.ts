@@ -200,6 +200,25 @@ function optionError(error: Error & { code?: string }, options: Record<string, O
   return error.message.split("\n")[0]!;
 }
 
+/** The arguments kpm reads itself: those before a `--` (what follows it is handed on, e.g. to the compiler). */
+function ownArguments(argv: string[]): string[] {
+  const dash = argv.indexOf("--");
+  return dash < 0 ? argv : argv.slice(0, dash);
+}
+
+/**
+ * Whether the command line asks for JSON on stdout (`--json`, `--format json`, `--format=json`, before any
+ * `--`), so that a failure, too, is reported as one JSON document there.
+ *
+ * @param argv the arguments after the program name
+ */
+export function asksForJson(argv: string[]): boolean {
+  const own = ownArguments(argv);
+  return own.some((arg, i) =>
+    arg === "--json" || arg === "--format=json" || (arg === "--format" && own[i + 1] === "json")
+  );
+}
+
 /**
  * Runs the kpm command line.
  *
@@ -215,7 +234,8 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   }
   const { words, indexes } = leadingWords(argv);
   const found = findCommand(words);
-  const wantsHelp = argv.includes("--help") || argv.includes("-h") || words[0] === "help";
+  const kpmArgs = ownArguments(argv);
+  const wantsHelp = kpmArgs.includes("--help") || kpmArgs.includes("-h") || words[0] === "help";
   if (!found) {
     const groupWords = words[0] === "help" ? words.slice(1) : words;
     const isGroup = groupWords.length > 0 && COMMANDS.some((c) => c.path[0] === groupWords[0]);

@@ -83,6 +83,15 @@ Deno.test("KCL flows: pull again, run where the user stands, rename offline, fla
       assert(!cached.includes("out.yaml"), "nothing is written into the cache");
     });
 
+    await t.step("kpm run -- --help hands --help to the compiler instead of showing kpm's help", async () => {
+      await Deno.remove(compilerLog);
+      const result = await ok(["run", "--", "--help"], dep);
+      assert(!result.stdout.includes("Usage: kpm"), describe(result));
+      const [cwd, args] = (await Deno.readTextFile(compilerLog)).trim().split("|");
+      assertEquals(cwd, dep);
+      assertStringIncludes(args!, " --help");
+    });
+
     await ok(["mod", "init", "app"]);
     await t.step("mod add NAME:VER remembers the registry it was added from", async () => {
       await ok(["mod", "add", "dep:0.2.0"], app, { KPM_REG: host, KPM_REPO: "test" });
