@@ -94,7 +94,10 @@ Deno.test("package commands without a registry", async (t) => {
       name: "my_tool",
       manifest_path: tool,
     });
-    await ok(["mod", "remove", "my-tool"], app);
+    assertEquals(JSON.parse((await ok(["mod", "remove", "my-tool", "--json"], app)).stdout), {
+      name: "my-tool",
+      removed: true,
+    });
   });
 
   await t.step("mod pkg writes .tgz and .tar; both pull and run", async () => {

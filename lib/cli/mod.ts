@@ -229,6 +229,7 @@ export async function remove(ctx: CommandContext): Promise<void> {
   const name = ctx.args[0]!;
   if (!mod.dependencies.has(name)) throw new PackageError(`No dependency "${name}" in "${mod.path}"`);
   await relock(ctx, kc, ctx.cwd, editDependency(mod.text, name, undefined));
+  if (ctx.global.json) ctx.json({ name, removed: true });
   ctx.out(`removed dependency '${name}'`);
 }
 
