@@ -26,6 +26,8 @@ export interface CopyOptions {
   referrers?: boolean;
   /** Parallel transfers (default 3). */
   concurrency?: number;
+  /** Cancels the operation: transfers not yet started never start, and it rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** What a copy did. */
@@ -72,6 +74,7 @@ export async function copy(from: TargetSpec, to: TargetSpec, options: CopyOption
     tags,
     referrers: options.referrers,
     concurrency: options.concurrency,
+    signal: options.signal,
   });
   return { root, tags, copied: result.copied, skipped: result.skipped, referrers: result.referrers };
 }

@@ -30,6 +30,8 @@ export interface PullOptions extends PullSourceOptions {
   keepOldFiles?: boolean;
   /** Parallel downloads (default 3). */
   concurrency?: number;
+  /** Cancels the operation: transfers not yet started never start, and it rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** What pull wrote. */
@@ -101,6 +103,7 @@ export async function pull(from: TargetSpec, outDir: string, options: PullOption
     mediaTypes: options.allowedMediaTypes,
     keepOldFiles: options.keepOldFiles,
     concurrency: options.concurrency,
+    signal: options.signal,
   });
 }
 

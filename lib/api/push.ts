@@ -53,6 +53,8 @@ export interface PushOptions {
   cwd?: string;
   /** Parallel uploads (default 3). */
   concurrency?: number;
+  /** Cancels the operation: transfers not yet started never start, and it rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** What a push produced. */
@@ -118,6 +120,7 @@ export async function push(
     }),
     subject,
     concurrency: options.concurrency,
+    signal: options.signal,
   });
   return { manifest: result.manifest, layers: result.layers, tags: result.tags };
 }

@@ -13,14 +13,14 @@ import { ANNOTATION_CONTENT_DIGEST, ANNOTATION_TITLE, ANNOTATION_UNPACK } from "
 import { type Reference, referenceTarget } from "../oci/reference.ts";
 import { RegistryStore } from "../oci/registry_store.ts";
 import type { Store } from "../oci/store.ts";
-import { mapLimit } from "../oci/concurrency.ts";
+import { type ConcurrencyOptions, operationLimiter } from "../oci/concurrency.ts";
 import { ArtifactError, safeRelativePath } from "./files.ts";
 import { unpackFolder } from "./folder.ts";
 import { withHelmTitles } from "./helm_titles.ts";
 import { type PlatformSpec, selectManifest } from "./platform.ts";
 
 /** Options of pullArtifact. */
-export interface PullArtifactOptions {
+export interface PullArtifactOptions extends ConcurrencyOptions {
   /** Folder the files are written to. */
   outDir: string;
   /** Only layers of these media types (all when empty). */
@@ -29,8 +29,6 @@ export interface PullArtifactOptions {
   keepOldFiles?: boolean;
   /** Allow titles that climb out of the output folder. */
   allowPathTraversal?: boolean;
-  /** Parallel downloads (default 3, like oras). */
-  concurrency?: number;
   /** The manifest of an image index to pull (`--platform`). */
   platform?: PlatformSpec;
   onProgress?: (title: string, bytes: number, total: number) => void;
@@ -99,7 +97,7 @@ export async function pullFromStore(
   }
   const folders = new Set(targets.filter((target) => !target.unpack).map((target) => dirname(target.path)));
   for (const folder of folders) await Deno.mkdir(folder, { recursive: true });
-  await mapLimit(targets, options.concurrency ?? 3, async ({ layer, title, unpack, relative, path }) => {
+  await operationLimiter(options).map(targets, async ({ layer, title, unpack, relative, path }) => {
     const onProgress = (bytes: number) => options.onProgress?.(title, bytes, layer.size);
     if (unpack) {
       const digest = layer.annotations?.[ANNOTATION_CONTENT_DIGEST];

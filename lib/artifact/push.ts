@@ -25,11 +25,11 @@ import { RegistryStore } from "../oci/registry_store.ts";
 import type { Store } from "../oci/store.ts";
 import type { UploadOutcome } from "../oci/blob_upload.ts";
 import { ArtifactError, type FileSpec, fileTitle } from "./files.ts";
-import { mapLimit } from "../oci/concurrency.ts";
+import { type ConcurrencyOptions, operationLimiter } from "../oci/concurrency.ts";
 import { packFolder } from "./folder.ts";
 
 /** Options of pushArtifact. */
-export interface PushArtifactOptions {
+export interface PushArtifactOptions extends ConcurrencyOptions {
   /** Folder relative file paths are read from (and titles are relative to). */
   cwd: string;
   artifactType?: string;
@@ -43,8 +43,6 @@ export interface PushArtifactOptions {
   config?: FileSpec;
   /** Extra tags to apply after the first. */
   extraTags?: string[];
-  /** Parallel uploads (default 3, like oras). */
-  concurrency?: number;
   /** Called with a file's title and bytes sent so far. */
   onProgress?: (title: string, bytes: number, total: number) => void;
   /** The time written as org.opencontainers.image.created (default now). */
@@ -105,7 +103,7 @@ export async function pushToStore(
     if (titles.has(title)) throw new ArtifactError(`Cannot push "${file.path}": it is named twice`);
     titles.add(title);
   }
-  const layers = await mapLimit(files, options.concurrency ?? 3, (file) => pushFile(store, file, options));
+  const layers = await operationLimiter(options).map(files, (file) => pushFile(store, file, options));
   const config = options.config ? await pushConfig(store, options) : { ...EMPTY_CONFIG };
   if (!options.config) await store.pushBlob(config, new TextEncoder().encode("{}"));
   if (options.configAnnotations && Object.keys(options.configAnnotations).length) {

@@ -1,28 +1,123 @@
 /**
- * Bounded parallelism for downloads and uploads.
+ * Bounded parallelism: the one limiter that a whole operation (a copy, a pull, a push, a dependency
+ * resolution) shares, created once per operation and passed down, with cancellation through an AbortSignal.
+ *
+ * Only leaf work (one blob transfer, one manifest request, one package download) runs inside a slot; a task
+ * never waits for other limited tasks while holding a slot, so graphs of any depth cannot deadlock and
+ * `concurrency N` means at most N transfers at once across the whole operation.
  *
  * @module
  */
 
+/** How many transfers an artifact push, pull or copy runs at once unless told otherwise (as oras). */
+export const DEFAULT_TRANSFER_CONCURRENCY = 3;
+
+/** Options of a Limiter. */
+export interface LimiterOptions {
+  /** Aborting it rejects every queued task, and every later one, with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** Options of operations that run their transfers through a Limiter. */
+export interface ConcurrencyOptions {
+  /** The operation's limiter; when absent one is made from `concurrency` and `signal`. */
+  limiter?: Limiter;
+  /** How many transfers run at once when no limiter is given. */
+  concurrency?: number;
+  /** Cancels the operation's queued transfers when no limiter is given. */
+  signal?: AbortSignal;
+}
+
 /**
- * Maps `items` through `fn` with at most `limit` calls in flight, keeping the order of results. The first
- * failure rejects the whole map (calls already started finish in the background).
+ * A counting semaphore: at most `limit` tasks run at once, the others wait in order.
  *
- * @example await mapLimit(layers, 3, (layer) => download(layer))
+ * @example
+ * ```ts
+ * const limiter = new Limiter(3, { signal: AbortSignal.timeout(60_000) });
+ * await limiter.map(layers, (layer) => download(layer));
+ * ```
  */
-export async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T, index: number) => Promise<R>,
-) {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]!, index);
+export class Limiter {
+  #limit: number;
+  #active = 0;
+  #queue: { start: () => void; stop: (reason: unknown) => void }[] = [];
+  #signal?: AbortSignal;
+
+  /**
+   * @param limit the most tasks that run at once (less than 1, or not a number, counts as 1)
+   */
+  constructor(limit: number, options: LimiterOptions = {}) {
+    this.#limit = Math.max(1, Math.floor(limit) || 1);
+    this.#signal = options.signal;
+    this.#signal?.addEventListener("abort", () => {
+      for (const waiting of this.#queue.splice(0)) waiting.stop(this.#signal!.reason);
+    }, { once: true });
+  }
+
+  /** The most tasks that run at once. */
+  get limit(): number {
+    return this.#limit;
+  }
+
+  /** The signal that cancels this limiter's queued tasks, if any. */
+  get signal(): AbortSignal | undefined {
+    return this.#signal;
+  }
+
+  /**
+   * Runs `task` once a slot is free. `task` must not wait for other tasks of this limiter (that could
+   * deadlock): run only leaf work through it.
+   *
+   * @returns what `task` returns
+   * @throws the signal's reason when it is aborted before `task` starts; whatever `task` throws
+   */
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    this.#signal?.throwIfAborted();
+    if (this.#active < this.#limit) this.#active++;
+    else await new Promise<void>((start, stop) => this.#queue.push({ start, stop })); // a slot handed over
+    try {
+      return await task();
+    } finally {
+      this.#release();
     }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return results;
+  }
+
+  /** Hands the slot to the first waiting task, or frees it. */
+  #release(): void {
+    const next = this.#queue.shift();
+    if (next) next.start();
+    else this.#active--;
+  }
+
+  /**
+   * Maps `items` through `fn`, each call in a slot, keeping the order of results. After the first failure the
+   * calls not yet started are skipped; the map rejects with that failure.
+   *
+   * @example await limiter.map(files, (file) => upload(file))
+   */
+  async map<T, R>(items: readonly T[], fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+    let failed = false;
+    return await Promise.all(items.map((item, index) =>
+      this.run(async () => {
+        if (failed) throw new Error("skipped after an earlier failure");
+        try {
+          return await fn(item, index);
+        } catch (error) {
+          failed = true; // before the slot goes to the next task
+          throw error;
+        }
+      })
+    ));
+  }
+}
+
+/**
+ * The limiter of an operation: the one given, else a new one of `concurrency` (default `fallback`, else
+ * DEFAULT_TRANSFER_CONCURRENCY) slots cancelled by `signal`.
+ */
+export function operationLimiter(
+  options: ConcurrencyOptions,
+  fallback = DEFAULT_TRANSFER_CONCURRENCY,
+): Limiter {
+  return options.limiter ?? new Limiter(options.concurrency ?? fallback, { signal: options.signal });
 }

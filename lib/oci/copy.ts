@@ -11,20 +11,18 @@
 import type { Descriptor } from "./manifest.ts";
 import { isManifestMediaType, referencedDescriptors } from "./manifest.ts";
 import type { Store } from "./store.ts";
-import { mapLimit } from "./concurrency.ts";
+import { type ConcurrencyOptions, type Limiter, operationLimiter } from "./concurrency.ts";
 import { attachedTags } from "./sign/cosign.ts";
 
 /** What happened to one node of the graph. */
 export type CopyOutcome = "copied" | "skipped";
 
 /** Options of copyGraph. */
-export interface CopyOptions {
+export interface CopyOptions extends ConcurrencyOptions {
   /** Tags the root gets in the target (the first is used for the push itself). */
   tags?: string[];
   /** Also copy the referrers (signatures, SBOMs…) and cosign's tags of every copied manifest, recursively. */
   referrers?: boolean;
-  /** Parallel transfers per level (default 3). */
-  concurrency?: number;
   /** Called once per node copied or skipped. */
   onNode?: (descriptor: Descriptor, outcome: CopyOutcome) => void;
 }
@@ -38,10 +36,12 @@ export interface CopyResult {
 }
 
 /**
- * Copies the graph rooted at `root` from `source` to `target`.
+ * Copies the graph rooted at `root` from `source` to `target`. At most `concurrency` requests run at once
+ * over the whole graph (one limiter for the operation; only leaf requests take a slot, so no depth deadlocks).
  *
  * @param root the root manifest (or index) in the source, e.g. from `source.resolve("v1")`
- * @throws whatever the stores throw: RegistryError, LayoutError, DigestError on corrupt content
+ * @throws whatever the stores throw: RegistryError, LayoutError, DigestError on corrupt content; the signal's
+ *   reason when it is aborted
  * @example await copyGraph(new RegistryStore(client, ref), await openLayout("out", { create: true }), root, { tags: ["v1"] })
  */
 export async function copyGraph(
@@ -50,62 +50,86 @@ export async function copyGraph(
   root: Descriptor,
   options: CopyOptions = {},
 ): Promise<CopyResult> {
-  const limit = Math.max(1, options.concurrency ?? 3);
-  const inFlight = new Map<string, Promise<void>>();
-  const result: CopyResult = { root, copied: 0, skipped: 0, referrers: [] };
-  const report = (descriptor: Descriptor, outcome: CopyOutcome) => {
-    if (outcome === "copied") result.copied++;
-    else result.skipped++;
-    options.onNode?.(descriptor, outcome);
-  };
+  const copy = new GraphCopy(source, target, root, options);
+  const [first, ...more] = options.tags ?? [];
+  await copy.node(root, first);
+  for (const tag of more) await target.tag(root, tag);
+  return copy.result;
+}
 
-  let sourceTags: Promise<Set<string>> | undefined;
-  /** The referrers of a manifest, and cosign's tags attached to it (with the tag to give each). */
-  const attached = async (descriptor: Descriptor): Promise<[Descriptor, string?][]> => {
-    const referrers = await source.referrers(descriptor);
-    sourceTags ??= source.tags().then((tags) => new Set(tags));
-    const tags = await sourceTags;
-    const found: [Descriptor, string?][] = referrers.map((referrer) => [referrer]);
-    for (const tag of attachedTags(descriptor.digest)) {
-      if (tags.has(tag)) found.push([await source.resolve(tag), tag]);
-    }
-    return found;
-  };
+/** One copy in progress: each node is copied once (children first), each request in a slot of the limiter. */
+class GraphCopy {
+  readonly result: CopyResult;
+  #source: Store;
+  #target: Store;
+  #options: CopyOptions;
+  #limiter: Limiter;
+  #nodes = new Map<string, Promise<void>>();
+  #sourceTags?: Promise<Set<string>>;
 
-  const copyNode = (descriptor: Descriptor, tag?: string): Promise<void> => {
+  constructor(source: Store, target: Store, root: Descriptor, options: CopyOptions) {
+    this.#source = source;
+    this.#target = target;
+    this.#options = options;
+    this.#limiter = operationLimiter(options);
+    this.result = { root, copied: 0, skipped: 0, referrers: [] };
+  }
+
+  /** Copies a node (and what it references) once, however many parents name it. */
+  node(descriptor: Descriptor, tag?: string): Promise<void> {
     const key = `${descriptor.digest}\n${tag ?? ""}`;
-    let running = inFlight.get(key);
+    let running = this.#nodes.get(key);
     if (!running) {
-      running = copyOne(descriptor, tag);
-      inFlight.set(key, running);
+      running = isManifestMediaType(descriptor.mediaType)
+        ? this.#manifest(descriptor, tag)
+        : this.#limiter.run(() => this.#blob(descriptor));
+      this.#nodes.set(key, running);
     }
     return running;
-  };
+  }
 
-  const copyOne = async (descriptor: Descriptor, tag?: string): Promise<void> => {
-    if (!isManifestMediaType(descriptor.mediaType)) {
-      if (await target.exists(descriptor)) return report(descriptor, "skipped");
-      await target.pushBlob(descriptor, () => source.fetchBlob(descriptor), { from: source });
-      return report(descriptor, "copied");
-    }
-    if (await target.exists(descriptor)) {
-      if (tag !== undefined) await target.tag(descriptor, tag);
-      report(descriptor, "skipped");
+  #report(descriptor: Descriptor, outcome: CopyOutcome): void {
+    if (outcome === "copied") this.result.copied++;
+    else this.result.skipped++;
+    this.#options.onNode?.(descriptor, outcome);
+  }
+
+  async #blob(descriptor: Descriptor): Promise<void> {
+    if (await this.#target.exists(descriptor)) return this.#report(descriptor, "skipped");
+    await this.#target.pushBlob(descriptor, () => this.#source.fetchBlob(descriptor), { from: this.#source });
+    this.#report(descriptor, "copied");
+  }
+
+  /** A manifest: its children first, then itself; no slot is held while the children are copied. */
+  async #manifest(descriptor: Descriptor, tag?: string): Promise<void> {
+    const slot = <T>(task: () => Promise<T>) => this.#limiter.run(task);
+    if (await slot(() => this.#target.exists(descriptor))) {
+      if (tag !== undefined) await slot(() => this.#target.tag(descriptor, tag));
+      this.#report(descriptor, "skipped");
     } else {
-      const { bytes, manifest, descriptor: fetched } = await source.fetchManifest(descriptor);
-      await mapLimit(referencedDescriptors(manifest), limit, (child) => copyNode(child));
-      await target.pushManifest(bytes, fetched.mediaType, { tag });
-      report(descriptor, "copied");
+      const { bytes, manifest, descriptor: fetched } = await slot(() =>
+        this.#source.fetchManifest(descriptor)
+      );
+      await Promise.all(referencedDescriptors(manifest).map((child) => this.node(child)));
+      await slot(() => this.#target.pushManifest(bytes, fetched.mediaType, { tag }));
+      this.#report(descriptor, "copied");
     }
-    if (options.referrers) {
-      const referrers = await attached(descriptor);
-      result.referrers.push(...referrers.map(([referrer]) => referrer));
-      await mapLimit(referrers, limit, ([referrer, tag]) => copyNode(referrer, tag));
+    if (this.#options.referrers) {
+      const referrers = await slot(() => this.#attached(descriptor));
+      this.result.referrers.push(...referrers.map(([referrer]) => referrer));
+      await Promise.all(referrers.map(([referrer, tag]) => this.node(referrer, tag)));
     }
-  };
+  }
 
-  const [first, ...more] = options.tags ?? [];
-  await copyNode(root, first);
-  for (const tag of more) await target.tag(root, tag);
-  return result;
+  /** The referrers of a manifest, and cosign's tags attached to it (with the tag to give each). */
+  async #attached(descriptor: Descriptor): Promise<[Descriptor, string?][]> {
+    const referrers = await this.#source.referrers(descriptor);
+    this.#sourceTags ??= this.#source.tags().then((tags) => new Set(tags));
+    const tags = await this.#sourceTags;
+    const found: [Descriptor, string?][] = referrers.map((referrer) => [referrer]);
+    for (const tag of attachedTags(descriptor.digest)) {
+      if (tags.has(tag)) found.push([await this.#source.resolve(tag), tag]);
+    }
+    return found;
+  }
 }

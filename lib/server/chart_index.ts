@@ -9,6 +9,7 @@
 
 import { openBlob } from "../oci/blobs.ts";
 import type { RegistryClient } from "../oci/client.ts";
+import { Limiter } from "../oci/concurrency.ts";
 import { fetchManifest, headManifest, listRepositories, listTags } from "../oci/manifests.ts";
 import { type Digest, verifyingStream } from "../oci/digest.ts";
 import { type Descriptor, isIndex, type Manifest } from "../oci/manifest.ts";
@@ -162,7 +163,8 @@ export class ChartIndexer {
     this.#touched = touched;
     const reporting = new Set<string>();
     this.#reporting = reporting;
-    const tagLists = await mapLimit(repositories, this.#concurrency, async (repository) => {
+    const limiter = new Limiter(this.#concurrency);
+    const tagLists = await limiter.map(repositories, async (repository) => {
       if (chartNameOf(repository) === undefined) {
         this.#report(`skipping repository ${JSON.stringify(repository)}: not a valid repository name`);
         return [];
@@ -175,7 +177,7 @@ export class ChartIndexer {
       }
     });
     const wanted = tagLists.flat().filter(({ tag }) => versionFromTag(tag) !== undefined);
-    const found = await mapLimit(wanted, this.#concurrency, async ({ repository, tag }) => {
+    const found = await limiter.map(wanted, async ({ repository, tag }) => {
       try {
         return await this.lookup(repository, tag);
       } catch (error) {
@@ -282,18 +284,4 @@ export class ChartIndexer {
 
 function firstLine(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split("\n")[0]!;
-}
-
-/** Maps `items` through `fn` with at most `limit` calls in flight, keeping the order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return results;
 }
