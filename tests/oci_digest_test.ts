@@ -14,7 +14,7 @@ import {
   Hasher,
   isDigest,
   parseDigest,
-  verifyingStream,
+  VerifyingStream,
 } from "../lib/oci/digest.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "./assert.ts";
 import { concat } from "./oci_fake.ts";
@@ -141,25 +141,27 @@ Deno.test("the streaming hasher gives the same digest for any chunking", async (
   });
 });
 
-Deno.test("verifyingStream passes matching content through unchanged and refuses the rest", async (t) => {
+Deno.test("VerifyingStream passes matching content through unchanged and refuses the rest", async (t) => {
   const bytes = sample(200_000);
   const digest = sha256(bytes);
   const what = `blob "${digest}" from "127.0.0.1:5000/a/b"`;
 
   await t.step("matching digest and size: the bytes pass through", async () => {
     assertEquals(
-      await drain(chunked(bytes, 4096).pipeThrough(verifyingStream({ digest, size: bytes.length }, what))),
+      await drain(
+        chunked(bytes, 4096).pipeThrough(new VerifyingStream({ digest, size: bytes.length }, what)),
+      ),
       bytes,
     );
   });
   await t.step("matching digest, no size given", async () => {
-    assertEquals(await drain(chunked(bytes, 4096).pipeThrough(verifyingStream({ digest }, what))), bytes);
+    assertEquals(await drain(chunked(bytes, 4096).pipeThrough(new VerifyingStream({ digest }, what))), bytes);
   });
   await t.step("an empty blob", async () => {
     assertEquals(
       await drain(
         chunked(new Uint8Array(0), 1).pipeThrough(
-          verifyingStream({ digest: EMPTY_SHA256, size: 0 }, "empty"),
+          new VerifyingStream({ digest: EMPTY_SHA256, size: 0 }, "empty"),
         ),
       ).then((b) => b.length),
       0,
@@ -190,7 +192,7 @@ Deno.test("verifyingStream passes matching content through unchanged and refuses
   for (const [name, content, expected, part] of failures) {
     await t.step(name, async () => {
       const error = await assertRejects(
-        () => drain(chunked(content, 4096).pipeThrough(verifyingStream(expected, what))),
+        () => drain(chunked(content, 4096).pipeThrough(new VerifyingStream(expected, what))),
         DigestError,
         part,
       );
@@ -207,7 +209,7 @@ Deno.test("verifyingStream passes matching content through unchanged and refuses
       },
     });
     await assertRejects(
-      () => drain(endless.pipeThrough(verifyingStream({ digest, size: 10_000 }, what))),
+      () => drain(endless.pipeThrough(new VerifyingStream({ digest, size: 10_000 }, what))),
       DigestError,
       "more than the expected 10000 bytes",
     );

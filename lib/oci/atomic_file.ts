@@ -5,7 +5,7 @@
  */
 
 import { basename, dirname, join } from "node:path";
-import { writeAll } from "./hashed_copy.ts";
+import { writeAll } from "./batch_writer.ts";
 
 /** A unique temporary path next to `path` (same folder, so rename is atomic). */
 export function tempPathFor(path: string): string {

@@ -7,8 +7,9 @@
 
 import { basename, dirname, join } from "node:path";
 import type { RegistryClient } from "./client.ts";
-import { BlobWriteError, copyHashed } from "./hashed_copy.ts";
-import { type Digest, digestAlgorithm, DigestError, digestHex, Hasher } from "./digest.ts";
+import { BlobWriteError } from "./batch_writer.ts";
+import { type Digest, DigestError, digestHex } from "./digest.ts";
+import { PartialFile, type ProgressCallback } from "./partial_file.ts";
 import type { Descriptor } from "./manifest.ts";
 import type { Reference } from "./reference.ts";
 import { RegistryError } from "./registry_error.ts";
@@ -23,8 +24,7 @@ export const DEFAULT_CHUNK_SIZE = 16 * 1024 * 1024;
 /** How often a dropped download is resumed before giving up. */
 const MAX_RESUMES = 5;
 
-/** Called with the bytes transferred so far. */
-export type ProgressCallback = (bytes: number) => void;
+export type { ProgressCallback } from "./partial_file.ts";
 
 function blobName(repo: Repository, digest: string): string {
   return `blob "${digest}" ${"of"} "${repo.registry}/${repo.repository}"`;
@@ -58,7 +58,7 @@ export async function blobExists(
 
 /**
  * Opens a blob's content as a stream, from `offset` when given (Range). The stream is NOT verified: pipe it
- * through `verifyingStream` or use `downloadBlob`.
+ * through a `VerifyingStream` or use `downloadBlob`.
  *
  * @returns the body and whether the registry honoured the range (206)
  */
@@ -107,98 +107,47 @@ export async function downloadBlob(
   destination: string,
   options: { onProgress?: ProgressCallback } = {},
 ): Promise<void> {
-  const partial = partialPath(destination, descriptor.digest);
-  const hasher = new Hasher(digestAlgorithm(descriptor.digest));
-  const out = await openPartial(partial, hasher, descriptor.size);
-  let failure: unknown;
+  const what = blobName(repo, descriptor.digest);
+  const file = await PartialFile.create(partialPath(destination, descriptor.digest), {
+    what,
+    expected: descriptor,
+    resume: true,
+  });
   try {
     let resumes = 0;
-    while (hasher.size < descriptor.size) {
+    while (file.size < descriptor.size) {
       const { body, partial: ranged } = await openBlob(client, repo, descriptor.digest, {
-        offset: hasher.size,
+        offset: file.size,
       });
-      if (!ranged && hasher.size > 0) {
-        await out.truncate(0);
-        hasher.reset();
-      }
+      if (!ranged && file.size > 0) await file.restart();
       try {
-        await copyHashed(body, out, hasher, descriptor, {
-          what: blobName(repo, descriptor.digest),
-          onProgress: options.onProgress,
-        });
-        if (hasher.size < descriptor.size) throw new Error("the connection closed early");
+        await file.append(body, { onProgress: options.onProgress });
+        if (file.size < descriptor.size) throw new Error("the connection closed early");
       } catch (error) {
         if (error instanceof DigestError || error instanceof BlobWriteError || isStall(error)) throw error;
         if (++resumes > MAX_RESUMES) {
           throw new RegistryError(
-            `Cannot pull ${blobName(repo, descriptor.digest)}: ${
-              (error as Error).message
-            } (after ${MAX_RESUMES} resumes)`,
-            { status: 0, registry: repo.registry, repository: repo.repository, cause: error },
+            `Cannot pull ${what}: ${(error as Error).message} (after ${MAX_RESUMES} resumes)`,
+            {
+              status: 0,
+              registry: repo.registry,
+              repository: repo.repository,
+              cause: error,
+            },
           );
         }
       }
     }
-    const actual = hasher.digest();
-    if (hasher.size !== descriptor.size) {
-      throw new DigestError(
-        `Size mismatch for ${
-          blobName(repo, descriptor.digest)
-        }: got ${hasher.size} bytes, expected ${descriptor.size}`,
-      );
-    }
-    if (actual !== descriptor.digest) {
-      throw new DigestError(`Digest mismatch for ${blobName(repo, descriptor.digest)}: got "${actual}"`);
-    }
+    await file.commit(destination);
   } catch (error) {
-    failure = error;
+    await (error instanceof DigestError ? file.remove() : file.suspend());
     throw error;
-  } finally {
-    out.close();
-    if (failure === undefined) await Deno.rename(partial, destination);
-    else if (failure instanceof DigestError || !(await isResumable(partial, descriptor.size))) {
-      await Deno.remove(partial).catch(() => {});
-    }
   }
 }
 
 /** A registry that went silent is not asked again in this run: the partial file stays for a later resume. */
 function isStall(error: unknown): boolean {
   return error instanceof RegistryError && error.code === TIMEOUT_CODE;
-}
-
-/**
- * Opens the partial file for appending: a new one (one request to the file system, the common case), or the
- * one an earlier, interrupted download left, whose bytes are hashed first.
- */
-async function openPartial(path: string, hasher: Hasher, size: number): Promise<Deno.FsFile> {
-  try {
-    return await Deno.open(path, { append: true, createNew: true });
-  } catch (error) {
-    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-  }
-  await hashExisting(path, hasher, size);
-  return await Deno.open(path, { append: true });
-}
-
-/** Hashes what an earlier, interrupted download left; discards it when it is longer than the blob. */
-async function hashExisting(path: string, hasher: Hasher, size: number): Promise<void> {
-  const file = await Deno.open(path);
-  for await (const chunk of file.readable) hasher.update(chunk);
-  if (hasher.size > size) {
-    await Deno.truncate(path, 0);
-    hasher.reset();
-  }
-}
-
-/** A partial file is kept for a later resume only while it is shorter than the blob. */
-async function isResumable(path: string, size: number): Promise<boolean> {
-  try {
-    const info = await Deno.stat(path);
-    return info.size > 0 && info.size < size;
-  } catch {
-    return false;
-  }
 }
 
 /** Deletes a blob (`DELETE /v2/<name>/blobs/<digest>`; registries answer 405 when deletion is off). */

@@ -8,6 +8,7 @@
  */
 
 import { createHash, type Hash } from "node:crypto";
+import { forEachChunk } from "./read_chunks.ts";
 
 /** A content digest such as `sha256:9f86d0…`. */
 export type Digest = `${string}:${string}`;
@@ -65,7 +66,16 @@ export function digestAlgorithm(digest: Digest): string {
   return digest.slice(0, digest.indexOf(":"));
 }
 
-/** Incremental hasher that yields an OCI digest string. */
+/** What content must be: its digest, and its size when known (checked when given). */
+export interface Expected {
+  digest: Digest;
+  size?: number;
+}
+
+/**
+ * Incremental hasher that yields an OCI digest string, and judges content against what it must be: the one
+ * place of the "Size mismatch" and "Digest mismatch" errors.
+ */
 export class Hasher {
   #hash: Hash;
   #algorithm: string;
@@ -80,10 +90,28 @@ export class Hasher {
     this.#hash = createHash(spec.node);
   }
 
+  /** The algorithm, e.g. `sha256`. */
+  get algorithm(): string {
+    return this.#algorithm;
+  }
+
   /** Adds bytes to the hash. */
   update(chunk: Uint8Array): void {
     this.#hash.update(chunk);
     this.size += chunk.byteLength;
+  }
+
+  /**
+   * Adds bytes to the hash unless they take the content past the expected size (then nothing is hashed).
+   *
+   * @param what names the content in the error, e.g. `blob "sha256:…" of "ghcr.io/x/y"`
+   * @throws {DigestError} `Size mismatch for <what>: more than the expected <size> bytes`
+   */
+  updateWithin(chunk: Uint8Array, expected: Expected, what: string): void {
+    if (expected.size !== undefined && this.size + chunk.byteLength > expected.size) {
+      throw new DigestError(`Size mismatch for ${what}: more than the expected ${expected.size} bytes`);
+    }
+    this.update(chunk);
   }
 
   /** Starts over, as if new. */
@@ -95,6 +123,23 @@ export class Hasher {
   /** Finishes the hash and returns the digest; the hasher cannot be used afterwards. */
   digest(): Digest {
     return `${this.#algorithm}:${this.#hash.digest("hex")}`;
+  }
+
+  /**
+   * Finishes the hash and checks the size (when expected) and the digest; the hasher cannot be used afterwards.
+   *
+   * @param what names the content in the error
+   * @throws {DigestError} `Size mismatch for <what>: got N bytes, expected M` or
+   *   `Digest mismatch for <what>: got "…", expected "…"`
+   */
+  verify(expected: Expected, what: string): void {
+    if (expected.size !== undefined && this.size !== expected.size) {
+      throw new DigestError(`Size mismatch for ${what}: got ${this.size} bytes, expected ${expected.size}`);
+    }
+    const actual = this.digest();
+    if (actual !== expected.digest) {
+      throw new DigestError(`Digest mismatch for ${what}: got "${actual}", expected "${expected.digest}"`);
+    }
   }
 }
 
@@ -121,64 +166,35 @@ export async function digestStream(
   algorithm = "sha256",
 ): Promise<{ digest: Digest; size: number }> {
   const hasher = new Hasher(algorithm);
-  let reader: ReadableStreamBYOBReader | undefined;
-  try {
-    reader = stream.getReader({ mode: "byob" });
-  } catch {
-    // not a byte stream
-  }
-  if (reader) {
-    let buffer = new Uint8Array(READ_SIZE);
-    try {
-      while (true) {
-        const { done, value } = await reader.read(buffer);
-        if (done) break;
-        hasher.update(value);
-        buffer = new Uint8Array(value.buffer);
-      }
-    } finally {
-      reader.releaseLock();
-    }
-  } else {
-    for await (const chunk of stream) hasher.update(chunk);
-  }
+  await forEachChunk(stream, READ_SIZE, (chunk) => hasher.update(chunk));
   return { size: hasher.size, digest: hasher.digest() };
-}
-
-/** What a verifying stream expects; `size` is optional (checked when given). */
-export interface Expected {
-  digest: Digest;
-  size?: number;
 }
 
 /**
  * A pass-through stream that hashes every chunk and errors at the end (or as soon as too many bytes arrive)
  * when the content does not match `expected`. One pass, no tee().
  *
- * @param expected the digest, and optionally the size, the content must have
- * @param what names the content in error messages, e.g. `blob "sha256:…" from "ghcr.io/x/y"`
  * @throws {DigestError} through the stream, on a size or digest mismatch
+ * @example
+ * ```ts
+ * const verified = body.pipeThrough(new VerifyingStream(descriptor, `blob "${descriptor.digest}"`));
+ * ```
  */
-export function verifyingStream(expected: Expected, what: string): TransformStream<Uint8Array, Uint8Array> {
-  const hasher = new Hasher(digestAlgorithm(expected.digest));
-  return new TransformStream({
-    transform(chunk, controller) {
-      hasher.update(chunk);
-      if (expected.size !== undefined && hasher.size > expected.size) {
-        throw new DigestError(`Size mismatch for ${what}: more than the expected ${expected.size} bytes`);
-      }
-      controller.enqueue(chunk);
-    },
-    flush() {
-      if (expected.size !== undefined && hasher.size !== expected.size) {
-        throw new DigestError(
-          `Size mismatch for ${what}: got ${hasher.size} bytes, expected ${expected.size}`,
-        );
-      }
-      const actual = hasher.digest();
-      if (actual !== expected.digest) {
-        throw new DigestError(`Digest mismatch for ${what}: got "${actual}", expected "${expected.digest}"`);
-      }
-    },
-  });
+export class VerifyingStream extends TransformStream<Uint8Array, Uint8Array> {
+  /**
+   * @param expected the digest, and optionally the size, the content must have
+   * @param what names the content in error messages, e.g. `blob "sha256:…" from "ghcr.io/x/y"`
+   */
+  constructor(expected: Expected, what: string) {
+    const hasher = new Hasher(digestAlgorithm(expected.digest));
+    super({
+      transform(chunk, controller) {
+        hasher.updateWithin(chunk, expected, what);
+        controller.enqueue(chunk);
+      },
+      flush() {
+        hasher.verify(expected, what);
+      },
+    });
+  }
 }

@@ -11,11 +11,11 @@ import { join, resolve as resolvePath } from "node:path";
 import { writeFileAtomic } from "./atomic_file.ts";
 import type { BlobContent, UploadOutcome } from "./blob_upload.ts";
 import type { ProgressCallback } from "./blobs.ts";
-import { type Digest, digestAlgorithm, digestHex, digestOf, isDigest, verifyingStream } from "./digest.ts";
+import { type Digest, digestAlgorithm, digestHex, digestOf, isDigest, VerifyingStream } from "./digest.ts";
 import { type Descriptor, type ImageIndex, isIndex, isManifestMediaType, parseManifest } from "./manifest.ts";
 import { OCI_INDEX } from "./media_types.ts";
 import { contentStream, type Store, type StoredManifest, type StorePushBlobOptions } from "./store.ts";
-import { writeVerifiedFile } from "./store.ts";
+import { writeVerifiedFile } from "./partial_file.ts";
 
 /** The annotation that names a manifest's tag in index.json. */
 export const ANNOTATION_REF_NAME = "org.opencontainers.image.ref.name";
@@ -193,7 +193,7 @@ export class LayoutStore implements Store {
       throw new LayoutError(`Cannot find blob "${descriptor.digest}" in OCI layout "${this.root}"`);
     }
     return file.readable.pipeThrough(
-      verifyingStream(descriptor, `blob "${descriptor.digest}" of OCI layout "${this.root}"`),
+      new VerifyingStream(descriptor, `blob "${descriptor.digest}" of OCI layout "${this.root}"`),
     );
   }
 

@@ -9,7 +9,7 @@
 import { type BlobContent, pushBlob, type UploadOutcome } from "./blob_upload.ts";
 import { downloadBlob, openBlob, type ProgressCallback, type Repository } from "./blobs.ts";
 import type { RegistryClient } from "./client.ts";
-import { type Digest, isDigest, verifyingStream } from "./digest.ts";
+import { type Digest, isDigest, VerifyingStream } from "./digest.ts";
 import { type Descriptor, type ImageIndex, isIndex, parseManifest } from "./manifest.ts";
 import { fetchManifest, headManifest, listReferrers, listTags, pushManifest } from "./manifests.ts";
 import { isManifestMediaType } from "./manifest.ts";
@@ -77,7 +77,7 @@ export class RegistryStore implements Store {
       return new Blob([bytes as Uint8Array<ArrayBuffer>]).stream();
     }
     const { body } = await openBlob(this.client, this.repo, descriptor.digest);
-    return body.pipeThrough(verifyingStream(descriptor, `blob "${descriptor.digest}" of "${this.name}"`));
+    return body.pipeThrough(new VerifyingStream(descriptor, `blob "${descriptor.digest}" of "${this.name}"`));
   }
 
   /** Downloads a blob with Range resume, verified and renamed into place. */

@@ -1,16 +1,13 @@
 /**
  * The content store interface shared by a registry repository (lib/oci/registry_store.ts) and an OCI
- * image-layout folder (lib/oci/layout.ts), so that push, pull and copy work the same on both; and the
- * verified, atomic write of a stream to a file that both use.
+ * image-layout folder (lib/oci/layout.ts), so that push, pull and copy work the same on both.
  *
  * @module
  */
 
-import { tempPathFor } from "./atomic_file.ts";
-import { copyHashed } from "./hashed_copy.ts";
 import type { BlobContent, UploadOutcome } from "./blob_upload.ts";
 import type { ProgressCallback } from "./blobs.ts";
-import { type Digest, digestAlgorithm, DigestError, Hasher } from "./digest.ts";
+import type { Digest } from "./digest.ts";
 import type { Descriptor, Manifest } from "./manifest.ts";
 
 /** A manifest read from a store: parsed, its raw bytes, and its descriptor. */
@@ -72,43 +69,6 @@ export interface Store {
   tags(): Promise<string[]>;
   /** The manifests whose `subject` is `subject`, optionally of one artifact type. */
   referrers(subject: Descriptor, options?: { artifactType?: string }): Promise<Descriptor[]>;
-}
-
-/**
- * Writes a stream to `path` through a temporary file in the same folder, hashing while writing, and renames
- * it into place only when the size and digest match `expected`.
- *
- * @param what names the content in errors
- * @throws {DigestError} on a mismatch (the temporary file is removed)
- */
-export async function writeVerifiedFile(
-  path: string,
-  stream: ReadableStream<Uint8Array>,
-  expected: Pick<Descriptor, "digest" | "size">,
-  options: { what?: string; onProgress?: ProgressCallback } = {},
-): Promise<void> {
-  const what = options.what ?? `blob "${expected.digest}"`;
-  const temp = tempPathFor(path);
-  const hasher = new Hasher(digestAlgorithm(expected.digest));
-  const file = await Deno.open(temp, { write: true, createNew: true });
-  let closed = false;
-  try {
-    await copyHashed(stream, file, hasher, expected, { what, onProgress: options.onProgress });
-    file.close();
-    closed = true;
-    if (hasher.size !== expected.size) {
-      throw new DigestError(`Size mismatch for ${what}: got ${hasher.size} bytes, expected ${expected.size}`);
-    }
-    const actual = hasher.digest();
-    if (actual !== expected.digest) {
-      throw new DigestError(`Digest mismatch for ${what}: got "${actual}", expected "${expected.digest}"`);
-    }
-    await Deno.rename(temp, path);
-  } catch (error) {
-    if (!closed) file.close();
-    await Deno.remove(temp).catch(() => {});
-    throw error;
-  }
 }
 
 /** Opens a BlobContent as a stream. */

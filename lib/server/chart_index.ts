@@ -11,7 +11,7 @@ import { openBlob } from "../oci/blobs.ts";
 import type { RegistryClient } from "../oci/client.ts";
 import { Limiter } from "../oci/concurrency.ts";
 import { fetchManifest, headManifest, listRepositories, listTags } from "../oci/manifests.ts";
-import { type Digest, verifyingStream } from "../oci/digest.ts";
+import { type Digest, VerifyingStream } from "../oci/digest.ts";
 import { type Descriptor, isIndex, type Manifest } from "../oci/manifest.ts";
 import {
   ANNOTATION_CREATED,
@@ -48,7 +48,7 @@ export function registryChartSource(client: RegistryClient, registry: string): C
       (await fetchManifest(client, { registry, repository, digest })).manifest,
     fetchBlob: async (repository, descriptor) => {
       const { body } = await openBlob(client, { registry, repository }, descriptor.digest);
-      const verified = body.pipeThrough(verifyingStream(descriptor, `blob "${descriptor.digest}"`));
+      const verified = body.pipeThrough(new VerifyingStream(descriptor, `blob "${descriptor.digest}"`));
       return new Uint8Array(await new Response(verified).arrayBuffer());
     },
   };

@@ -10,7 +10,7 @@
 
 import type { RegistryClient } from "../oci/client.ts";
 import { openBlob } from "../oci/blobs.ts";
-import { type Digest, digestHex, digestOf, verifyingStream } from "../oci/digest.ts";
+import { type Digest, digestHex, digestOf, VerifyingStream } from "../oci/digest.ts";
 import type { Descriptor } from "../oci/manifest.ts";
 import { RegistryError } from "../oci/registry_error.ts";
 import {
@@ -297,7 +297,7 @@ class ChartRepo {
     const { body } = await openBlob(this.#client, { registry: this.#registry, repository }, layer.digest);
     const what = `blob "${layer.digest}" of "${this.#registry}/${repository}"`;
     const verified = body.pipeThrough(
-      verifyingStream({ digest: layer.digest as Digest, size: layer.size }, what),
+      new VerifyingStream({ digest: layer.digest as Digest, size: layer.size }, what),
     );
     return holdLastChunk(verified, (error) => this.#log(`aborted a download: ${(error as Error).message}`));
   }

@@ -23,7 +23,7 @@
 
 import { join } from "node:path";
 import { writeFileAtomic } from "../oci/atomic_file.ts";
-import { type Digest, digestAlgorithm, digestHex, digestStream, isDigest } from "../oci/digest.ts";
+import { type Digest, digestAlgorithm, digestHex, isDigest } from "../oci/digest.ts";
 import { type Descriptor, isIndex, type Manifest } from "../oci/manifest.ts";
 
 /** A manifest as stored: its bytes, media type and digest. */
@@ -372,14 +372,6 @@ export class RegistryStorage {
       if (await this.hasManifest(name, descriptor.digest)) list.push(descriptor);
     }
     return list.sort((a, b) => a.digest.localeCompare(b.digest));
-  }
-
-  /**
-   * Computes the digest of a stored file with another algorithm (for an upload finished with a sha512
-   * digest, since uploads are hashed with sha256 as they arrive).
-   */
-  async digestFile(path: string, algorithm: string): Promise<Digest> {
-    return (await digestStream((await Deno.open(path)).readable, algorithm)).digest;
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * Blob upload sessions of the embedded registry: the bytes of each session stream into a file under the
- * storage's uploads folder, hashed as they arrive (node:crypto through `Hasher`) and written in batches of
- * ~4 MiB; finishing checks the digest and only then renames the file into the content store.
+ * storage's uploads folder through a PartialFile (lib/oci/partial_file.ts: hashed as they arrive, written in
+ * batches of ~4 MiB); finishing checks the digest and only then moves the file into the content store.
  *
  * Sessions live in memory: after a restart their files are gone and their ids answer BLOB_UPLOAD_UNKNOWN.
  * Sessions untouched for the TTL (default one hour) expire on a timer, with their files.
@@ -10,13 +10,11 @@
  */
 
 import { join } from "node:path";
-import { type Digest, digestAlgorithm, Hasher } from "../oci/digest.ts";
-import { writeAll } from "../oci/hashed_copy.ts";
+import { WRITE_BATCH } from "../oci/batch_writer.ts";
+import { type Digest, DigestError } from "../oci/digest.ts";
+import { PartialFile } from "../oci/partial_file.ts";
 import { DistributionError } from "./registry_errors.ts";
 import type { RegistryStorage } from "./storage.ts";
-
-/** Bytes gathered before one write to disk (request bodies arrive in ~64 KiB pieces). */
-export const WRITE_BATCH_BYTES = 4 * 1024 * 1024;
 
 /** Sessions untouched for this long are dropped with their file, unless told otherwise. */
 export const DEFAULT_UPLOAD_TTL_MS = 60 * 60 * 1000;
@@ -27,102 +25,46 @@ export interface UploadSession {
   readonly id: string;
   /** The repository it uploads into. */
   readonly name: string;
-  /** Its file under the uploads folder. */
-  readonly path: string;
-  /** Bytes received so far. */
-  size: number;
+  /** Its file under the uploads folder, with the size and sha256 of the bytes received so far. */
+  readonly file: PartialFile;
   /** Time of the last request, for expiry. */
   touched: number;
-  /** The sha256 of the bytes received so far. */
-  hasher: Hasher;
   /** Serialises requests on one session. */
   queue: Promise<unknown>;
-  /** Set when a write to its file failed: the file no longer matches size and hash. */
-  broken?: boolean;
   /** Requests running on it (a long PATCH is not "untouched", however long it streams). */
   active: number;
 }
 
-/** Bytes read ahead of the disk before reading pauses. */
-const MAX_BACKLOG_BYTES = 4 * WRITE_BATCH_BYTES;
+/**
+ * Bytes of writes that may wait for the disk before reading a request body pauses. (Pausing the read lets the
+ * socket buffer fill, and a client whose chunk headers go out as separate small segments, as Deno's fetch does,
+ * then stalls ~250 ms per pause on Nagle's algorithm against delayed ACKs: a 200 MiB PATCH took 23 s instead of
+ * 0.7 s.)
+ */
+const MAX_BACKLOG_BYTES = 4 * WRITE_BATCH;
 
 /**
- * Streams `body` to the end of the session's file, hashing each piece as it arrives. Pieces are gathered into
- * ~4 MiB buffers (from a small pool; none for a one-piece body) and written while the next ones are read:
- * reading never waits for the disk unless it is 16 MiB ahead. (Pausing the read lets the socket buffer fill, and a
- * client whose chunk headers go out as separate small segments, as Deno's fetch does, then stalls ~250 ms per
- * pause on Nagle's algorithm against delayed ACKs: a 200 MiB PATCH took 23 s instead of 0.7 s.)
- * When the body breaks off, what was read is still written, so size, hash and file agree; when the disk fails,
- * the session is marked broken.
+ * Streams `body` to the end of the session's file. Request bodies come in ~64 KiB pieces; reading never waits
+ * for the disk unless it is 16 MiB ahead. When the body breaks off, what was read is still written, so size,
+ * hash and file agree; when the disk fails, the file is marked broken. No file handle stays open between
+ * requests.
  */
 async function pump(
   session: UploadSession,
   body: ReadableStream<Uint8Array>,
   onReceived?: (bytes: number) => void,
 ): Promise<void> {
-  using file = await Deno.open(session.path, { append: true });
-  const pool: Uint8Array[] = [];
-  let writes: Promise<void> = Promise.resolve();
-  let backlog = 0;
-  let failure: unknown;
-  let first: Uint8Array | undefined;
-  let buffer: Uint8Array | undefined;
-  let filled = 0;
-  const write = (bytes: Uint8Array, recycle?: Uint8Array) => {
-    backlog += bytes.byteLength;
-    writes = writes.then(async () => {
-      try {
-        if (failure === undefined) await writeAll(file, bytes);
-      } catch (error) {
-        failure = error;
-        session.broken = true;
-      } finally {
-        backlog -= bytes.byteLength;
-        if (recycle) pool.push(recycle);
-      }
+  let received = session.file.size;
+  const onProgress = onReceived &&
+    ((size: number) => {
+      onReceived(size - received);
+      received = size;
     });
-  };
-  const flush = () => {
-    if (first) write(first);
-    else if (buffer && filled > 0) write(buffer.subarray(0, filled), buffer);
-    first = undefined;
-    buffer = undefined;
-    filled = 0;
-  };
   try {
-    for await (const chunk of body) {
-      if (failure !== undefined) throw failure;
-      if (backlog >= MAX_BACKLOG_BYTES) await writes;
-      session.hasher.update(chunk);
-      session.size += chunk.byteLength;
-      onReceived?.(chunk.byteLength);
-      if (chunk.byteLength >= WRITE_BATCH_BYTES) {
-        flush();
-        write(chunk);
-        continue;
-      }
-      if (!first && !buffer) {
-        first = chunk;
-        continue;
-      }
-      if (!buffer) {
-        buffer = pool.pop() ?? new Uint8Array(WRITE_BATCH_BYTES);
-        buffer.set(first!, 0);
-        filled = first!.byteLength;
-        first = undefined;
-      }
-      if (filled + chunk.byteLength > buffer.byteLength) {
-        flush();
-        buffer = pool.pop() ?? new Uint8Array(WRITE_BATCH_BYTES);
-      }
-      buffer.set(chunk, filled);
-      filled += chunk.byteLength;
-    }
+    await session.file.append(body, { onProgress, ahead: MAX_BACKLOG_BYTES });
   } finally {
-    flush();
-    await writes;
+    session.file.close();
   }
-  if (failure !== undefined) throw failure;
 }
 
 /**
@@ -135,11 +77,11 @@ async function checkChunkStart(
   body: ReadableStream<Uint8Array> | null,
   start: number | undefined,
 ): Promise<void> {
-  if (start === undefined || start === session.size) return;
+  if (start === undefined || start === session.file.size) return;
   await body?.cancel();
   throw new DistributionError(
     "RANGE_INVALID",
-    `Cannot append to upload "${session.id}" of "${session.name}": the chunk starts at ${start}, the upload holds ${session.size} bytes`,
+    `Cannot append to upload "${session.id}" of "${session.name}": the chunk starts at ${start}, the upload holds ${session.file.size} bytes`,
     { status: 416, headers: uploadHeaders(session) },
   );
 }
@@ -192,15 +134,16 @@ export class UploadSessions {
   async start(name: string): Promise<UploadSession> {
     await this.#expire();
     const id = crypto.randomUUID();
-    const path = join(this.#storage.uploadsDir, id);
-    await Deno.writeFile(path, new Uint8Array());
+    const file = await PartialFile.create(join(this.#storage.uploadsDir, id), {
+      what: `the upload "${id}"`,
+      algorithm: "sha256",
+    });
+    file.close();
     const session: UploadSession = {
       id,
       name,
-      path,
-      size: 0,
+      file,
       touched: this.#now(),
-      hasher: new Hasher("sha256"),
       queue: Promise.resolve(),
       active: 0,
     };
@@ -258,21 +201,18 @@ export class UploadSessions {
       await checkChunkStart(session, body, start);
       try {
         if (body) await pump(session, body, this.#onReceived);
-        const algorithm = digestAlgorithm(digest);
-        const actual = algorithm === "sha256"
-          ? session.hasher.digest()
-          : await this.#storage.digestFile(session.path, algorithm);
-        if (actual !== digest) {
+        await session.file.verify({ digest }).catch((error) => {
+          if (!(error instanceof DigestError)) throw error;
           throw new DistributionError(
             "DIGEST_INVALID",
-            `Cannot store blob "${digest}" in "${session.name}": the content's digest is "${actual}"`,
+            `Cannot store blob "${digest}" in "${session.name}": ${error.message}`,
           );
-        }
-        await this.#storage.adoptContent(session.path, digest);
+        });
+        await this.#storage.adoptContent(session.file.path, digest);
         await this.#storage.linkBlob(session.name, digest);
       } finally {
         this.#sessions.delete(session.id);
-        await Deno.remove(session.path).catch(() => {});
+        await session.file.remove();
       }
     });
   }
@@ -285,7 +225,7 @@ export class UploadSessions {
   /** Cancels a session and deletes its file. */
   async cancel(session: UploadSession): Promise<void> {
     this.#sessions.delete(session.id);
-    await Deno.remove(session.path).catch(() => {});
+    await session.file.remove();
   }
 
   /** Cancels every session and stops the expiry timer (on close). */
@@ -296,7 +236,7 @@ export class UploadSessions {
 
   async #serial(session: UploadSession, task: () => Promise<void>): Promise<void> {
     const guarded = async () => {
-      if (session.broken) {
+      if (session.file.broken) {
         await this.cancel(session);
         throw new DistributionError(
           "BLOB_UPLOAD_INVALID",
@@ -334,6 +274,6 @@ export function uploadHeaders(session: UploadSession): Record<string, string> {
   return {
     "Location": `/v2/${session.name}/blobs/uploads/${session.id}`,
     "Docker-Upload-UUID": session.id,
-    "Range": `0-${session.size - 1}`,
+    "Range": `0-${session.file.size - 1}`,
   };
 }
