@@ -45,12 +45,17 @@ Deno.test("package commands without a registry", async (t) => {
 
   await t.step("kpm config prints each value and where it came from", async () => {
     const result = await ok(["config"], home.dir, { KPM_REPO: "team", OCI_REG_PLAIN_HTTP: "on" });
-    // the first run writes kpm.json with the defaults; later runs read them from it
     assertStringIncludes(result.stdout, "DefaultOciRegistry = ghcr.io (from default)");
     assertStringIncludes(result.stdout, "DefaultOciRepo = team (from env)");
     assertStringIncludes(result.stdout, "DefaultOciPlainHttp = true (from env)");
-    const json = JSON.parse((await ok(["config", "--json"])).stdout);
-    assertEquals(json.DefaultOciRegistry, { value: "ghcr.io", source: "kpm.json" });
+    // kpm config only reads: no kpm.json is created, so the defaults stay defaults
+    const json = JSON.parse((await ok(["config", "--json"], home.dir, { KPM_REPO: "team" })).stdout);
+    assertEquals(json.DefaultOciRegistry, { value: "ghcr.io", source: "default", origin: "default" });
+    assertEquals(json.DefaultOciRepo, { value: "team", source: "env", origin: "KPM_REPO" });
+    await Deno.stat(join(home.env.KCL_PKG_PATH!, ".kpm")).then(
+      () => assert(false, "kpm config created $KCL_PKG_PATH/.kpm"),
+      (error) => assert(error instanceof Deno.errors.NotFound, String(error)),
+    );
     const bad = await kpm(["config"], home.dir, { OCI_REG_PLAIN_HTTP: "yes" });
     assertEquals(bad.code, 1, describe(bad));
     assertStringIncludes(bad.stderr, "OCI_REG_PLAIN_HTTP");

@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { formatLockFile, parseLockFile } from "../lib/kpm/lockfile.ts";
 import { editDependency, formatModFile, parseModFile } from "../lib/kpm/modfile.ts";
 import { packageFiles, packageSum } from "../lib/kpm/package.ts";
-import { loadSettings } from "../lib/kpm/settings.ts";
+import { resolveKpmSettings } from "../lib/config/kpm_settings.ts";
 import { assertEquals } from "./assert.ts";
 
 const FIXTURES = fileURLToPath(new URL("./fixtures/kcl/", import.meta.url));
@@ -132,11 +132,11 @@ Deno.test("settings: the old $KCL_PKG_PATH/.kpm/config.json is read when kpm.jso
   const home = await Deno.makeTempDir({ prefix: "kpm-old-settings-" });
   try {
     await cp(join(FIXTURES, "old_settings"), home, { recursive: true });
-    const settings = await loadSettings({ env: { KCL_PKG_PATH: home } });
+    const settings = await resolveKpmSettings({ KCL_PKG_PATH: home });
     assertEquals(settings.settingsFile, join(home, ".kpm", "config.json"));
     assertEquals([settings.registry.value, settings.registry.source], ["old.example.com", "kpm.json"]);
     assertEquals(settings.repository.value, "legacy");
-    assertEquals(settings.plainHttp, { value: false, source: "default" });
+    assertEquals(settings.plainHttp, { value: false, source: "default", origin: "default" });
     await Deno.stat(join(home, ".kpm", "config", "kpm.json")).then(
       () => {
         throw new Error("kpm.json must not be created over an old settings file");
@@ -148,7 +148,7 @@ Deno.test("settings: the old $KCL_PKG_PATH/.kpm/config.json is read when kpm.jso
       join(home, ".kpm", "config", "kpm.json"),
       '{"DefaultOciRegistry":"new.example.com"}',
     );
-    const newer = await loadSettings({ env: { KCL_PKG_PATH: home } });
+    const newer = await resolveKpmSettings({ KCL_PKG_PATH: home });
     assertEquals([newer.registry.value, newer.repository.value], ["new.example.com", "kcl-lang"]);
   } finally {
     await Deno.remove(home, { recursive: true });

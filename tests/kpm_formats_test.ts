@@ -5,7 +5,8 @@ import { parseSource, SourceError } from "../lib/kpm/source.ts";
 import { compareVersions, highestSemverTag, ResolutionError, selectVersions } from "../lib/kpm/mvs.ts";
 import { packageSum, packPackage, unpackPackage } from "../lib/kpm/package.ts";
 import { digestStream } from "../lib/oci/digest.ts";
-import { loadSettings, SettingsError } from "../lib/kpm/settings.ts";
+import { resolveKpmSettings } from "../lib/config/kpm_settings.ts";
+import { SettingsError } from "../lib/config/setting.ts";
 
 const fixture = (path: string) => Deno.readTextFile(new URL(`./fixtures/kcl/${path}`, import.meta.url));
 
@@ -211,15 +212,13 @@ Deno.test("package archives are reproducible, safe and checksummed like the refe
   }
 });
 
-Deno.test("settings: flags over env over kpm.json over defaults", async () => {
+Deno.test("settings: flags over env over kpm.json over defaults; nothing is written", async () => {
   const home = await Deno.makeTempDir();
   try {
-    const base = await loadSettings({ env: { KCL_PKG_PATH: home } });
+    const base = await resolveKpmSettings({ KCL_PKG_PATH: home });
     assertEquals([base.registry.value, base.registry.source], ["ghcr.io", "default"]);
-    assertEquals(
-      JSON.parse(await Deno.readTextFile(`${home}/.kpm/config/kpm.json`)).DefaultOciRepo,
-      "kcl-lang",
-    );
+    assertEquals([...Deno.readDirSync(home)], [], "resolving the settings creates no kpm.json");
+    await Deno.mkdir(`${home}/.kpm/config`, { recursive: true });
     await Deno.writeTextFile(
       `${home}/.kpm/config/kpm.json`,
       JSON.stringify({
@@ -228,28 +227,27 @@ Deno.test("settings: flags over env over kpm.json over defaults", async () => {
         DefaultOciPlainHttp: true,
       }),
     );
-    const file = await loadSettings({ env: { KCL_PKG_PATH: home } });
+    const file = await resolveKpmSettings({ KCL_PKG_PATH: home });
     assertEquals([file.registry.value, file.registry.source, file.plainHttp.value], [
       "reg.example",
       "kpm.json",
       true,
     ]);
-    const env = await loadSettings({
-      env: { KCL_PKG_PATH: home, KPM_REG: "localhost:5001", KPM_REPO: "", OCI_REG_PLAIN_HTTP: "off" },
-    });
+    const env = await resolveKpmSettings(
+      { KCL_PKG_PATH: home, KPM_REG: "localhost:5001", KPM_REPO: "", OCI_REG_PLAIN_HTTP: "off" },
+    );
     assertEquals([env.registry.value, env.registry.source, env.repository.value, env.plainHttp.value], [
       "localhost:5001",
       "env",
       "team",
       false,
     ]);
-    const flag = await loadSettings({
-      env: { KCL_PKG_PATH: home, OCI_REG_PLAIN_HTTP: "off" },
-      flags: { plainHttp: true },
+    const flag = await resolveKpmSettings({ KCL_PKG_PATH: home, OCI_REG_PLAIN_HTTP: "off" }, {
+      plainHttp: true,
     });
-    assertEquals(flag.plainHttp, { value: true, source: "flag" });
+    assertEquals(flag.plainHttp, { value: true, source: "flag", origin: "--plain-http" });
     await assertRejects(
-      () => loadSettings({ env: { KCL_PKG_PATH: home, OCI_REG_PLAIN_HTTP: "yes" } }),
+      () => resolveKpmSettings({ KCL_PKG_PATH: home, OCI_REG_PLAIN_HTTP: "yes" }),
       SettingsError,
       "OCI_REG_PLAIN_HTTP",
     );

@@ -60,3 +60,20 @@ Deno.test("artifact and package commands load no server code and no semver, yaml
     assert(graph.includes("lib/oci/digest.ts"), `${entry}: ${graph.join(" ")}`);
   }
 });
+
+Deno.test("registry and artifact commands load none of the KCL settings (kpm.json, KPM_REG, KPM_REPO)", async () => {
+  const entries = [
+    "artifact",
+    "artifact_admin",
+    "artifact_oras",
+    "artifact_sign",
+    "registry",
+    "registry_serve",
+  ]
+    .concat("chart_repo");
+  for (const entry of entries.map((name) => `lib/cli/${name}.ts`)) {
+    const graph = await staticGraph(entry);
+    assertEquals(graph.filter((m) => /^lib\/(kpm\/|config\/kpm_)/.test(m)), [], entry);
+    assert(graph.includes("lib/config/client_settings.ts"), `${entry}: ${graph.join(" ")}`);
+  }
+});

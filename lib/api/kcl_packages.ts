@@ -18,7 +18,8 @@ import {
   pushPackage as pushInternal,
 } from "../kpm/oci_package.ts";
 import { type Resolution, resolveDependencies, type ResolvedPackage } from "../kpm/resolve.ts";
-import { DEFAULT_REGISTRY, DEFAULT_REPOSITORY, kpmHome } from "../kpm/settings.ts";
+import { DEFAULT_REGISTRY, DEFAULT_REPOSITORY } from "../config/kpm_json.ts";
+import { kpmHome } from "../config/client_settings.ts";
 import { type PackageVerifier, readTrustPolicy, trustPolicyVerifier } from "../kpm/trust_policy.ts";
 import type { RegistryClient } from "../oci/client.ts";
 import { type OciSource, parseSource, SourceError } from "../kpm/source.ts";
@@ -54,7 +55,7 @@ function defaults(options: PackageOptions) {
 function settings(options: PackageOptions) {
   return {
     client: registryClientOf(options.client ?? new Client()),
-    home: options.home ?? kpmHome(process.env),
+    home: options.home ?? kpmHome(process.env).value,
     defaults: defaults(options),
   };
 }

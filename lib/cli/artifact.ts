@@ -35,7 +35,7 @@ import type { Store } from "../oci/store.ts";
 import type { CommandContext } from "./command.ts";
 import { asUsageError, flagOption, listOption, stringOption, UsageError } from "./command.ts";
 import { progress } from "./progress.ts";
-import { commandSettings, registryClient } from "./registry_context.ts";
+import { clientSettings, registryClient } from "./registry_context.ts";
 
 /** Parses `K=V` annotations; a malformed one is a usage error. */
 export function parseAnnotations(values: string[]): Record<string, string> {
@@ -96,8 +96,9 @@ export async function targetStore(ctx: CommandContext, target: Target, create = 
 export function commandClient(ctx: CommandContext): Promise<RegistryClient> {
   let client = clients.get(ctx);
   if (!client) {
-    client = Promise.all([commandSettings(ctx), credentialOptions(ctx)])
-      .then(([settings, credential]) => registryClient(ctx, settings, { credential }));
+    client = credentialOptions(ctx).then((credential) =>
+      registryClient(ctx, clientSettings(ctx), { credential })
+    );
     clients.set(ctx, client);
   }
   return client;

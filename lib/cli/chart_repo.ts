@@ -11,7 +11,8 @@ import { type ChartRepoScheme, startChartRepo } from "../server/chartrepo.ts";
 import { serveUntilStopped } from "./interrupt.ts";
 import type { CommandContext } from "./command.ts";
 import { stringOption, UsageError } from "./command.ts";
-import { commandSettings, credentialStore, registryFetch } from "./registry_context.ts";
+import { clientSettings, credentialStore, registryFetch } from "./registry_context.ts";
+import { usesPlainHttp } from "../config/plain_http.ts";
 import { DEFAULT_DOCKER_CONFIG } from "./registry_commands.ts";
 
 async function exists(path: string): Promise<boolean> {
@@ -31,7 +32,7 @@ async function credentials(ctx: CommandContext): Promise<{ lookup: CredentialLoo
   const path = given ?? (await exists(DEFAULT_DOCKER_CONFIG) ? DEFAULT_DOCKER_CONFIG : undefined);
   const store = path
     ? new CredentialStore({ path, timeoutMs: ctx.global.timeoutMs })
-    : credentialStore(ctx, await commandSettings(ctx));
+    : credentialStore(ctx, clientSettings(ctx));
   return { lookup: (registry) => store.get(registry), from: store.path };
 }
 
@@ -67,7 +68,9 @@ export async function serve(ctx: CommandContext): Promise<void> {
     hostname: stringOption(ctx, "addr") ?? "0.0.0.0",
     port: port(stringOption(ctx, "port")),
     registry,
-    scheme: ctx.global.plainHttp && scheme === "" ? "http" : scheme as ChartRepoScheme,
+    scheme: scheme === "" && usesPlainHttp(clientSettings(ctx), registry)
+      ? "http"
+      : scheme as ChartRepoScheme,
     client: (scheme) =>
       new RegistryClient({
         fetch,

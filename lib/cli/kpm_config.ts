@@ -1,13 +1,15 @@
 /**
  * `kpm config`: each setting kpm resolved (default registry, repository, plain HTTP), and where its value came
- * from (flag, env, kpm.json or default), and the trust policy's entries.
+ * from (flag, env, kpm.json or default; `--json` also names the flag, variable or file), and the trust policy's
+ * entries. Only `kpm config set|unset` write kpm.json.
  *
  * @module
  */
 
-import { writeSetting } from "../kpm/settings.ts";
+import { kpmJsonPath, writeSetting } from "../config/kpm_json.ts";
 import type { CommandContext } from "./command.ts";
-import { kpmContext } from "./kpm_context.ts";
+import { kpmSettings } from "./kpm_context.ts";
+import { clientSettings } from "./registry_context.ts";
 import { readTrustPolicy } from "../kpm/trust_policy.ts";
 
 /** Runs `kpm config set KEY VALUE`: persists a default in kpm.json. */
@@ -21,14 +23,15 @@ export async function configUnset(ctx: CommandContext): Promise<void> {
 }
 
 async function changeSetting(ctx: CommandContext, key: string, value: string | undefined): Promise<void> {
-  const path = await writeSetting(ctx.env, key, value);
+  const path = kpmJsonPath(clientSettings(ctx).home.value);
+  await writeSetting(path, key, value);
   if (ctx.global.json) ctx.json({ settingsFile: path, key, value: value ?? null });
   ctx.out(value === undefined ? `unset ${key} in ${path}` : `set ${key} = ${value} in ${path}`);
 }
 
 /** Runs `kpm config`. */
 export async function config(ctx: CommandContext): Promise<void> {
-  const { settings } = await kpmContext(ctx);
+  const settings = await kpmSettings(ctx);
   const rows = {
     DefaultOciRegistry: settings.registry,
     DefaultOciRepo: settings.repository,
@@ -36,10 +39,15 @@ export async function config(ctx: CommandContext): Promise<void> {
   };
   const policy = (await readTrustPolicy(settings.settingsFile))?.entries ?? [];
   if (ctx.global.json) {
-    ctx.json({ home: settings.home, settingsFile: settings.settingsFile, ...rows, TrustPolicy: policy });
+    ctx.json({
+      home: settings.home.value,
+      settingsFile: settings.settingsFile,
+      ...rows,
+      TrustPolicy: policy,
+    });
     return;
   }
-  ctx.out(`KCL_PKG_PATH = ${settings.home}`);
+  ctx.out(`KCL_PKG_PATH = ${settings.home.value}`);
   ctx.out(`settings file = ${settings.settingsFile}`);
   for (const [key, setting] of Object.entries(rows)) {
     ctx.out(`${key} = ${setting.value} (from ${setting.source})`);

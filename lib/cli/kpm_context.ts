@@ -7,12 +7,12 @@
 
 import { join } from "node:path";
 import type { RegistryClient } from "../oci/client.ts";
-import type { KpmSettings } from "../kpm/settings.ts";
+import { type KpmSettings, resolveKpmSettings } from "../config/kpm_settings.ts";
 import { type PackageSource, parseSource, SourceError } from "../kpm/source.ts";
 import { type PackageVerifier, readTrustPolicy, trustPolicyVerifier } from "../kpm/trust_policy.ts";
 import { ReferenceFormatError } from "../oci/reference.ts";
 import { asUsageError, type CommandContext, flagOption, stringOption, UsageError } from "./command.ts";
-import { commandSettings, registryClient } from "./registry_context.ts";
+import { registryClient, settingFlags } from "./registry_context.ts";
 
 /** Settings, client and helpers of a package command. */
 export interface KpmContext {
@@ -30,9 +30,18 @@ export interface KpmContext {
   source(input: string, tag?: string): PackageSource;
 }
 
+/**
+ * Resolves the settings of a package command (flags > env > kpm.json > defaults); creates nothing.
+ *
+ * @throws {SettingsError} for an unreadable settings file, a bad OCI_REG_PLAIN_HTTP, or no home folder
+ */
+export function kpmSettings(ctx: CommandContext): Promise<KpmSettings> {
+  return resolveKpmSettings(ctx.env, settingFlags(ctx));
+}
+
 /** Builds the KpmContext of a command. */
 export async function kpmContext(ctx: CommandContext): Promise<KpmContext> {
-  const settings = await commandSettings(ctx);
+  const settings = await kpmSettings(ctx);
   let warned = false;
   const limit = stringOption(ctx, "concurrency") ?? (ctx.env.KPM_CONCURRENCY || undefined);
   if (limit !== undefined && !/^[1-9]\d*$/.test(limit)) {
@@ -45,8 +54,8 @@ export async function kpmContext(ctx: CommandContext): Promise<KpmContext> {
     ...(verify && { verify }),
     settings,
     client,
-    home: settings.home,
-    tempDir: join(settings.home, ".kpm", "tmp"),
+    home: settings.home.value,
+    tempDir: join(settings.home.value, ".kpm", "tmp"),
     source: (input, tag) =>
       asUsageError(() =>
         parseSource(input, {

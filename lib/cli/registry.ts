@@ -8,7 +8,7 @@ import type { CommandContext } from "./command.ts";
 import { stringOption, UsageError } from "./command.ts";
 import { prompt } from "./prompt.ts";
 import { passwordOption } from "./credential_options.ts";
-import { commandSettings, credentialStore, registryClient } from "./registry_context.ts";
+import { clientSettings, credentialStore, registryClient } from "./registry_context.ts";
 import { isValidHost } from "../oci/reference.ts";
 import { normalizeRegistryKey } from "../oci/credentials.ts";
 import { RegistryError } from "../oci/registry_error.ts";
@@ -29,7 +29,7 @@ export async function login(ctx: CommandContext): Promise<void> {
   if (password === undefined) password = await prompt(ctx, "Password: ", { hidden: true });
   if (username === "" || password === "") throw new UsageError("Username and password must not be empty");
   const credential = { username, password };
-  const settings = await commandSettings(ctx);
+  const settings = clientSettings(ctx);
   const client = registryClient(ctx, settings, { credential });
   const response = await client.send({
     registry,
@@ -59,7 +59,7 @@ export async function login(ctx: CommandContext): Promise<void> {
 /** Runs `kpm registry logout`. */
 export async function logout(ctx: CommandContext): Promise<void> {
   const registry = registryArgument(ctx.args[0]!);
-  const removed = await credentialStore(ctx, await commandSettings(ctx)).erase(registry);
+  const removed = await credentialStore(ctx, clientSettings(ctx)).erase(registry);
   if (ctx.global.json) ctx.json({ registry, loggedOut: removed });
   if (removed) ctx.out("Logout succeeded");
   else ctx.log(`Not logged in to "${registry}"`);

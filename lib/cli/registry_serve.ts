@@ -18,7 +18,8 @@ import type { CommandContext } from "./command.ts";
 import { flagOption, listOption, stringOption, UsageError } from "./command.ts";
 import { parseDuration } from "./duration.ts";
 import { DEFAULT_ADDR, DEFAULT_ROOT, registryServeCommand } from "./registry_commands.ts";
-import { commandSettings, registryClient } from "./registry_context.ts";
+import { clientSettings, registryClient } from "./registry_context.ts";
+import { allowsHttp } from "../config/plain_http.ts";
 import { mergeConfigFile } from "./registry_serve_config.ts";
 import { serveUntilStopped } from "./interrupt.ts";
 
@@ -47,10 +48,7 @@ function parseUser(value: string, option = "--user"): RegistryUser {
  *
  * @throws {UsageError} on a URL that is not `https://HOST[:PORT]` (or `http://` for loopback or --plain-http)
  */
-async function proxyOption(
-  ctx: CommandContext,
-  tagTtlMs: number | undefined,
-): Promise<RegistryOptions["proxy"]> {
+function proxyOption(ctx: CommandContext, tagTtlMs: number | undefined): RegistryOptions["proxy"] {
   const value = stringOption(ctx, "proxy");
   if (value === undefined) return undefined;
   let url: URL;
@@ -63,12 +61,13 @@ async function proxyOption(
   if ((!plain && url.protocol !== "https:") || url.pathname.replace(/\/+$/, "") !== "" || url.search) {
     throw new UsageError(`Invalid --proxy "${value}": expected https://HOST[:PORT]`);
   }
-  if (plain && !isLoopback(url.host) && !ctx.global.plainHttp) {
+  const settings = clientSettings(ctx);
+  if (plain && !allowsHttp(settings, url.host)) {
     throw new UsageError(`--proxy "${value}" is plain HTTP: add --plain-http to allow it`);
   }
   const user = stringOption(ctx, "proxy-user");
   const credential = user === undefined ? undefined : parseUser(user, "--proxy-user");
-  const client = registryClient(ctx, await commandSettings(ctx), { credential });
+  const client = registryClient(ctx, settings, { credential });
   const log = (line: string) => ctx.writeError(`${line}\n`);
   return (storage) => new ProxyCache(storage, { registry: url.host, client, tagTtlMs, log });
 }
@@ -112,7 +111,7 @@ async function registryOptions(ctx: CommandContext): Promise<RegistryOptions> {
     delete: flagOption(ctx, "delete"),
     uploadTtlMs: duration("upload-ttl"),
     drainMs: duration("drain-timeout"),
-    proxy: await proxyOption(ctx, duration("proxy-ttl")),
+    proxy: proxyOption(ctx, duration("proxy-ttl")),
     logJson: flagOption(ctx, "log-json"),
     log: ctx.global.verbose || flagOption(ctx, "log-json")
       ? (line) => ctx.writeError(`${line}\n`)

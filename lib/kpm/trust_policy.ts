@@ -19,7 +19,8 @@ import { RegistryStore } from "../oci/registry_store.ts";
 import { verifyManifest } from "../oci/sign/cosign.ts";
 import { type PublicKey, readPublicKey } from "../oci/sign/keys.ts";
 import { SignatureError } from "../oci/sign/signature_error.ts";
-import { readSettingsFile, SettingsError } from "./settings.ts";
+import { readSettingsFile } from "../config/kpm_json.ts";
+import { SettingsError } from "../config/setting.ts";
 
 /** One entry of the policy. */
 export interface TrustPolicyEntry {
