@@ -9,15 +9,22 @@
 import { asksForVersion, VERSION } from "./lib/version.ts";
 
 async function main(args: string[]): Promise<void> {
-  const [{ asksForJson, runCli }, { UsageError }, { denoIO, OutputClosed }, { terminalSafe }, interrupt] =
-    await Promise
-      .all([
-        import("./lib/cli/cli.ts"),
-        import("./lib/cli/command.ts"),
-        import("./lib/cli/io.ts"),
-        import("./lib/cli/terminal_text.ts"),
-        import("./lib/cli/interrupt.ts"),
-      ]);
+  const [
+    { asksForJson, runCli },
+    { UsageError },
+    { denoIO, OutputClosed },
+    { terminalSafe },
+    interrupt,
+    { errorHint },
+  ] = await Promise
+    .all([
+      import("./lib/cli/cli.ts"),
+      import("./lib/cli/command.ts"),
+      import("./lib/cli/io.ts"),
+      import("./lib/cli/terminal_text.ts"),
+      import("./lib/cli/interrupt.ts"),
+      import("./lib/cli/hints.ts"),
+    ]);
   const verbose = args.includes("--verbose") || args.includes("-v");
   interrupt.installInterruptHandler();
   try {
@@ -31,9 +38,11 @@ async function main(args: string[]): Promise<void> {
     } else {
       const message = error instanceof Error ? error.message : String(error);
       const status = error instanceof UsageError ? 2 : 1;
+      const hint = errorHint(error);
       console.error(`error: ${terminalSafe(message)}`);
+      if (hint) console.error(`hint: ${terminalSafe(hint.text)}`);
       if (verbose && error instanceof Error && error.stack) console.error(terminalSafe(error.stack));
-      if (asksForJson(args)) console.log(JSON.stringify({ error: { message, status } }, null, 2));
+      if (asksForJson(args)) console.log(JSON.stringify({ error: { message, status, hint } }, null, 2));
       Deno.exitCode = status;
     }
   }

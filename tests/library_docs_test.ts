@@ -56,6 +56,7 @@ Deno.test("mod.ts exports the public surface and nothing else", async () => {
     "Client",
     "CredentialError",
     "DigestError",
+    "HintedError",
     "LayoutError",
     "ManifestError",
     "ModFileError",

@@ -11,6 +11,7 @@ import { downloadBlob } from "../lib/oci/blobs.ts";
 import { RegistryClient } from "../lib/oci/client.ts";
 import { digestOf } from "../lib/oci/digest.ts";
 import { RegistryError } from "../lib/oci/registry_error.ts";
+import { errorHint } from "../lib/cli/hints.ts";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "./assert.ts";
 import { bearerChallenge, fakeClient, type Route, startFake } from "./oci_fake.ts";
 
@@ -195,7 +196,10 @@ Deno.test("token responses: access_token, token, expires_in and errors", async (
       });
       if (c.error) {
         const error = await assertRejects(() => promise, RegistryError, c.error);
-        if (c.status === 401) assertStringIncludes(error.message, "kpm registry login reg.example");
+        if (c.status === 401) {
+          assertEquals(error.hint, { kind: "login", registry: "reg.example" });
+          assertStringIncludes(errorHint(error)!.text, "kpm registry login reg.example");
+        }
       } else assertEquals(await promise, c.expected);
     });
   }
@@ -453,8 +457,10 @@ Deno.test("a Basic challenge without credentials fails with a login hint", async
     const error = await assertRejects(
       () => client.send({ registry: fake.host, path: "", scopes: [], expect: [200], what: "ping" }),
       RegistryError,
-      `hint: run \`kpm registry login ${fake.host}\``,
+      "UNAUTHORIZED",
     );
+    assertEquals(error.hint, { kind: "login", registry: fake.host });
+    assertEquals(errorHint(error)?.text, `run \`kpm registry login ${fake.host}\``);
     assertEquals(error.code, "UNAUTHORIZED");
     assertEquals(fake.counts["ping"], 1, "no retry without credentials");
   } finally {

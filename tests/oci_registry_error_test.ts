@@ -1,6 +1,8 @@
 /** Registry error mapping: the spec's error JSON to one readable line with code and hint; capped reading. */
 
 import { errorFromResponse, MAX_ERROR_BODY, readCapped, RegistryError } from "../lib/oci/registry_error.ts";
+import type { RegistryHint } from "../lib/oci/hint.ts";
+import { errorHint } from "../lib/cli/hints.ts";
 import { assert, assertEquals } from "./assert.ts";
 
 const what = 'push blob "sha256:abc" to "ghcr.io/x/y"';
@@ -14,6 +16,9 @@ Deno.test("errorFromResponse maps registry answers to one line and a hint", asyn
     body: string | null;
     message: string;
     code?: string;
+    hint?: RegistryHint;
+    /** The hint line the CLI prints under the error. */
+    hintLine?: string;
   }[] = [
     {
       name: "401 with the spec's error JSON",
@@ -21,9 +26,10 @@ Deno.test("errorFromResponse maps registry answers to one line and a hint", asyn
       body: JSON.stringify({
         errors: [{ code: "UNAUTHORIZED", message: "authentication required", detail: null }],
       }),
-      message: `Cannot ${what}: registry answered 401 UNAUTHORIZED: authentication required\n` +
-        "hint: run `kpm registry login ghcr.io`",
+      message: `Cannot ${what}: registry answered 401 UNAUTHORIZED: authentication required`,
       code: "UNAUTHORIZED",
+      hint: { kind: "login", registry: "ghcr.io" },
+      hintLine: "hint: run `kpm registry login ghcr.io`",
     },
     {
       name: "403 DENIED",
@@ -31,9 +37,10 @@ Deno.test("errorFromResponse maps registry answers to one line and a hint", asyn
       body: JSON.stringify({
         errors: [{ code: "DENIED", message: "requested access to the resource is denied" }],
       }),
-      message: `Cannot ${what}: registry answered 403 DENIED: requested access to the resource is denied\n` +
-        "hint: the credentials have no access to this repository",
+      message: `Cannot ${what}: registry answered 403 DENIED: requested access to the resource is denied`,
       code: "DENIED",
+      hint: { kind: "access" },
+      hintLine: "hint: the credentials have no access to this repository",
     },
     {
       name: "404 MANIFEST_UNKNOWN with a string detail",
@@ -41,9 +48,10 @@ Deno.test("errorFromResponse maps registry answers to one line and a hint", asyn
       body: JSON.stringify({
         errors: [{ code: "MANIFEST_UNKNOWN", message: "manifest unknown", detail: "tag 1.0" }],
       }),
-      message: `Cannot ${what}: registry answered 404 MANIFEST_UNKNOWN: manifest unknown (tag 1.0)\n` +
-        "hint: check the repository name and the tag",
+      message: `Cannot ${what}: registry answered 404 MANIFEST_UNKNOWN: manifest unknown (tag 1.0)`,
       code: "MANIFEST_UNKNOWN",
+      hint: { kind: "reference" },
+      hintLine: "hint: check the repository name and the tag",
     },
     {
       name: "an object detail is left out; only the first error is shown",
@@ -89,7 +97,9 @@ Deno.test("errorFromResponse maps registry answers to one line and a hint", asyn
       status: 401,
       statusText: "Unauthorized",
       body: "",
-      message: `Cannot ${what}: registry answered 401 Unauthorized\nhint: run \`kpm registry login ghcr.io\``,
+      message: `Cannot ${what}: registry answered 401 Unauthorized`,
+      hint: { kind: "login", registry: "ghcr.io" },
+      hintLine: "hint: run `kpm registry login ghcr.io`",
     },
   ];
   for (const c of cases) {
@@ -98,18 +108,23 @@ Deno.test("errorFromResponse maps registry answers to one line and a hint", asyn
       const error = await errorFromResponse(response, what, context);
       assert(error instanceof RegistryError);
       assertEquals(error.message, c.message);
+      assertEquals(error.hint, c.hint);
+      const worded = errorHint(error);
+      assertEquals(worded && `hint: ${worded.text}`, c.hintLine);
       assertEquals(error.status, c.status);
       assertEquals(error.code, c.code);
       assertEquals(error.registry, "ghcr.io");
       assertEquals(error.repository, "x/y");
-      assertEquals(error.message.split("\n")[0]!.includes("\n"), false);
+      assertEquals(error.message.includes("\n"), false);
     });
   }
 });
 
 Deno.test("errorFromResponse hints at login without a registry too", async () => {
   const error = await errorFromResponse(new Response("", { status: 401 }), "log in");
-  assertEquals(error.message, "Cannot log in: registry answered 401\nhint: log in to the registry first");
+  assertEquals(error.message, "Cannot log in: registry answered 401");
+  assertEquals(error.hint, { kind: "login" });
+  assertEquals(errorHint(error)?.text, "log in to the registry first");
 });
 
 /** A body of `total` bytes in `chunk`-sized pieces that records how much was pulled and whether it was cancelled. */

@@ -1,6 +1,7 @@
 /**
  * The error classes the library throws, one per domain, so callers can tell them apart with `instanceof`.
- * Messages are one readable line naming what failed and where.
+ * Messages are one readable line naming what failed and where; what the user can do about it, if anything, is
+ * `error.hint` (a RegistryHint or PackageHint: data such as `{ kind: "login", registry }`, never text).
  *
  * @module
  */
@@ -12,7 +13,8 @@ export { LayoutError } from "../oci/layout.ts";
 export { ManifestError } from "../oci/manifest.ts";
 export { ReferenceFormatError } from "../oci/reference.ts";
 export { RegistryError } from "../oci/registry_error.ts";
-export { PackageError } from "../kpm/errors.ts";
+export { PackageError, type PackageHint } from "../kpm/errors.ts";
+export { HintedError, type RegistryHint } from "../oci/hint.ts";
 export { PackageArchiveError } from "../kpm/package.ts";
 export { ModFileError } from "../kpm/modfile.ts";
 export { ResolutionError } from "../kpm/mvs.ts";

@@ -39,9 +39,8 @@ export async function login(ctx: CommandContext): Promise<void> {
     what: `log in to "${registry}"`,
   }).catch((error) => {
     if (!(error instanceof RegistryError) || (error.status !== 401 && error.status !== 403)) throw error;
-    const reason = error.message.split("\n")[0];
     throw new RegistryError(
-      `Login to "${registry}" as "${username}" failed: wrong username or password (${reason})`,
+      `Login to "${registry}" as "${username}" failed: wrong username or password (${error.message})`,
       {
         status: error.status,
         code: error.code,

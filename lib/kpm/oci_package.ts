@@ -94,8 +94,8 @@ export async function pushPackage(
   const ref: Reference = { registry: location.registry, repository: location.repository, tag };
   if (!options.force && await headManifest(client, ref)) {
     throw new PackageError(
-      `Cannot push "${name}" to "${location.registry}/${location.repository}": tag "${tag}" already exists\n` +
-        "hint: use --force to overwrite it",
+      `Cannot push "${name}" to "${location.registry}/${location.repository}": tag "${tag}" already exists`,
+      { hint: { kind: "force" } },
     );
   }
   const files = await packageFiles(dir, { include: mod.package.include, exclude: mod.package.exclude });
@@ -168,8 +168,8 @@ export async function resolveTag(client: RegistryClient, location: PackageLocati
   const best = await highestSemverTag(tags);
   if (!best) {
     throw new PackageError(
-      `Cannot pick a version of "${location.registry}/${location.repository}": none of its ${tags.length} tags is a semantic version\n` +
-        "hint: name the version (NAME:VERSION or --tag)",
+      `Cannot pick a version of "${location.registry}/${location.repository}": none of its ${tags.length} tags is a semantic version`,
+      { hint: { kind: "version" } },
     );
   }
   return best;

@@ -6,9 +6,11 @@
  */
 
 import { resolve as resolvePath } from "node:path";
+import { HintedError } from "../oci/hint.ts";
+import type { PackageHint } from "./errors.ts";
 
 /** Thrown when the compiler cannot be started. */
-export class CompilerError extends Error {
+export class CompilerError extends HintedError<PackageHint> {
   override name = "CompilerError";
 }
 
@@ -59,8 +61,8 @@ export async function runCompiler(
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       throw new CompilerError(
-        `The KCL compiler "${bin}" is not installed; the package is resolved in "${packageDir}"\n` +
-          "hint: install kcl (https://kcl-lang.io/docs/user_docs/getting-started/install) or set KPM_KCL_BIN",
+        `The KCL compiler "${bin}" is not installed; the package is resolved in "${packageDir}"`,
+        { hint: { kind: "compiler" } },
       );
     }
     throw new CompilerError(`Cannot start the KCL compiler "${bin}": ${(error as Error).message}`);

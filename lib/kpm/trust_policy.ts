@@ -21,6 +21,8 @@ import { type PublicKey, readPublicKey } from "../oci/sign/keys.ts";
 import { SignatureError } from "../oci/sign/signature_error.ts";
 import { readSettingsFile } from "../config/kpm_json.ts";
 import { SettingsError } from "../config/setting.ts";
+import { HintedError } from "../oci/hint.ts";
+import type { PackageHint } from "./errors.ts";
 
 /** One entry of the policy. */
 export interface TrustPolicyEntry {
@@ -37,7 +39,7 @@ export interface TrustPolicy {
 }
 
 /** Thrown when a package the policy covers is unsigned or signed by another key. */
-export class TrustError extends Error {
+export class TrustError extends HintedError<PackageHint> {
   /** The error's class name. */
   override name = "TrustError";
 }
@@ -131,8 +133,8 @@ export function trustPolicyVerifier(client: RegistryClient, policy: TrustPolicy)
           `Cannot use package "${name}" from "${
             formatReference(ref)
           }": trust policy entry "${entry.scope}" ` +
-            `in "${policy.file}" requires a signature by its keys: ${error.message}\n` +
-            "hint: ask the publisher to sign it (kpm artifact sign, cosign sign), or pass --no-verify to skip the check",
+            `in "${policy.file}" requires a signature by its keys: ${error.message}`,
+          { hint: { kind: "signature" } },
         );
       }
     },

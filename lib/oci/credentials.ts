@@ -10,6 +10,7 @@ import { writeFileAtomic } from "./atomic_file.ts";
 import { decodeBase64Utf8, encodeBase64Utf8 } from "./base64.ts";
 import { DOCKER_HUB } from "./reference.ts";
 import { DEFAULT_TIMEOUT_MS } from "./http.ts";
+import { HintedError, type RegistryHint } from "./hint.ts";
 
 /** What a registry accepts: a username and password, or a refresh (identity) token. */
 export interface Credential {
@@ -25,7 +26,7 @@ export interface Credential {
 export type CredentialLookup = (registry: string) => Promise<Credential | undefined>;
 
 /** Thrown when a credentials file or helper cannot be read or written. */
-export class CredentialError extends Error {
+export class CredentialError extends HintedError<RegistryHint> {
   /** The error's class name. */
   override name = "CredentialError";
 }
@@ -97,7 +98,8 @@ export const runHelper: HelperRunner = async (helper, action, input, timeoutMs) 
       throw new CredentialError(
         `Credential helper "docker-credential-${helper}" did not finish "${action}" within ${
           timeoutMs / 1000
-        } s; it was stopped\nhint: raise the limit with --timeout or KPM_TIMEOUT`,
+        } s; it was stopped`,
+        { hint: { kind: "timeout" } },
       );
     }
     const decoder = new TextDecoder();

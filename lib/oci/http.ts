@@ -240,9 +240,8 @@ class IdleWatch {
     this.#timer = undefined;
     const seconds = Math.round(this.#timeoutMs / 100) / 10;
     this.stalled = new RegistryError(
-      `Cannot ${this.#options.what}: "${this.#host}" sent nothing for ${seconds} s; it stalled` +
-        `\nhint: raise the limit with --timeout or KPM_TIMEOUT`,
-      { status: 0, code: TIMEOUT_CODE, registry: this.#options.registry },
+      `Cannot ${this.#options.what}: "${this.#host}" sent nothing for ${seconds} s; it stalled`,
+      { status: 0, code: TIMEOUT_CODE, registry: this.#options.registry, hint: { kind: "timeout" } },
     );
     this.#controller.abort(this.stalled);
     // the abort does not always reach a body read already pending: fail the watched body as well

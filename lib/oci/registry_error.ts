@@ -4,11 +4,13 @@
  * @module
  */
 
+import { HintedError, type RegistryHint } from "./hint.ts";
+
 /** The most bytes read from an error response body. */
 export const MAX_ERROR_BODY = 64 * 1024;
 
 /** A failed registry operation. */
-export class RegistryError extends Error {
+export class RegistryError extends HintedError<RegistryHint> {
   /** The error's class name. */
   override name = "RegistryError";
   /** HTTP status, or 0 when no answer came. */
@@ -23,14 +25,21 @@ export class RegistryError extends Error {
   /**
    * Makes the error.
    *
-   * @param message the whole one-line message (plus an optional hint line)
-   * @param details status, code, registry and repository
+   * @param message the one-line message
+   * @param details status, code, registry, repository, and what the user can do about it
    */
   constructor(
     message: string,
-    details: { status: number; code?: string; registry?: string; repository?: string; cause?: unknown },
+    details: {
+      status: number;
+      code?: string;
+      registry?: string;
+      repository?: string;
+      cause?: unknown;
+      hint?: RegistryHint;
+    },
   ) {
-    super(message, { cause: details.cause });
+    super(message, { cause: details.cause, hint: details.hint });
     this.status = details.status;
     this.code = details.code;
     this.registry = details.registry;
@@ -96,17 +105,16 @@ export async function errorFromResponse(
   const answered = `registry answered ${response.status}${
     code ? ` ${code}` : ` ${response.statusText}`.trimEnd()
   }`;
-  let message = `Cannot ${what}: ${answered}${detail ? `: ${detail}` : ""}`;
+  const message = `Cannot ${what}: ${answered}${detail ? `: ${detail}` : ""}`;
   const hint = hintFor(response.status, code, context.registry);
-  if (hint) message += `\nhint: ${hint}`;
-  return new RegistryError(message, { status: response.status, code, ...context });
+  return new RegistryError(message, { status: response.status, code, ...context, hint });
 }
 
-function hintFor(status: number, code: string | undefined, registry?: string): string | undefined {
+function hintFor(status: number, code: string | undefined, registry?: string): RegistryHint | undefined {
   if (status === 401 || code === "UNAUTHORIZED") {
-    return registry ? `run \`kpm registry login ${registry}\`` : "log in to the registry first";
+    return registry ? { kind: "login", registry } : { kind: "login" };
   }
-  if (status === 403 || code === "DENIED") return "the credentials have no access to this repository";
-  if (code === "NAME_UNKNOWN" || code === "MANIFEST_UNKNOWN") return "check the repository name and the tag";
+  if (status === 403 || code === "DENIED") return { kind: "access" };
+  if (code === "NAME_UNKNOWN" || code === "MANIFEST_UNKNOWN") return { kind: "reference" };
   return undefined;
 }

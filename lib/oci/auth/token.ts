@@ -123,11 +123,12 @@ export class TokenCache {
       throw new RegistryError(
         `Cannot get a token for "${request.registry}" from "${request.realm}": answered ${response.status}${
           reason ? `: ${reason}` : ""
-        }${response.status === 401 ? `\nhint: run \`kpm registry login ${request.registry}\`` : ""}`,
+        }`,
         {
           status: response.status,
           code: response.status === 401 ? "UNAUTHORIZED" : undefined,
           registry: request.registry,
+          hint: response.status === 401 ? { kind: "login", registry: request.registry } : undefined,
         },
       );
     }

@@ -5,6 +5,7 @@
  */
 
 import { runCli } from "../../../lib/cli/cli.ts";
+import { errorHint } from "../../../lib/cli/hints.ts";
 import { describe, type KpmResult } from "../ship_support.ts";
 
 /**
@@ -32,7 +33,8 @@ export async function kpmInProcess(
       fetch: globalThis.fetch,
     });
   } catch (error) {
-    stderr += `error: ${(error as Error).message}\n`;
+    const hint = errorHint(error);
+    stderr += `error: ${(error as Error).message}\n${hint ? `hint: ${hint.text}\n` : ""}`;
     code = 1;
   }
   return { code, stdout, stderr };
