@@ -40,6 +40,7 @@ Deno.test("every setting names its origin: flag, environment variable, settings 
       assertEquals(origin(settings.registry), ["ghcr.io", "default", "default"]);
       assertEquals(origin(settings.repository), ["kcl-lang", "default", "default"]);
       assertEquals(origin(settings.plainHttp), [false, "default", "default"]);
+      assertEquals(origin(settings.compiler), ["kcl", "default", "default"]);
       assertEquals(origin(settings.credentialsFile), [
         join(home, ".kpm", "config", "config.json"),
         "default",
@@ -76,11 +77,13 @@ Deno.test("every setting names its origin: flag, environment variable, settings 
         KPM_REPO: "test",
         OCI_REG_PLAIN_HTTP: "off",
         DOCKER_CONFIG: join(dir, "docker"),
+        KPM_KCL_BIN: "/opt/kcl/bin/kcl",
       };
       const settings = await resolveKpmSettings(env);
       assertEquals(origin(settings.registry), ["localhost:5001", "env", "KPM_REG"]);
       assertEquals(origin(settings.repository), ["test", "env", "KPM_REPO"]);
       assertEquals(origin(settings.plainHttp), [false, "env", "OCI_REG_PLAIN_HTTP"]);
+      assertEquals(origin(settings.compiler), ["/opt/kcl/bin/kcl", "env", "KPM_KCL_BIN"]);
       assertEquals(origin(settings.dockerConfigFiles), [
         [join(dir, "docker", "config.json")],
         "env",

@@ -53,5 +53,10 @@ async function resolveAndRun(ctx: CommandContext, kc: KpmContext, dir: string, w
   });
   if (writeLock) await writeLockFile(dir, resolution.lock);
   const dependencies = [...resolution.packages.values()].map((pkg) => ({ name: pkg.name, path: pkg.dir }));
-  return await runCompiler(dir, { dependencies, args: ctx.passthrough, env: ctx.env, cwd: ctx.cwd });
+  return await runCompiler(dir, {
+    compiler: kc.settings.compiler.value,
+    dependencies,
+    args: ctx.passthrough,
+    cwd: ctx.cwd,
+  });
 }

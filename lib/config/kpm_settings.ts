@@ -1,7 +1,7 @@
 /**
  * The settings of the package commands, resolved like the reference kpm's: flags, then KPM_REG / KPM_REPO /
- * OCI_REG_PLAIN_HTTP, then kpm.json (or the old `.kpm/config.json`), then the defaults; each with where it came
- * from. Reads, never writes: a missing kpm.json stays missing.
+ * OCI_REG_PLAIN_HTTP, then kpm.json (or the old `.kpm/config.json`), then the defaults; and the compiler
+ * (KPM_KCL_BIN); each with where it came from. Reads, never writes: a missing kpm.json stays missing.
  *
  * @module
  */
@@ -20,6 +20,8 @@ export interface KpmSettings extends ClientSettings {
   repository: Setting<string>;
   /** Plain HTTP: the flag or env for every registry, else kpm.json's DefaultOciPlainHttp for `registry`. */
   plainHttp: Setting<boolean>;
+  /** The KCL compiler `kpm run` hands packages to: `KPM_KCL_BIN`, else `kcl` on PATH. */
+  compiler: Setting<string>;
 }
 
 /**
@@ -48,5 +50,6 @@ export async function resolveKpmSettings(env: Env, flags: ClientFlags = {}): Pro
     plainHttp: client.plainHttp.source === "default"
       ? firstSetting([fromFile(plainHttp)], false)
       : client.plainHttp,
+    compiler: firstSetting([[env.KPM_KCL_BIN || undefined, "env", "KPM_KCL_BIN"]], "kcl"),
   };
 }

@@ -30,8 +30,9 @@ export function compilerArgs(dependencies: ResolvedDependency[], userArgs: strin
 }
 
 /**
- * Runs the KCL compiler (`$KPM_KCL_BIN`, else `kcl` on PATH) in `cwd` (where the user stands, so that
- * `-o out.yaml` lands there); a package elsewhere (a pulled one, in the cache) is named as its first argument.
+ * Runs the KCL compiler `compiler` (a name looked up on PATH, or a path) in `cwd` (where the user stands, so
+ * that `-o out.yaml` lands there); a package elsewhere (a pulled one, in the cache) is named as its first
+ * argument.
  *
  * @returns the compiler's exit status
  * @throws {CompilerError} when no compiler is installed, with how to get one
@@ -39,13 +40,13 @@ export function compilerArgs(dependencies: ResolvedDependency[], userArgs: strin
 export async function runCompiler(
   packageDir: string,
   options: {
+    compiler: string;
     dependencies: ResolvedDependency[];
     args: string[];
-    env: Record<string, string | undefined>;
     cwd: string;
   },
 ): Promise<number> {
-  const bin = options.env.KPM_KCL_BIN || "kcl";
+  const bin = options.compiler;
   const args = resolvePath(options.cwd) === resolvePath(packageDir)
     ? options.args
     : [packageDir, ...options.args];
