@@ -11,7 +11,8 @@ import { type ChartRepoScheme, startChartRepo } from "../server/chartrepo.ts";
 import { serveUntilStopped } from "./interrupt.ts";
 import type { CommandContext } from "./command.ts";
 import { stringOption, UsageError } from "./command.ts";
-import { clientSettings, credentialStore, registryFetch } from "./registry_context.ts";
+import { clientSettings, credentialStore, registryFetch, settingFlags } from "./registry_context.ts";
+import { plainHttpSetting } from "../config/client_settings.ts";
 import { usesPlainHttp } from "../config/plain_http.ts";
 import { DEFAULT_DOCKER_CONFIG } from "./registry_commands.ts";
 
@@ -44,6 +45,24 @@ function port(value: string | undefined): number {
   return port;
 }
 
+/**
+ * `--storage-registry-scheme` (the original's values are HTTP and HTTPS); without it, http when plain HTTP is
+ * asked for (the one rule of lib/config/plain_http.ts), else empty (https, http for loopback).
+ *
+ * @throws {UsageError} for another scheme
+ */
+function schemeOption(ctx: CommandContext, registry: string): ChartRepoScheme {
+  const given = stringOption(ctx, "storage-registry-scheme") ?? "";
+  const scheme = given.toLowerCase();
+  if (scheme !== "" && scheme !== "http" && scheme !== "https") {
+    throw new UsageError(
+      `Invalid --storage-registry-scheme "${given}": expected HTTP or HTTPS (either case), or empty to detect`,
+    );
+  }
+  if (scheme !== "") return scheme;
+  return usesPlainHttp({ plainHttp: plainHttpSetting(ctx.env, settingFlags(ctx)) }, registry) ? "http" : "";
+}
+
 /** Runs `kpm chart-repo serve`. */
 export async function serve(ctx: CommandContext): Promise<void> {
   const storage = stringOption(ctx, "storage") ?? "registry";
@@ -51,13 +70,7 @@ export async function serve(ctx: CommandContext): Promise<void> {
     throw new UsageError(`Unsupported storage "${storage}": only "registry" is supported`);
   }
   const registry = stringOption(ctx, "storage-registry-repo") ?? "localhost:5000";
-  const given = stringOption(ctx, "storage-registry-scheme") ?? "";
-  const scheme = given.toLowerCase(); // the original's values are HTTP and HTTPS
-  if (scheme !== "" && scheme !== "http" && scheme !== "https") {
-    throw new UsageError(
-      `Invalid --storage-registry-scheme "${given}": expected HTTP or HTTPS (either case), or empty to detect`,
-    );
-  }
+  const scheme = schemeOption(ctx, registry);
   const refresh = Number(stringOption(ctx, "refresh") ?? "30");
   if (!Number.isFinite(refresh) || refresh < 0) throw new UsageError(`Invalid refresh interval "${refresh}"`);
   const { lookup, from } = await credentials(ctx);
@@ -68,9 +81,7 @@ export async function serve(ctx: CommandContext): Promise<void> {
     hostname: stringOption(ctx, "addr") ?? "0.0.0.0",
     port: port(stringOption(ctx, "port")),
     registry,
-    scheme: scheme === "" && usesPlainHttp(clientSettings(ctx), registry)
-      ? "http"
-      : scheme as ChartRepoScheme,
+    scheme,
     client: (scheme) =>
       new RegistryClient({
         fetch,

@@ -47,16 +47,20 @@ export function kpmHome(env: Env): Setting<string> {
 }
 
 /**
- * Parses OCI_REG_PLAIN_HTTP (`on`/`off`, as the reference kpm reads it); undefined when unset or empty.
+ * Plain HTTP for every registry: `--plain-http`, else OCI_REG_PLAIN_HTTP (`on`/`off`, as the reference kpm
+ * reads it; unset or empty: not set), else off. Needs no home folder.
  *
- * @throws {SettingsError} for any other value
+ * @throws {SettingsError} for any other OCI_REG_PLAIN_HTTP
  */
-export function plainHttpFromEnv(env: Env): boolean | undefined {
+export function plainHttpSetting(env: Env, flags: ClientFlags = {}): Setting<boolean> {
   const value = env.OCI_REG_PLAIN_HTTP;
-  if (value === undefined || value === "") return undefined;
-  if (value === "on") return true;
-  if (value === "off") return false;
-  throw new SettingsError(`Invalid OCI_REG_PLAIN_HTTP "${value}": expected "on" or "off"`);
+  if (value && value !== "on" && value !== "off") {
+    throw new SettingsError(`Invalid OCI_REG_PLAIN_HTTP "${value}": expected "on" or "off"`);
+  }
+  return firstSetting([
+    [flags.plainHttp || undefined, "flag", "--plain-http"],
+    [value ? value === "on" : undefined, "env", "OCI_REG_PLAIN_HTTP"],
+  ], false);
 }
 
 /**
@@ -77,9 +81,6 @@ export function resolveClientSettings(env: Env, flags: ClientFlags = {}): Client
     dockerConfigFiles: env.DOCKER_CONFIG
       ? { value: dockerConfigPaths(env), source: "env", origin: "DOCKER_CONFIG" }
       : { value: dockerConfigPaths(env), source: "default", origin: "HOME" },
-    plainHttp: firstSetting([
-      [flags.plainHttp || undefined, "flag", "--plain-http"],
-      [plainHttpFromEnv(env), "env", "OCI_REG_PLAIN_HTTP"],
-    ], false),
+    plainHttp: plainHttpSetting(env, flags),
   };
 }
