@@ -1,9 +1,10 @@
 /** Registry error mapping: the spec's error JSON to one readable line with code and hint; capped reading. */
 
-import { errorFromResponse, MAX_ERROR_BODY, readCapped, RegistryError } from "../lib/oci/registry_error.ts";
+import { BodyTooLargeError, readCapped } from "../lib/oci/read_capped.ts";
+import { errorFromResponse, MAX_ERROR_BODY, RegistryError } from "../lib/oci/registry_error.ts";
 import type { RegistryHint } from "../lib/oci/hint.ts";
 import { errorHint } from "../lib/cli/hints.ts";
-import { assert, assertEquals } from "./assert.ts";
+import { assert, assertEquals, assertRejects } from "./assert.ts";
 
 const what = 'push blob "sha256:abc" to "ghcr.io/x/y"';
 const context = { registry: "ghcr.io", repository: "x/y" };
@@ -144,25 +145,47 @@ function countingBody(total: number, chunk: number) {
   return { body, state };
 }
 
-Deno.test("readCapped reads at most the limit and cancels the rest", async (t) => {
+Deno.test("readCapped reads at most the limit and cancels the rest; truncated or refused", async (t) => {
   await t.step("a huge body is cut at the limit and cancelled", async () => {
     const { body, state } = countingBody(100 * 1024 * 1024, 16 * 1024);
-    const bytes = await readCapped(new Response(body), 100_000);
+    const bytes = await readCapped(new Response(body), { limit: 100_000, truncate: true });
     assertEquals(bytes.byteLength, 100_000);
     assert(state.cancelled, "the rest of the body is cancelled");
     assert(state.pulled < 200_000, `read ${state.pulled} bytes for a 100,000 byte cap`);
   });
   await t.step("a short body is read whole", async () => {
     const { body, state } = countingBody(5000, 1000);
-    assertEquals((await readCapped(new Response(body), 100_000)).byteLength, 5000);
+    assertEquals((await readCapped(new Response(body), { limit: 100_000 })).byteLength, 5000);
     assertEquals(state.cancelled, false);
   });
   await t.step("a body exactly at the limit", async () => {
     const { body } = countingBody(4096, 1024);
-    assertEquals((await readCapped(new Response(body), 4096)).byteLength, 4096);
+    assertEquals((await readCapped(body, { limit: 4096 })).byteLength, 4096);
   });
   await t.step("no body", async () => {
-    assertEquals((await readCapped(new Response(null), 10)).byteLength, 0);
+    assertEquals((await readCapped(new Response(null), { limit: 10 })).byteLength, 0);
+    assertEquals((await readCapped(null, { limit: 10 })).byteLength, 0);
+  });
+  await t.step("without truncate, a longer body is refused as soon as it passes the limit", async () => {
+    const { body, state } = countingBody(100 * 1024 * 1024, 16 * 1024);
+    const error = await assertRejects(
+      () => readCapped(body, { limit: 100_000, what: "the token response" }),
+      BodyTooLargeError,
+      "Cannot read the token response: it is over the 100000 byte limit",
+    );
+    assertEquals(error.limit, 100_000);
+    assert(state.cancelled, "the rest of the body is cancelled");
+    assert(state.pulled < 200_000, `read ${state.pulled} bytes for a 100,000 byte cap`);
+  });
+  await t.step("without truncate, a longer Content-Length is refused unread", async () => {
+    const { body, state } = countingBody(1024 * 1024, 16 * 1024);
+    const request = new Request("http://x.test/", {
+      method: "PUT",
+      body,
+      headers: { "Content-Length": String(1024 * 1024) },
+    });
+    await assertRejects(() => readCapped(request, { limit: 1000 }), BodyTooLargeError, "the body");
+    assert(state.pulled <= 16 * 1024, `read ${state.pulled} bytes`);
   });
   await t.step("errorFromResponse reads at most MAX_ERROR_BODY", async () => {
     const { body, state } = countingBody(64 * 1024 * 1024, 64 * 1024);

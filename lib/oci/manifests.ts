@@ -17,7 +17,8 @@ import {
 } from "./manifest.ts";
 import { MANIFEST_TYPES, OCI_INDEX } from "./media_types.ts";
 import { formatReference, type Reference, referenceTarget } from "./reference.ts";
-import { readCapped, RegistryError } from "./registry_error.ts";
+import { readCapped } from "./read_capped.ts";
+import { RegistryError } from "./registry_error.ts";
 import { repositoryScope } from "./auth/scope.ts";
 
 /** A fetched manifest with its raw bytes and descriptor. */
@@ -55,7 +56,7 @@ export async function fetchManifest(client: RegistryClient, ref: Reference): Pro
       repository: ref.repository,
     });
   }
-  const bytes = await readCapped(response, MAX_MANIFEST_BYTES + 1);
+  const bytes = await readCapped(response, { limit: MAX_MANIFEST_BYTES + 1, truncate: true });
   const fail = (why: string): never => {
     throw new RegistryError(`Cannot ${what}: ${why}`, {
       status: 200,
@@ -217,7 +218,9 @@ async function readListing<T>(client: RegistryClient, listing: Listing<T>): Prom
     url = nextLink(response.headers.get("Link"));
     let page: T;
     try {
-      page = JSON.parse(new TextDecoder().decode(await readCapped(response, MAX_PAGE_BYTES))) as T;
+      page = JSON.parse(
+        new TextDecoder().decode(await readCapped(response, { limit: MAX_PAGE_BYTES, truncate: true })),
+      ) as T;
     } catch {
       return fail("the registry answered invalid JSON");
     }

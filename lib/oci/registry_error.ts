@@ -5,6 +5,7 @@
  */
 
 import { HintedError, type RegistryHint } from "./hint.ts";
+import { readCapped } from "./read_capped.ts";
 
 /** The most bytes read from an error response body. */
 export const MAX_ERROR_BODY = 64 * 1024;
@@ -47,34 +48,6 @@ export class RegistryError extends HintedError<RegistryHint> {
   }
 }
 
-/** Reads at most `limit` bytes of a response body as text, cancelling the rest. */
-export async function readCapped(response: Response, limit: number): Promise<Uint8Array> {
-  if (!response.body) return new Uint8Array();
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  try {
-    while (total < limit) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      total += value.byteLength;
-    }
-    if (total >= limit) await reader.cancel();
-  } finally {
-    reader.releaseLock();
-  }
-  const out = new Uint8Array(Math.min(total, limit));
-  let offset = 0;
-  for (const chunk of chunks) {
-    const part = chunk.subarray(0, out.length - offset);
-    out.set(part, offset);
-    offset += part.length;
-    if (offset >= out.length) break;
-  }
-  return out;
-}
-
 /**
  * Builds the RegistryError for an unexpected response, reading the spec's `{"errors":[…]}` body when present.
  *
@@ -88,7 +61,8 @@ export async function errorFromResponse(
   what: string,
   context: { registry?: string; repository?: string } = {},
 ): Promise<RegistryError> {
-  const text = new TextDecoder().decode(await readCapped(response, MAX_ERROR_BODY)).trim();
+  const text = new TextDecoder().decode(await readCapped(response, { limit: MAX_ERROR_BODY, truncate: true }))
+    .trim();
   let code: string | undefined;
   let detail = "";
   try {

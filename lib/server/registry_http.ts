@@ -6,6 +6,7 @@
  */
 
 import { type Digest, parseDigest } from "../oci/digest.ts";
+import { BodyTooLargeError, readCapped } from "../oci/read_capped.ts";
 import { type DistributionCode, DistributionError } from "./registry_errors.ts";
 import type { ProxyCache } from "./proxy_cache.ts";
 import type { RegistryStorage } from "./storage.ts";
@@ -56,31 +57,12 @@ export async function readBodyCapped(
   options: { limit: number; what: string; code?: DistributionCode },
 ): Promise<Uint8Array> {
   const { limit, what, code = "MANIFEST_INVALID" } = options;
-  const tooLarge = () =>
-    new DistributionError(code, `Cannot read ${what}: it is over the ${limit} byte limit`, {
-      status: 413,
-    });
-  const declared = Number(request.headers.get("Content-Length") ?? "NaN");
-  if (declared > limit) {
-    await request.body?.cancel();
-    throw tooLarge();
+  try {
+    return await readCapped(request, { limit, what });
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) throw new DistributionError(code, error.message, { status: 413 });
+    throw error;
   }
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  if (request.body) {
-    for await (const chunk of request.body) {
-      total += chunk.byteLength;
-      if (total > limit) throw tooLarge();
-      parts.push(chunk);
-    }
-  }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
 }
 
 /**

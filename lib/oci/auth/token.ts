@@ -6,7 +6,8 @@
  */
 
 import type { Credential } from "../credentials.ts";
-import { readCapped, RegistryError } from "../registry_error.ts";
+import { readCapped } from "../read_capped.ts";
+import { RegistryError } from "../registry_error.ts";
 import { cleanScopes } from "./scope.ts";
 import { encodeBase64Utf8 } from "../base64.ts";
 import { DEFAULT_TIMEOUT_MS, describeFetchError, exchange } from "../http.ts";
@@ -117,7 +118,9 @@ export class TokenCache {
     } else {
       response = await this.#get(request);
     }
-    const body = new TextDecoder().decode(await readCapped(response, MAX_TOKEN_BODY));
+    const body = new TextDecoder().decode(
+      await readCapped(response, { limit: MAX_TOKEN_BODY, truncate: true }),
+    );
     if (!response.ok) {
       const reason = tokenErrorReason(body);
       throw new RegistryError(
