@@ -33,7 +33,7 @@ async function main(args: string[]): Promise<void> {
   } catch (error) {
     if (error instanceof OutputClosed) {
       Deno.exitCode = 0; // the reader closed stdout (`| head -1`): end quietly
-    } else if (error instanceof interrupt.Interrupted) {
+    } else if (error instanceof interrupt.Interrupted || interrupt.wasInterrupted()) {
       Deno.exitCode = interrupt.INTERRUPTED_STATUS;
     } else {
       const message = error instanceof Error ? error.message : String(error);

@@ -36,6 +36,7 @@ import type { CommandContext } from "./command.ts";
 import { asUsageError, flagOption, listOption, stringOption, UsageError } from "./command.ts";
 import { progress } from "./progress.ts";
 import { clientSettings, registryClient } from "./registry_context.ts";
+import { interruptSignal } from "./interrupt.ts";
 
 /** Parses `K=V` annotations; a malformed one is a usage error. */
 export function parseAnnotations(values: string[]): Record<string, string> {
@@ -161,6 +162,7 @@ export async function push(ctx: CommandContext): Promise<void> {
     config: config ? parseFileSpec(config) : undefined,
     tags,
     concurrency: concurrencyOption(ctx),
+    signal: interruptSignal(),
     disablePathValidation: flagOption(ctx, "disable-path-validation"),
     onProgress: bar.update,
     onOutcome: (title, outcome) => outcomes.push([title, outcome]),
@@ -202,6 +204,7 @@ export async function pull(ctx: CommandContext): Promise<void> {
         keepOldFiles: flagOption(ctx, "keep-old-files"),
         allowPathTraversal: flagOption(ctx, "allow-path-traversal"),
         concurrency: concurrencyOption(ctx),
+        signal: interruptSignal(),
         platform,
         onProgress: bar.update,
       });

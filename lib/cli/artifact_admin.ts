@@ -16,6 +16,7 @@ import { concurrencyOption, parseTargetArg, platformOption, targetStore } from "
 import { selectManifest } from "../artifact/platform.ts";
 import { isIndex } from "../oci/manifest.ts";
 import { writeFileAtomic } from "../oci/atomic_file.ts";
+import { interruptSignal } from "./interrupt.ts";
 
 /** Runs `kpm artifact copy`. */
 export async function copy(ctx: CommandContext): Promise<void> {
@@ -29,6 +30,7 @@ export async function copy(ctx: CommandContext): Promise<void> {
     tags,
     referrers: flagOption(ctx, "recursive"),
     concurrency: concurrencyOption(ctx),
+    signal: interruptSignal(),
   });
   if (ctx.global.json) {
     ctx.json({

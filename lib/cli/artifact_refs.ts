@@ -15,6 +15,7 @@ import type { CommandContext } from "./command.ts";
 import { stringOption, UsageError } from "./command.ts";
 import { annotationOptions, concurrencyOption, parseTargetArg, targetStore } from "./artifact.ts";
 import { progress } from "./progress.ts";
+import { interruptSignal } from "./interrupt.ts";
 
 /** The target with its digest, written once (`host/repo:tag@sha256:…`, or as given when it had one). */
 function pinned(target: Target, digest: string): string {
@@ -46,6 +47,7 @@ export async function attach(ctx: CommandContext): Promise<void> {
     fileAnnotations: annotations.files,
     subject,
     concurrency: concurrencyOption(ctx),
+    signal: interruptSignal(),
     onProgress: bar.update,
   }).finally(bar.done);
   if (ctx.global.json) {

@@ -1,6 +1,8 @@
 /**
  * Ctrl-C: kpm ends with status 130 wherever it is (a transfer, a prompt); a running server first shuts down
- * gracefully. main.ts installs the handler; servers wait in `serveUntilStopped`.
+ * gracefully, and a command that took `interruptSignal()` is cancelled through it (requests in flight and
+ * transfers not yet started stop, temporary files are removed as the command unwinds). main.ts installs the
+ * handler; servers wait in `serveUntilStopped`.
  *
  * @module
  */
@@ -18,16 +20,40 @@ export class Interrupted extends Error {
 /** The exit status after Ctrl-C, as shells report a SIGINT (128 + 2). */
 export const INTERRUPTED_STATUS = 130;
 
+/** How long a cancelled command may take to unwind before kpm exits anyway. */
+const UNWIND_MS = 1_000;
+
 const stoppers = new Set<() => void>();
+const interruption = new AbortController();
+let cancellable = false;
 let interrupted = false;
 
-/** Makes SIGINT end the process with 130, or stop the running servers (then main.ts exits with 130). */
+/**
+ * Makes SIGINT stop the running servers (then main.ts exits with 130), else cancel the command through
+ * `interruptSignal()` when it took it (it unwinds, then main.ts exits with 130; a second Ctrl-C, or
+ * UNWIND_MS, ends kpm at once), else end the process with 130 at once.
+ */
 export function installInterruptHandler(): void {
   Deno.addSignalListener("SIGINT", () => {
+    const again = interrupted;
     interrupted = true;
-    if (stoppers.size === 0) Deno.exit(INTERRUPTED_STATUS);
-    for (const stop of stoppers) stop();
+    if (stoppers.size > 0) {
+      for (const stop of stoppers) stop();
+      return;
+    }
+    if (again || !cancellable) Deno.exit(INTERRUPTED_STATUS);
+    interruption.abort(new Interrupted());
+    Deno.unrefTimer(setTimeout(() => Deno.exit(INTERRUPTED_STATUS), UNWIND_MS));
   });
+}
+
+/**
+ * The signal Ctrl-C aborts, with an Interrupted error as its reason: a command passes it to its registry
+ * client and to the operations it runs, so that Ctrl-C cancels them instead of killing kpm mid-write.
+ */
+export function interruptSignal(): AbortSignal {
+  cancellable = true;
+  return interruption.signal;
 }
 
 /** Whether SIGINT arrived (a server stopped by Ctrl-C). */

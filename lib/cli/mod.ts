@@ -32,6 +32,7 @@ import { vendorPackages } from "./mod_vendor.ts";
 import { progress } from "./progress.ts";
 import { exists } from "./tree_copy.ts";
 import { type KpmContext, kpmContext } from "./kpm_context.ts";
+import { interruptSignal } from "./interrupt.ts";
 
 /** Runs `kpm mod init`. */
 export async function init(ctx: CommandContext): Promise<void> {
@@ -153,6 +154,7 @@ async function relock(ctx: CommandContext, kc: KpmContext, dir: string, modText?
     log: ctx.log,
     root,
     concurrency: kc.concurrency,
+    signal: interruptSignal(),
     verify: kc.verify,
   });
   if (modText !== undefined && modText !== current.text) await writeModFile(dir, modText);

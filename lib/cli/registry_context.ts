@@ -11,6 +11,7 @@ import { type Credential, CredentialStore } from "../oci/credentials.ts";
 import { type ClientFlags, type ClientSettings, resolveClientSettings } from "../config/client_settings.ts";
 import { type PlainHttpSettings, usesPlainHttp } from "../config/plain_http.ts";
 import type { CommandContext } from "./command.ts";
+import { interruptSignal } from "./interrupt.ts";
 
 /** The global flags that settle a setting. */
 export function settingFlags(ctx: CommandContext): ClientFlags {
@@ -66,5 +67,6 @@ export function registryClient(
     credentials: store ? (registry) => store.get(registry) : () => Promise.resolve(options.credential),
     timeoutMs: ctx.global.timeoutMs,
     log: ctx.global.verbose ? (line) => ctx.writeError(`${line}\n`) : undefined,
+    signal: interruptSignal(),
   });
 }

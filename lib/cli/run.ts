@@ -14,6 +14,7 @@ import { runCompiler } from "../kpm/run.ts";
 import type { CommandContext } from "./command.ts";
 import { stringOption, UsageError } from "./command.ts";
 import { type KpmContext, kpmContext } from "./kpm_context.ts";
+import { interruptSignal } from "./interrupt.ts";
 
 /** Runs `kpm run`. */
 export async function run(ctx: CommandContext): Promise<number> {
@@ -49,6 +50,7 @@ async function resolveAndRun(ctx: CommandContext, kc: KpmContext, dir: string, w
     lock,
     log: ctx.log,
     concurrency: kc.concurrency,
+    signal: interruptSignal(),
     verify: kc.verify,
   });
   if (writeLock) await writeLockFile(dir, resolution.lock);

@@ -38,6 +38,8 @@ export interface RegistryClientOptions {
   timeoutMs?: number;
   /** Receives one line per request when set (verbose mode). */
   log?: (line: string) => void;
+  /** Cancels every request in flight and every later one: they fail with the signal's reason (no retry). */
+  signal?: AbortSignal;
 }
 
 /** One request to a registry. */
@@ -91,6 +93,7 @@ export class RegistryClient {
   #userAgent: string;
   #timeoutMs: number;
   #log?: (line: string) => void;
+  #signal?: AbortSignal;
   #tokens: TokenCache;
   #hostAuth = new Map<string, HostAuth>();
   #schemes = new Map<string, "http" | "https">();
@@ -108,6 +111,7 @@ export class RegistryClient {
     this.#userAgent = options.userAgent ?? `kpm/${VERSION}`;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#log = options.log;
+    this.#signal = options.signal;
     this.#tokens = new TokenCache({
       fetch: this.#fetch,
       now: options.now,
@@ -130,7 +134,8 @@ export class RegistryClient {
    * to the registry's own origin.
    *
    * @returns the response, whose status is one of `expect`
-   * @throws {RegistryError} on any other status, when the registry cannot be reached, or when it stalls
+   * @throws {RegistryError} on any other status, when the registry cannot be reached, or when it stalls;
+   *   the signal's reason when the client's signal is aborted
    */
   async send(request: RegistryRequest): Promise<Response> {
     const method = request.method ?? "GET";
@@ -152,6 +157,7 @@ export class RegistryClient {
         sent = own ? await this.#authorization(request) : {};
         response = await this.#exchange(url, method, request, sent.header);
       } catch (error) {
+        this.#signal?.throwIfAborted();
         if (error instanceof RegistryError) throw error;
         const reason = describeFetchError(error);
         if (this.#mayFallBack(request.registry, url)) {
@@ -310,6 +316,7 @@ export class RegistryClient {
       authorization,
       authOrigin: new URL(this.baseUrl(request.registry)).origin,
       log: this.#log,
+      signal: this.#signal,
     });
   }
 }

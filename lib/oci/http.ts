@@ -35,6 +35,8 @@ export interface ExchangeOptions {
   authOrigin?: string;
   /** Receives one line per request (verbose mode). */
   log?: (line: string) => void;
+  /** Cancels the exchange, its response body included: it then fails with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -43,7 +45,8 @@ export interface ExchangeOptions {
  * @param url where to send it
  * @param init method, headers and body (redirect handling is this function's)
  * @returns the final response; its body, when read, is watched by the same idle timeout
- * @throws {RegistryError} with code TIMEOUT when the peer stalls, or when redirects loop
+ * @throws {RegistryError} with code TIMEOUT when the peer stalls, or when redirects loop; the signal's reason
+ *   when it is aborted
  * @throws {TypeError} as fetch does when the connection fails (see describeFetchError)
  */
 export async function exchange(
@@ -80,7 +83,7 @@ export async function exchange(
     }
   } catch (error) {
     watch.stop();
-    throw watch.stalled ?? error;
+    throw watch.failure ?? error;
   }
   watch.stop();
   throw new RegistryError(`Cannot ${options.what}: too many redirects from "${url.href}"`, {
@@ -126,7 +129,7 @@ function readerOf(body: ReadableStream<Uint8Array>): BodySource {
   };
 }
 
-/** Aborts an exchange after `timeoutMs` of silence while kpm waits for the peer. */
+/** Aborts an exchange after `timeoutMs` of silence while kpm waits for the peer, or when its signal aborts. */
 class IdleWatch {
   #controller = new AbortController();
   #timeoutMs: number;
@@ -135,14 +138,17 @@ class IdleWatch {
   #last = Date.now();
   #waiting = true;
   #timer?: ReturnType<typeof setTimeout>;
-  #onStall?: (error: RegistryError) => void;
-  /** The error the exchange failed with when it stalled. */
-  stalled?: RegistryError;
+  #onFail?: (error: unknown) => void;
+  #onAbort = () => this.#fail(this.#options.signal!.reason);
+  /** The error the exchange failed with when it stalled or was aborted. */
+  failure?: unknown;
 
   constructor(options: ExchangeOptions, url: URL) {
     this.#options = options;
     this.#timeoutMs = options.timeoutMs;
     this.#host = url.host;
+    options.signal?.throwIfAborted();
+    options.signal?.addEventListener("abort", this.#onAbort, { once: true });
     if (this.#timeoutMs > 0) this.#schedule(this.#timeoutMs);
   }
 
@@ -164,6 +170,7 @@ class IdleWatch {
   stop(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#options.signal?.removeEventListener("abort", this.#onAbort);
   }
 
   /**
@@ -183,7 +190,7 @@ class IdleWatch {
       type: "bytes",
       autoAllocateChunkSize: AUTO_CHUNK_SIZE,
       start: (controller) => {
-        this.#onStall = (error) => {
+        this.#onFail = (error) => {
           controller.error(error);
           source.cancel(error).catch(() => {});
         };
@@ -196,10 +203,10 @@ class IdleWatch {
           chunk = await source.read(request.view as Uint8Array<ArrayBuffer>);
         } catch (error) {
           this.stop();
-          controller.error(this.stalled ?? error);
+          controller.error(this.failure ?? error);
           return;
         }
-        if (this.stalled) return; // already failed by the watch
+        if (this.failure) return; // already failed by the watch
         this.waiting(false);
         if (chunk.done) {
           this.stop();
@@ -239,13 +246,20 @@ class IdleWatch {
     }
     this.#timer = undefined;
     const seconds = Math.round(this.#timeoutMs / 100) / 10;
-    this.stalled = new RegistryError(
-      `Cannot ${this.#options.what}: "${this.#host}" sent nothing for ${seconds} s; it stalled`,
-      { status: 0, code: TIMEOUT_CODE, registry: this.#options.registry, hint: { kind: "timeout" } },
+    this.#fail(
+      new RegistryError(
+        `Cannot ${this.#options.what}: "${this.#host}" sent nothing for ${seconds} s; it stalled`,
+        { status: 0, code: TIMEOUT_CODE, registry: this.#options.registry, hint: { kind: "timeout" } },
+      ),
     );
-    this.#controller.abort(this.stalled);
+  }
+
+  #fail(error: unknown): void {
+    this.stop();
+    this.failure = error;
+    this.#controller.abort(error);
     // the abort does not always reach a body read already pending: fail the watched body as well
-    this.#onStall?.(this.stalled);
+    this.#onFail?.(error);
   }
 }
 
