@@ -79,6 +79,13 @@ interface SentAuth {
   token?: { request: TokenRequest; value: string };
 }
 
+/** The retry budget of one request: whether it may be retried, attempts so far, why https failed. */
+interface Tries {
+  retry: boolean;
+  attempt: number;
+  httpsFailure?: string;
+}
+
 const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
 const MAX_RETRY_AFTER_MS = 30_000;
 
@@ -144,9 +151,8 @@ export class RegistryClient {
       request.body instanceof Uint8Array || request.body instanceof URLSearchParams;
     if (!replayable && !this.#hostAuth.has(request.registry)) await this.#learnAuth(request);
     const retry = request.retry ?? (replayable && ["GET", "HEAD", "PUT", "DELETE"].includes(method));
-    let attempt = 0;
+    const tries: Tries = { retry, attempt: 0 };
     let challenged = false;
-    let httpsFailure: string | undefined;
     while (true) {
       const base = this.baseUrl(request.registry);
       const url = new URL(request.url ?? request.path ?? "", base);
@@ -157,25 +163,8 @@ export class RegistryClient {
         sent = own ? await this.#authorization(request) : {};
         response = await this.#exchange(url, method, request, sent.header);
       } catch (error) {
-        this.#signal?.throwIfAborted();
-        if (error instanceof RegistryError) throw error;
-        const reason = describeFetchError(error);
-        if (this.#mayFallBack(request.registry, url)) {
-          this.#schemes.set(request.registry, "http");
-          this.#log?.(`${request.registry} does not answer over https (${reason}); trying http`);
-          httpsFailure = reason;
-          continue;
-        }
-        if (retry && attempt < this.#retries && !reason.startsWith("TLS:")) {
-          await this.#sleep(backoff(attempt++));
-          continue;
-        }
-        throw new RegistryError(
-          `Cannot ${request.what}: cannot reach "${request.registry}": ${
-            httpsFailure ? `over https: ${httpsFailure}; over http: ${reason}` : reason
-          }`,
-          { status: 0, registry: request.registry, repository: request.repository, cause: error },
-        );
+        await this.#afterFetchError(error, request, url, tries);
+        continue;
       }
       if (own && !this.#schemes.has(request.registry)) {
         this.#schemes.set(request.registry, url.protocol === "http:" ? "http" : "https");
@@ -188,9 +177,9 @@ export class RegistryClient {
           continue;
         }
       }
-      if (RETRY_STATUSES.has(response.status) && retry && attempt < this.#retries) {
-        const wait = retryAfter(response) ?? backoff(attempt);
-        attempt++;
+      if (RETRY_STATUSES.has(response.status) && retry && tries.attempt < this.#retries) {
+        const wait = retryAfter(response) ?? backoff(tries.attempt);
+        tries.attempt++;
         await response.body?.cancel();
         this.#log?.(`retrying ${method} ${url.pathname} after ${response.status} in ${wait} ms`);
         await this.#sleep(wait);
@@ -202,6 +191,34 @@ export class RegistryClient {
         repository: request.repository,
       });
     }
+  }
+
+  /**
+   * After a fetch that failed (no answer): falls back to http or waits for a retry, and then the caller tries
+   * again; else throws.
+   *
+   * @throws the signal's reason when aborted; a RegistryError naming the registry when it cannot be reached
+   */
+  async #afterFetchError(error: unknown, request: RegistryRequest, url: URL, tries: Tries): Promise<void> {
+    this.#signal?.throwIfAborted();
+    if (error instanceof RegistryError) throw error;
+    const reason = describeFetchError(error);
+    if (this.#mayFallBack(request.registry, url)) {
+      this.#schemes.set(request.registry, "http");
+      this.#log?.(`${request.registry} does not answer over https (${reason}); trying http`);
+      tries.httpsFailure = reason;
+      return;
+    }
+    if (tries.retry && tries.attempt < this.#retries && !reason.startsWith("TLS:")) {
+      await this.#sleep(backoff(tries.attempt++));
+      return;
+    }
+    throw new RegistryError(
+      `Cannot ${request.what}: cannot reach "${request.registry}": ${
+        tries.httpsFailure ? `over https: ${tries.httpsFailure}; over http: ${reason}` : reason
+      }`,
+      { status: 0, registry: request.registry, repository: request.repository, cause: error },
+    );
   }
 
   /**
