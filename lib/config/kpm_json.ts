@@ -8,6 +8,7 @@
 
 import { join } from "node:path";
 import { writeFileAtomic } from "../oci/atomic_file.ts";
+import { readJsonObject } from "../oci/json_file.ts";
 import { SettingsError } from "./setting.ts";
 
 /** The reference kpm's default registry. */
@@ -37,21 +38,11 @@ export function kpmJsonPath(home: string): string {
  *
  * @throws {SettingsError} when it cannot be read or is not a JSON object
  */
-export async function readSettingsFile(path: string): Promise<SettingsFile | undefined> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw new SettingsError(`Cannot read settings file "${path}": ${(error as Error).message}`);
-  }
-  try {
-    const parsed = JSON.parse(text);
-    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("not a JSON object");
-    return parsed as SettingsFile;
-  } catch (error) {
-    throw new SettingsError(`Settings file "${path}" is not valid: ${(error as Error).message}`);
-  }
+export function readSettingsFile(path: string): Promise<SettingsFile | undefined> {
+  return readJsonObject<SettingsFile>(path, {
+    label: "settings file",
+    error: (message) => new SettingsError(message),
+  });
 }
 
 /**

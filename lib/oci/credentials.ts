@@ -11,6 +11,7 @@ import { decodeBase64Utf8, encodeBase64Utf8 } from "./base64.ts";
 import { DOCKER_HUB } from "./reference.ts";
 import { DEFAULT_TIMEOUT_MS } from "./http.ts";
 import { HintedError, type RegistryHint } from "./hint.ts";
+import { readJsonObject } from "./json_file.ts";
 
 /** What a registry accepts: a username and password, or a refresh (identity) token. */
 export interface Credential {
@@ -274,22 +275,12 @@ export class CredentialStore {
   }
 }
 
-async function readConfig(path: string): Promise<DockerConfig | undefined> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw new CredentialError(`Cannot read credentials file "${path}": ${(error as Error).message}`);
-  }
-  if (text.trim() === "") return {};
-  try {
-    const parsed = JSON.parse(text);
-    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("not a JSON object");
-    return parsed as DockerConfig;
-  } catch (error) {
-    throw new CredentialError(`Credentials file "${path}" is not valid: ${(error as Error).message}`);
-  }
+function readConfig(path: string): Promise<DockerConfig | undefined> {
+  return readJsonObject<DockerConfig>(path, {
+    label: "credentials file",
+    error: (message) => new CredentialError(message),
+    emptyIsObject: true,
+  });
 }
 
 function findEntry(config: DockerConfig, registry: string): AuthEntry | undefined {
