@@ -16,12 +16,10 @@
 
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { pushBlob } from "../lib/oci/blob_upload.ts";
-import { openBlob } from "../lib/oci/blobs.ts";
 import { RegistryClient } from "../lib/oci/client.ts";
 import { digestOf, digestStream } from "../lib/oci/digest.ts";
-import { fetchManifest, pushManifest } from "../lib/oci/manifests.ts";
 import { OCI_CONFIG, OCI_MANIFEST } from "../lib/oci/media_types.ts";
+import { Repository } from "../lib/oci/repository.ts";
 import { startDistribution } from "../tests/integration/support/distribution.ts";
 import { median } from "./timed.ts";
 
@@ -125,15 +123,15 @@ async function parallelPushes(
     bytes: crypto.getRandomValues(new Uint8Array(pushKiB * 1024)),
   }));
   const results = await Promise.allSettled(items.map(async (item) => {
-    const repo = { registry: server.host, repository: item.repository };
+    const repo = new Repository(client, { registry: server.host, repository: item.repository });
     const layer = {
       mediaType: "application/octet-stream",
       digest: digestOf(item.bytes),
       size: item.bytes.byteLength,
     };
     const configDescriptor = { mediaType: OCI_CONFIG, digest: digestOf(config), size: config.byteLength };
-    await pushBlob(client, repo, configDescriptor, config);
-    await pushBlob(client, repo, layer, item.bytes);
+    await repo.blobs.push(configDescriptor, config);
+    await repo.blobs.push(layer, item.bytes);
     const manifest = new TextEncoder().encode(
       JSON.stringify({
         schemaVersion: 2,
@@ -142,7 +140,7 @@ async function parallelPushes(
         layers: [layer],
       }),
     );
-    await pushManifest(client, { ...repo, tag: item.tag }, { bytes: manifest, mediaType: OCI_MANIFEST });
+    await repo.manifests.push(manifest, OCI_MANIFEST, { tag: item.tag });
   }));
   const seconds = (performance.now() - started) / 1000;
   const errors = results.filter((r) => r.status === "rejected");
@@ -152,10 +150,10 @@ async function parallelPushes(
   let lost = 0;
   for (const item of items) {
     try {
-      const ref = { registry: server.host, repository: item.repository, tag: item.tag };
-      const { manifest } = await fetchManifest(client, ref);
+      const repo = new Repository(client, { registry: server.host, repository: item.repository });
+      const { manifest } = await repo.manifests.fetch(item.tag);
       const layer = (manifest as { layers: { digest: `${string}:${string}` }[] }).layers[0]!;
-      const { body } = await openBlob(client, ref, layer.digest);
+      const { body } = await repo.blobs.open(layer.digest);
       if ((await digestStream(body)).digest !== digestOf(item.bytes)) lost++;
     } catch {
       lost++;
@@ -195,12 +193,8 @@ export async function uploadBig(
 /** Pushes the big blob with kpm's client (one streamed PATCH, as docker does) into another repository. */
 async function clientPush(server: Server, file: string, digest: `${string}:${string}`, size: number) {
   const started = performance.now();
-  const outcome = await pushBlob(
-    new RegistryClient(),
-    { registry: server.host, repository: "bench/client" },
-    { digest, size },
-    async () => (await Deno.open(file)).readable,
-  );
+  const repo = new Repository(new RegistryClient(), { registry: server.host, repository: "bench/client" });
+  const outcome = await repo.blobs.push({ digest, size }, async () => (await Deno.open(file)).readable);
   if (outcome !== "uploaded") throw new Error(`client push to ${server.name}: ${outcome}`);
   return (performance.now() - started) / 1000;
 }

@@ -27,10 +27,10 @@ import {
   writeModFile,
 } from "../mod.ts";
 import { registryClientOf } from "../lib/api/client.ts";
-import { RegistryStore } from "../lib/oci/registry_store.ts";
 import { signManifest } from "../lib/oci/sign/cosign.ts";
 import { generateKeyPair, readPrivateKey } from "../lib/oci/sign/keys.ts";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
+import { Repository } from "../lib/oci/repository.ts";
 
 const USER = { username: "test", password: "1234" };
 
@@ -183,7 +183,7 @@ Deno.test("pullPackage and resolvePackage apply a trust policy file: unsigned re
     const options = { client, home: join(dir, "home"), trustPolicyFile: policy };
     await assertRejects(() => pullPackage(`oci://${host}/signed/helper:0.1.0`, options), TrustError);
 
-    const store = new RegistryStore(registryClientOf(client), {
+    const store = new Repository(registryClientOf(client), {
       registry: host,
       repository: "signed/helper",
     });

@@ -5,13 +5,13 @@
  */
 
 import { join } from "node:path";
-import { pushBlob } from "../lib/oci/blob_upload.ts";
 import { downloadBlob, partialPath } from "../lib/oci/blobs.ts";
 import { type Digest, DigestError, digestOf } from "../lib/oci/digest.ts";
 import { PartialFile } from "../lib/oci/partial_file.ts";
 import { RegistryError } from "../lib/oci/registry_error.ts";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { bearerChallenge, concat, fakeClient, randomBytes, startFake } from "./oci_fake.ts";
+import { Repository } from "../lib/oci/repository.ts";
 
 const BLOB = /^\/v2\/(.+)\/blobs\/(sha256:[a-f0-9]+)$/;
 
@@ -51,9 +51,7 @@ Deno.test("an existing blob is not uploaded again", async () => {
     const { client } = fakeClient();
     const content = new TextEncoder().encode("hello");
     const progress: number[] = [];
-    const outcome = await pushBlob(
-      client,
-      { registry: fake.host, repository: "a/b" },
+    const outcome = await new Repository(client, { registry: fake.host, repository: "a/b" }).blobs.push(
       {
         digest: digestOf(content),
         size: content.length,
@@ -106,7 +104,7 @@ Deno.test("an interrupted download resumes with a Range request", async (t) => {
         try {
           const { client } = fakeClient();
           const destination = join(dir, "blob.bin");
-          await downloadBlob(client, { registry: fake.host, repository: "a" }, {
+          await downloadBlob(new Repository(client, { registry: fake.host, repository: "a" }), {
             digest,
             size: content.length,
           }, destination);
@@ -141,12 +139,10 @@ Deno.test("a download resumes from a partial file left by an earlier run", async
       const destination = join(dir, "blob.bin");
       await Deno.writeFile(partialPath(destination, digest), content.subarray(0, 20_000));
       const { client } = fakeClient();
-      await downloadBlob(
-        client,
-        { registry: fake.host, repository: "a" },
-        { digest, size: content.length },
-        destination,
-      );
+      await downloadBlob(new Repository(client, { registry: fake.host, repository: "a" }), {
+        digest,
+        size: content.length,
+      }, destination);
       assertEquals(await Deno.readFile(destination), content);
     } finally {
       await fake.close();
@@ -170,12 +166,10 @@ Deno.test("a registry that ignores Range makes the download start over", async (
     try {
       const destination = join(dir, "blob.bin");
       const { client } = fakeClient();
-      await downloadBlob(
-        client,
-        { registry: fake.host, repository: "a" },
-        { digest, size: content.length },
-        destination,
-      );
+      await downloadBlob(new Repository(client, { registry: fake.host, repository: "a" }), {
+        digest,
+        size: content.length,
+      }, destination);
       assertEquals(await Deno.readFile(destination), content);
     } finally {
       await fake.close();
@@ -207,7 +201,7 @@ Deno.test("a wrong blob leaves no file behind", async (t) => {
           const destination = join(dir, "blob.bin");
           await assertRejects(
             () =>
-              downloadBlob(client, { registry: fake.host, repository: "a" }, {
+              downloadBlob(new Repository(client, { registry: fake.host, repository: "a" }), {
                 digest: digestOf(expected),
                 size: expected.length,
               }, destination),
@@ -321,9 +315,7 @@ Deno.test("a big blob is uploaded in PATCH chunks with Content-Range, following 
   try {
     const { client } = fakeClient();
     const progress: number[] = [];
-    const outcome = await pushBlob(
-      client,
-      { registry: fake.host, repository: "a" },
+    const outcome = await new Repository(client, { registry: fake.host, repository: "a" }).blobs.push(
       { digest: digestOf(content), size: content.length },
       () => new Blob([content]).stream(),
       { chunkSize: 1000, onProgress: (n) => progress.push(n) },
@@ -353,9 +345,7 @@ Deno.test("a 416 during a chunked upload is recovered by asking the upload's sta
   const { fake, result } = uploadRegistry({ refuseAt: { patch: 2, keep: 400 } });
   try {
     const { client } = fakeClient();
-    await pushBlob(
-      client,
-      { registry: fake.host, repository: "a" },
+    await new Repository(client, { registry: fake.host, repository: "a" }).blobs.push(
       { digest: digestOf(content), size: content.length },
       () => new Blob([content]).stream(),
       { chunkSize: 1000 },
@@ -380,12 +370,14 @@ Deno.test("a big blob is streamed as one PATCH by default, and resumed in chunks
     try {
       const { client } = fakeClient();
       const progress: number[] = [];
-      await pushBlob(
-        client,
-        { registry: fake.host, repository: "a" },
+      await new Repository(client, { registry: fake.host, repository: "a" }).blobs.push(
         { digest: digestOf(content), size: content.length },
         () => new Blob([content]).stream(),
-        { upload: "stream", chunkSize: 10_000, onProgress: (n) => progress.push(n) },
+        {
+          upload: "stream",
+          chunkSize: 10_000,
+          onProgress: (n) => progress.push(n),
+        },
       );
       assertEquals(fake.seen("patch").map((r) => r.headers.get("Content-Range")), [null]);
       assertEquals(fake.counts["status"], undefined);
@@ -400,9 +392,7 @@ Deno.test("a big blob is streamed as one PATCH by default, and resumed in chunks
       const { fake: again, result: second } = uploadRegistry();
       try {
         for (let i = 0; i < 2; i++) {
-          await pushBlob(
-            client,
-            { registry: again.host, repository: "a" },
+          await new Repository(client, { registry: again.host, repository: "a" }).blobs.push(
             { digest: digestOf(content), size: content.length },
             () => new Blob([content]).stream(),
             { upload: "stream", chunkSize: 10_000, skipExistsCheck: true },
@@ -422,12 +412,10 @@ Deno.test("a big blob is streamed as one PATCH by default, and resumed in chunks
     const { fake, result } = uploadRegistry();
     try {
       const { client } = fakeClient();
-      await pushBlob(
-        client,
-        { registry: fake.host, repository: "a" },
-        { digest: digestOf(medium), size: medium.length },
-        () => new Blob([medium]).stream(),
-      );
+      await new Repository(client, { registry: fake.host, repository: "a" }).blobs.push({
+        digest: digestOf(medium),
+        size: medium.length,
+      }, () => new Blob([medium]).stream());
       assertEquals(fake.seen("patch").map((r) => r.headers.get("Content-Range")), [null]);
       assertEquals(result.content, medium);
     } finally {
@@ -438,9 +426,7 @@ Deno.test("a big blob is streamed as one PATCH by default, and resumed in chunks
     const { fake, result } = uploadRegistry({ streamKeep: 15_000 });
     try {
       const { client } = fakeClient();
-      await pushBlob(
-        client,
-        { registry: fake.host, repository: "a" },
+      await new Repository(client, { registry: fake.host, repository: "a" }).blobs.push(
         { digest: digestOf(content), size: content.length },
         () => new Blob([content]).stream(),
         { upload: "stream", chunkSize: 10_000 },
@@ -485,12 +471,10 @@ Deno.test("a small blob is uploaded monolithically, keeping the Location's query
       ]);
       try {
         const { client } = fakeClient();
-        await pushBlob(
-          client,
-          { registry: fake.host, repository: "a" },
-          { digest, size: content.length },
-          content,
-        );
+        await new Repository(client, { registry: fake.host, repository: "a" }).blobs.push({
+          digest,
+          size: content.length,
+        }, content);
         const put = fake.seen("put")[0]!;
         const params = new URL(put.url, fake.origin).searchParams;
         assertEquals([params.get("_state"), params.get("x"), params.get("digest")], ["abc=", "1", digest]);
@@ -540,9 +524,7 @@ Deno.test("a cross-repository mount skips the upload", async (t) => {
     realm = `${fake.origin}/token`;
     try {
       const { client } = fakeClient();
-      const outcome = await pushBlob(
-        client,
-        { registry: fake.host, repository: "target" },
+      const outcome = await new Repository(client, { registry: fake.host, repository: "target" }).blobs.push(
         {
           digest,
           size: content.length,
@@ -577,9 +559,7 @@ Deno.test("a cross-repository mount skips the upload", async (t) => {
     ]);
     try {
       const { client } = fakeClient();
-      const outcome = await pushBlob(
-        client,
-        { registry: fake.host, repository: "target" },
+      const outcome = await new Repository(client, { registry: fake.host, repository: "target" }).blobs.push(
         {
           digest,
           size: content.length,
@@ -619,7 +599,11 @@ Deno.test("an upload the registry refuses is a RegistryError with its code", asy
     const { client } = fakeClient();
     const digest: Digest = `sha256:${"0".repeat(64)}`;
     const error = await assertRejects(
-      () => pushBlob(client, { registry: fake.host, repository: "a" }, { digest, size: 3 }, content),
+      () =>
+        new Repository(client, { registry: fake.host, repository: "a" }).blobs.push(
+          { digest, size: 3 },
+          content,
+        ),
       RegistryError,
       `Cannot push blob "${digest}" to "${fake.host}/a": registry answered 400 DIGEST_INVALID`,
     );
@@ -669,7 +653,11 @@ Deno.test("a registry body that is not a byte stream is downloaded and verified"
   await withDir(async (dir) => {
     const destination = join(dir, "blob.bin");
     const descriptor = { digest: digestOf(content), size: content.length };
-    await downloadBlob(client, { registry: "registry.test", repository: "a" }, descriptor, destination);
+    await downloadBlob(
+      new Repository(client, { registry: "registry.test", repository: "a" }),
+      descriptor,
+      destination,
+    );
     assertEquals(await Deno.readFile(destination), content);
   });
 });

@@ -14,6 +14,7 @@ import { RegistryError } from "../lib/oci/registry_error.ts";
 import { errorHint } from "../lib/cli/hints.ts";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "./assert.ts";
 import { bearerChallenge, fakeClient, type Route, startFake } from "./oci_fake.ts";
+import { Repository } from "../lib/oci/repository.ts";
 
 const encoder = new TextEncoder();
 
@@ -421,12 +422,10 @@ Deno.test("credentials are not sent to another origin after a redirect", async (
       credentials: () => Promise.resolve({ username: "user", password: "secret" }),
     });
     const destination = join(dir, "out");
-    await downloadBlob(
-      client,
-      { registry: registry.host, repository: "a" },
-      { digest, size: content.length },
-      destination,
-    );
+    await downloadBlob(new Repository(client, { registry: registry.host, repository: "a" }), {
+      digest,
+      size: content.length,
+    }, destination);
     assertEquals(await Deno.readFile(destination), content);
     assertEquals(registry.counts["blob"], 2, "401 then the authorized request");
     assertEquals(storage.counts["storage"], 1);

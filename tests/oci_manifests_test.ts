@@ -6,14 +6,6 @@
 import { digestOf } from "../lib/oci/digest.ts";
 import { MAX_MANIFEST_BYTES } from "../lib/oci/manifest.ts";
 import {
-  deleteManifest,
-  fetchManifest,
-  headManifest,
-  listTags,
-  nextLink,
-  pushManifest,
-} from "../lib/oci/manifests.ts";
-import {
   DOCKER_MANIFEST,
   DOCKER_MANIFEST_LIST,
   MANIFEST_TYPES,
@@ -23,6 +15,9 @@ import {
 import { RegistryError } from "../lib/oci/registry_error.ts";
 import { assertEquals, assertRejects } from "./assert.ts";
 import { fakeClient, startFake } from "./oci_fake.ts";
+import { Repository } from "../lib/oci/repository.ts";
+import { nextLink } from "../lib/oci/listing.ts";
+import { referenceTarget } from "../lib/oci/reference.ts";
 
 const encoder = new TextEncoder();
 const EMPTY = { mediaType: "application/vnd.oci.empty.v1+json", digest: digestOf("{}"), size: 2 };
@@ -50,7 +45,8 @@ Deno.test("fetchManifest sends the Accept list and returns the manifest and its 
   const fake = serving(bytes, { "Content-Type": OCI_MANIFEST, "Docker-Content-Digest": digest });
   try {
     const { client } = fakeClient();
-    const fetched = await fetchManifest(client, { registry: fake.host, repository: "a", tag: "v1" });
+    const fetched = await new Repository(client, { registry: fake.host, repository: "a" })
+      .manifests.fetch("v1");
     assertEquals(fetched.descriptor, { mediaType: OCI_MANIFEST, digest, size: bytes.length });
     assertEquals(fetched.bytes, bytes);
     const accept = fake.seen("get")[0]!.headers.get("Accept")!.split(",").map((s) => s.trim());
@@ -129,7 +125,11 @@ Deno.test("fetchManifest refuses manifests that do not match", async (t) => {
         const ref = c.digest
           ? { registry: fake.host, repository: "a", digest: digestOf(good) }
           : { registry: fake.host, repository: "a", tag: "v1" };
-        const error = await assertRejects(() => fetchManifest(client, ref), RegistryError, c.error);
+        const error = await assertRejects(
+          () => new Repository(client, ref).manifests.fetch(referenceTarget(ref)),
+          RegistryError,
+          c.error,
+        );
         assertEquals(error.message.startsWith(`Cannot pull manifest "${fake.host}/a`), true, error.message);
       } finally {
         await fake.close();
@@ -143,11 +143,10 @@ Deno.test("fetchManifest accepts a generic content type and a pinned digest that
   const fake = serving(bytes, { "Content-Type": "application/json" });
   try {
     const { client } = fakeClient();
-    const fetched = await fetchManifest(client, {
+    const fetched = await new Repository(client, {
       registry: fake.host,
       repository: "a",
-      digest: digestOf(bytes),
-    });
+    }).manifests.fetch(digestOf(bytes));
     assertEquals(fetched.descriptor.mediaType, DOCKER_MANIFEST);
     assertEquals(fake.seen("get")[0]!.url, `/v2/a/manifests/${digestOf(bytes)}`);
   } finally {
@@ -180,13 +179,16 @@ Deno.test("listTags follows Link pagination", async () => {
   }]);
   try {
     const { client } = fakeClient();
-    assertEquals(await listTags(client, { registry: fake.host, repository: "repo/x" }, { pageSize: 2 }), [
-      "a",
-      "b",
-      "c",
-      "d",
-      "e",
-    ]);
+    assertEquals(
+      await new Repository(client, { registry: fake.host, repository: "repo/x" }).tags({ pageSize: 2 }),
+      [
+        "a",
+        "b",
+        "c",
+        "d",
+        "e",
+      ],
+    );
     assertEquals(fake.counts["tags"], 3);
   } finally {
     await fake.close();
@@ -201,7 +203,10 @@ Deno.test("listTags of a repository without tags (null) is empty", async () => {
     handle: () => Response.json({ name: "a", tags: null }),
   }]);
   try {
-    assertEquals(await listTags(fakeClient().client, { registry: fake.host, repository: "a" }), []);
+    assertEquals(
+      await new Repository(fakeClient().client, { registry: fake.host, repository: "a" }).tags(),
+      [],
+    );
   } finally {
     await fake.close();
   }
@@ -269,17 +274,21 @@ Deno.test("headManifest, pushManifest and deleteManifest", async () => {
   ]);
   try {
     const { client } = fakeClient();
-    const ref = { registry: fake.host, repository: "a", tag: "v1" };
-    assertEquals(await headManifest(client, ref), undefined);
-    assertEquals(await pushManifest(client, ref, { bytes, mediaType: OCI_MANIFEST }), {
+    const repo = new Repository(client, { registry: fake.host, repository: "a" });
+    assertEquals(await repo.manifests.head("v1"), undefined);
+    assertEquals(await repo.manifests.push(bytes, OCI_MANIFEST, { tag: "v1" }), {
       mediaType: OCI_MANIFEST,
       digest,
       size: bytes.length,
     });
     assertEquals(stored, bytes);
-    assertEquals(await headManifest(client, ref), { mediaType: OCI_MANIFEST, digest, size: bytes.length });
-    await deleteManifest(client, { ...ref, tag: undefined, digest });
-    assertEquals(await headManifest(client, ref), undefined);
+    assertEquals(await repo.manifests.head("v1"), {
+      mediaType: OCI_MANIFEST,
+      digest,
+      size: bytes.length,
+    });
+    await repo.manifests.delete(digest);
+    assertEquals(await repo.manifests.head("v1"), undefined);
   } finally {
     await fake.close();
   }

@@ -8,16 +8,15 @@ import { join } from "node:path";
 import { registryServeCommand } from "../lib/cli/registry_commands.ts";
 import { mergeConfigFile } from "../lib/cli/registry_serve_config.ts";
 import { loadYaml } from "../lib/deps.ts";
-import { pushBlob } from "../lib/oci/blob_upload.ts";
 import { RegistryClient } from "../lib/oci/client.ts";
 import { digestOf } from "../lib/oci/digest.ts";
 import { encodeManifest, type ImageManifest } from "../lib/oci/manifest.ts";
-import { fetchManifest, listRepositories, pushManifest } from "../lib/oci/manifests.ts";
 import { OCI_CONFIG, OCI_MANIFEST } from "../lib/oci/media_types.ts";
 import { RegistryError } from "../lib/oci/registry_error.ts";
 import { globToRegExp, grantedActions, parseAccessRules } from "../lib/server/access_rules.ts";
 import { type RunningRegistry, startRegistry } from "../lib/server/registry.ts";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
+import { Registry, Repository } from "../lib/oci/repository.ts";
 
 /** The example of issue 16, verbatim. */
 const ISSUE_EXAMPLE = `anonymous:
@@ -65,7 +64,7 @@ async function pushImage(
   const config = new TextEncoder().encode("{}");
   const layer = new TextEncoder().encode(`layer of ${repository}`);
   for (const bytes of [config, layer]) {
-    await pushBlob(client, repo, { digest: digestOf(bytes), size: bytes.byteLength }, bytes);
+    await new Repository(client, repo).blobs.push({ digest: digestOf(bytes), size: bytes.byteLength }, bytes);
   }
   const manifest: ImageManifest = {
     schemaVersion: 2,
@@ -74,7 +73,7 @@ async function pushImage(
     layers: [{ mediaType: "application/octet-stream", digest: digestOf(layer), size: layer.byteLength }],
   };
   const bytes = encodeManifest(manifest);
-  await pushManifest(client, { ...repo, tag: "v1" }, { bytes, mediaType: OCI_MANIFEST });
+  await new Repository(client, repo).manifests.push(bytes, OCI_MANIFEST, { tag: "v1" });
   return digestOf(bytes);
 }
 
@@ -132,11 +131,10 @@ Deno.test("access rules: Basic credentials get what the rules grant (403 DENIED 
     await pushImage(registry, ADMIN, "public/kcl/k8s");
     await pushImage(registry, ADMIN, "private/app");
     const reader = new RegistryClient({ credentials: () => Promise.resolve(READER) });
-    const pulled = await fetchManifest(reader, {
+    const pulled = await new Repository(reader, {
       registry: registry.host,
       repository: "private/app",
-      tag: "v1",
-    });
+    }).manifests.fetch("v1");
     assertEquals(pulled.descriptor.mediaType, OCI_MANIFEST);
     // kpm's client takes the Bearer challenge: the token lacks push, so the answer is 401 insufficient_scope.
     const denied = await assertRejects(() => pushImage(registry, READER, "private/app"), RegistryError);
@@ -225,9 +223,13 @@ Deno.test("access rules: _catalog lists only what the caller may pull (Basic, to
     await bare.body?.cancel();
     assertEquals(await catalog({ Authorization: basic(READER) }), ["private/app", "public/a", "public/b/c"]);
     const reader = new RegistryClient({ credentials: () => Promise.resolve(READER) });
-    assertEquals(await listRepositories(reader, registry.host), ["private/app", "public/a", "public/b/c"]);
+    assertEquals(await new Registry(reader, registry.host).repositories(), [
+      "private/app",
+      "public/a",
+      "public/b/c",
+    ]);
     const anonymous = new RegistryClient();
-    assertEquals(await listRepositories(anonymous, registry.host), ["public/a", "public/b/c"]);
+    assertEquals(await new Registry(anonymous, registry.host).repositories(), ["public/a", "public/b/c"]);
   });
 });
 

@@ -6,15 +6,14 @@
  */
 
 import { join } from "node:path";
-import { pushBlob } from "../lib/oci/blob_upload.ts";
 import { RegistryClient } from "../lib/oci/client.ts";
 import { type Digest, digestOf } from "../lib/oci/digest.ts";
 import { type Descriptor, encodeManifest, type ImageIndex, type ImageManifest } from "../lib/oci/manifest.ts";
-import { deleteManifest, fetchManifest, pushManifest } from "../lib/oci/manifests.ts";
 import { OCI_CONFIG, OCI_INDEX, OCI_MANIFEST } from "../lib/oci/media_types.ts";
 import { collectGarbage } from "../lib/server/gc.ts";
 import { type RunningRegistry, startRegistry } from "../lib/server/registry.ts";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
+import { Repository } from "../lib/oci/repository.ts";
 
 const client = new RegistryClient();
 
@@ -25,7 +24,7 @@ async function blob(registry: RunningRegistry, repository: string, text: string)
     digest: digestOf(bytes),
     size: bytes.byteLength,
   };
-  await pushBlob(client, { registry: registry.host, repository }, descriptor, bytes);
+  await new Repository(client, { registry: registry.host, repository }).blobs.push(descriptor, bytes);
   return descriptor;
 }
 
@@ -37,7 +36,11 @@ async function manifest(
 ): Promise<Descriptor> {
   const bytes = encodeManifest(content);
   const mediaType = content.mediaType!;
-  await pushManifest(client, { registry: registry.host, repository, tag }, { bytes, mediaType });
+  await new Repository(client, { registry: registry.host, repository }).manifests.push(
+    bytes,
+    mediaType,
+    { tag },
+  );
   return { mediaType, digest: digestOf(bytes), size: bytes.byteLength };
 }
 
@@ -84,7 +87,8 @@ Deno.test("gc keeps every manifest a repository holds and what they reference, f
     const deletedManifest = await manifest(registry, "team/app", deleted.content, "gone2");
     const orphan = await blob(registry, "team/app", "a blob no manifest references");
     for (const digest of [deletedManifest.digest, deletedShared.digest]) {
-      await deleteManifest(client, { registry: registry.host, repository: "team/app", digest });
+      await new Repository(client, { registry: registry.host, repository: "team/app" }).manifests
+        .delete(digest);
     }
     await registry.close();
     // What a crash leaves: a temporary file of an interrupted write, an upload of the previous run.
@@ -122,7 +126,9 @@ Deno.test("gc keeps every manifest a repository holds and what they reference, f
         : digest === sharedInOther.digest
         ? "team/other"
         : "team/app";
-      const fetched = await fetchManifest(client, { registry: host, repository, digest });
+      const fetched = await new Repository(client, { registry: host, repository }).manifests.fetch(
+        digest,
+      );
       for (const layer of (fetched.manifest as ImageManifest).layers) {
         const response = await fetch(`${registry.url}/v2/${repository}/blobs/${layer.digest}`);
         assertEquals(response.status, 200, `${repository} still serves ${layer.digest}`);

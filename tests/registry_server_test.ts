@@ -6,20 +6,10 @@
 
 import { join } from "node:path";
 import { loadBcrypt } from "../lib/deps.ts";
-import { pushBlob } from "../lib/oci/blob_upload.ts";
-import { blobExists, downloadBlob } from "../lib/oci/blobs.ts";
+import { downloadBlob } from "../lib/oci/blobs.ts";
 import { RegistryClient } from "../lib/oci/client.ts";
 import { type Digest, digestOf } from "../lib/oci/digest.ts";
 import { encodeManifest, type ImageIndex, type ImageManifest } from "../lib/oci/manifest.ts";
-import {
-  deleteManifest,
-  fetchManifest,
-  headManifest,
-  listReferrers,
-  listRepositories,
-  listTags,
-  pushManifest,
-} from "../lib/oci/manifests.ts";
 import {
   DOCKER_CONFIG,
   DOCKER_MANIFEST,
@@ -34,6 +24,7 @@ import { ignoreWithoutPeers } from "./integration/support/peers.ts";
 import { randomBytes } from "./oci_fake.ts";
 import { parseAddr } from "../lib/cli/registry_serve.ts";
 import { UsageError } from "../lib/cli/command.ts";
+import { Registry, Repository } from "../lib/oci/repository.ts";
 
 interface Setup {
   registry: RunningRegistry;
@@ -92,7 +83,10 @@ async function errorCode(response: Response): Promise<string> {
 
 async function pushBytes(client: RegistryClient, host: string, repository: string, bytes: Uint8Array) {
   const digest = digestOf(bytes);
-  await pushBlob(client, { registry: host, repository }, { digest, size: bytes.byteLength }, bytes);
+  await new Repository(client, { registry: host, repository }).blobs.push(
+    { digest, size: bytes.byteLength },
+    bytes,
+  );
   return { mediaType: "application/octet-stream", digest, size: bytes.byteLength };
 }
 
@@ -115,7 +109,9 @@ async function pushImage(
   };
   const bytes = encodeManifest(manifest);
   const digest = digestOf(bytes);
-  await pushManifest(s.client, { registry: host, repository, tag }, { bytes, mediaType: OCI_MANIFEST });
+  await new Repository(s.client, { registry: host, repository }).manifests.push(bytes, OCI_MANIFEST, {
+    tag,
+  });
   return { bytes, digest };
 }
 
@@ -162,13 +158,19 @@ Deno.test("registry: blob uploads", async (t) => {
       await t.step("monolithic POST then PUT, then HEAD says it exists and GET streams it back", async () => {
         const bytes = randomBytes(3000);
         const digest = digestOf(bytes);
-        assertEquals(await pushBlob(s.client, repo, { digest, size: 3000 }, bytes), "uploaded");
-        assertEquals(await pushBlob(s.client, repo, { digest, size: 3000 }, bytes), "exists");
+        assertEquals(
+          await new Repository(s.client, repo).blobs.push({ digest, size: 3000 }, bytes),
+          "uploaded",
+        );
+        assertEquals(
+          await new Repository(s.client, repo).blobs.push({ digest, size: 3000 }, bytes),
+          "exists",
+        );
         const head = await s.req(`/v2/team/app/blobs/${digest}`, { method: "HEAD" });
         assertEquals(head.status, 200);
         assertEquals(head.headers.get("Content-Length"), "3000");
         assertEquals(head.headers.get("Docker-Content-Digest"), digest);
-        await downloadBlob(s.client, repo, { digest, size: 3000 }, join(dir, "mono"));
+        await downloadBlob(new Repository(s.client, repo), { digest, size: 3000 }, join(dir, "mono"));
         assertEquals(await Deno.readFile(join(dir, "mono")), bytes);
       });
 
@@ -191,9 +193,7 @@ Deno.test("registry: blob uploads", async (t) => {
       await t.step("chunked PATCH uploads with Content-Range", async () => {
         const bytes = randomBytes(10_000);
         const digest = digestOf(bytes);
-        const outcome = await pushBlob(
-          s.client,
-          repo,
+        const outcome = await new Repository(s.client, repo).blobs.push(
           { digest, size: 10_000 },
           () => new Blob([bytes]).stream(),
           {
@@ -201,7 +201,7 @@ Deno.test("registry: blob uploads", async (t) => {
           },
         );
         assertEquals(outcome, "uploaded");
-        await downloadBlob(s.client, repo, { digest, size: 10_000 }, join(dir, "chunked"));
+        await downloadBlob(new Repository(s.client, repo), { digest, size: 10_000 }, join(dir, "chunked"));
         assertEquals(await Deno.readFile(join(dir, "chunked")), bytes);
         const other = randomBytes(10_000);
         const started = await s.req("/v2/team/app/blobs/uploads/", { method: "POST" });
@@ -244,13 +244,21 @@ Deno.test("registry: blob uploads", async (t) => {
               },
             });
           };
-          const outcome = await pushBlob(s.client, repo, { digest, size: bytes.byteLength }, content, {
-            chunkSize: 1024 * 1024,
-            upload: "stream",
-          });
+          const outcome = await new Repository(s.client, repo).blobs.push(
+            { digest, size: bytes.byteLength },
+            content,
+            {
+              chunkSize: 1024 * 1024,
+              upload: "stream",
+            },
+          );
           assertEquals(outcome, "uploaded");
           assertEquals(opened, 2);
-          await downloadBlob(s.client, repo, { digest, size: bytes.byteLength }, join(dir, "resumed"));
+          await downloadBlob(
+            new Repository(s.client, repo),
+            { digest, size: bytes.byteLength },
+            join(dir, "resumed"),
+          );
           assertEquals(await Deno.readFile(join(dir, "resumed")), bytes);
         },
       );
@@ -361,7 +369,7 @@ Deno.test("registry: blob uploads", async (t) => {
           body: "x",
         });
         assertEquals(await errorCode(malformed), "DIGEST_INVALID");
-        assertEquals(await blobExists(s.client, repo, wrongDigest), false);
+        assertEquals(await new Repository(s.client, repo).blobs.exists(wrongDigest), false);
         assertEquals((await filesUnder(join(s.root, "blobs"))).length, before);
         assertEquals(await filesUnder(join(s.root, "uploads")), []);
       });
@@ -385,12 +393,12 @@ Deno.test("registry: blob uploads", async (t) => {
         const bytes = randomBytes(700);
         const { digest } = await pushBytes(s.client, repo.registry, "team/source", bytes);
         const target = { registry: repo.registry, repository: "team/target" };
-        assertEquals(await blobExists(s.client, target, digest), false);
-        const outcome = await pushBlob(s.client, target, { digest, size: 700 }, bytes, {
+        assertEquals(await new Repository(s.client, target).blobs.exists(digest), false);
+        const outcome = await new Repository(s.client, target).blobs.push({ digest, size: 700 }, bytes, {
           mountFrom: "team/source",
         });
         assertEquals(outcome, "mounted");
-        assertEquals(await blobExists(s.client, target, digest), true);
+        assertEquals(await new Repository(s.client, target).blobs.exists(digest), true);
         const missing = digestOf("not there");
         const fallback = await s.req(`/v2/team/other/blobs/uploads/?mount=${missing}&from=team/source`, {
           method: "POST",
@@ -423,16 +431,17 @@ Deno.test("registry: manifests", async (t) => {
 
     await t.step("by tag and by digest, with Content-Type and Docker-Content-Digest", async () => {
       image = await pushImage(s, "apps/web", "v1");
-      const byTag = await fetchManifest(s.client, { registry: host, repository: "apps/web", tag: "v1" });
+      const byTag = await new Repository(s.client, { registry: host, repository: "apps/web" })
+        .manifests.fetch("v1");
       assertEquals(byTag.bytes, image.bytes);
       assertEquals(byTag.descriptor.digest, image.digest);
-      const byDigest = await fetchManifest(s.client, {
+      const byDigest = await new Repository(s.client, {
         registry: host,
         repository: "apps/web",
-        digest: image.digest,
-      });
+      }).manifests.fetch(image.digest);
       assertEquals(byDigest.descriptor.mediaType, OCI_MANIFEST);
-      const head = await headManifest(s.client, { registry: host, repository: "apps/web", tag: "v1" });
+      const head = await new Repository(s.client, { registry: host, repository: "apps/web" })
+        .manifests.head("v1");
       assertEquals(head?.digest, image.digest);
       assertEquals(head?.size, image.bytes.byteLength);
       const raw = await s.req("/v2/apps/web/manifests/v1");
@@ -452,10 +461,11 @@ Deno.test("registry: manifests", async (t) => {
         config: { ...config, mediaType: DOCKER_CONFIG },
         layers: [],
       });
-      await pushManifest(s.client, { registry: host, repository: "apps/docker", tag: "d" }, {
+      await new Repository(s.client, { registry: host, repository: "apps/docker" }).manifests.push(
         bytes,
-        mediaType: DOCKER_MANIFEST,
-      });
+        DOCKER_MANIFEST,
+        { tag: "d" },
+      );
       const raw = await s.req("/v2/apps/docker/manifests/d");
       assertEquals(raw.headers.get("Content-Type"), DOCKER_MANIFEST);
       assertEquals(new Uint8Array(await raw.arrayBuffer()), bytes);
@@ -475,15 +485,12 @@ Deno.test("registry: manifests", async (t) => {
           }],
         };
         const bytes = encodeManifest(index);
-        await pushManifest(s.client, { registry: host, repository: "apps/web", tag: "multi" }, {
-          bytes,
-          mediaType: OCI_INDEX,
-        });
-        const fetched = await fetchManifest(s.client, {
+        await new Repository(s.client, { registry: host, repository: "apps/web" }).manifests
+          .push(bytes, OCI_INDEX, { tag: "multi" });
+        const fetched = await new Repository(s.client, {
           registry: host,
           repository: "apps/web",
-          tag: "multi",
-        });
+        }).manifests.fetch("multi");
         assertEquals(fetched.descriptor.mediaType, OCI_INDEX);
         const other = encodeManifest({
           ...index,
@@ -554,10 +561,11 @@ Deno.test("registry: manifests", async (t) => {
 
     await t.step("tags list pages with n/last and a Link header", async () => {
       for (const tag of ["a", "b", "c", "d"]) {
-        await pushManifest(s.client, { registry: host, repository: "apps/web", tag }, {
-          bytes: image.bytes,
-          mediaType: OCI_MANIFEST,
-        });
+        await new Repository(s.client, { registry: host, repository: "apps/web" }).manifests.push(
+          image.bytes,
+          OCI_MANIFEST,
+          { tag },
+        );
       }
       const first = await s.req("/v2/apps/web/tags/list?n=2");
       assertEquals(await first.json(), { name: "apps/web", tags: ["a", "b"] });
@@ -565,7 +573,7 @@ Deno.test("registry: manifests", async (t) => {
       const second = await s.req("/v2/apps/web/tags/list?n=2&last=b");
       assertEquals((await second.json()).tags, ["c", "d"]);
       assertEquals(
-        await listTags(s.client, { registry: host, repository: "apps/web" }, { pageSize: 2 }),
+        await new Repository(s.client, { registry: host, repository: "apps/web" }).tags({ pageSize: 2 }),
         ["a", "b", "c", "d", "multi", "v1"],
       );
       const unknown = await s.req("/v2/apps/nothing/tags/list");
@@ -577,7 +585,10 @@ Deno.test("registry: manifests", async (t) => {
       const first = await s.req("/v2/_catalog?n=1");
       assertEquals(await first.json(), { repositories: ["apps/docker"] });
       assertEquals(first.headers.get("Link"), '</v2/_catalog?n=1&last=apps%2Fdocker>; rel="next"');
-      assertEquals(await listRepositories(s.client, host, { pageSize: 1 }), ["apps/docker", "apps/web"]);
+      assertEquals(await new Registry(s.client, host).repositories({ pageSize: 1 }), [
+        "apps/docker",
+        "apps/web",
+      ]);
     });
 
     await t.step("referrers: OCI-Subject on push, the index, and the artifactType filter", async () => {
@@ -599,17 +610,15 @@ Deno.test("registry: manifests", async (t) => {
       assertEquals(put.status, 201);
       assertEquals(put.headers.get("OCI-Subject"), image.digest);
       await pushImage(s, "apps/web", undefined, { subject, artifactType: "application/signature" });
-      const all = await listReferrers(s.client, {
+      const all = await new Repository(s.client, {
         registry: host,
         repository: "apps/web",
-        digest: image.digest,
-      });
+      }).referrers({ digest: image.digest });
       assertEquals(all.length, 2);
-      const sboms = await listReferrers(s.client, {
+      const sboms = await new Repository(s.client, {
         registry: host,
         repository: "apps/web",
-        digest: image.digest,
-      }, { artifactType: "application/spdx+json" });
+      }).referrers({ digest: image.digest }, { artifactType: "application/spdx+json" });
       assertEquals(sboms, [{
         mediaType: OCI_MANIFEST,
         digest: digestOf(sbomBytes),
@@ -629,19 +638,25 @@ Deno.test("registry: manifests", async (t) => {
 
     await t.step("DELETE by digest removes the manifest and its tags; by tag only the tag", async () => {
       const other = await pushImage(s, "apps/del", "keep");
-      await pushManifest(s.client, { registry: host, repository: "apps/del", tag: "also" }, {
-        bytes: other.bytes,
-        mediaType: OCI_MANIFEST,
-      });
+      await new Repository(s.client, { registry: host, repository: "apps/del" }).manifests.push(
+        other.bytes,
+        OCI_MANIFEST,
+        { tag: "also" },
+      );
       assertEquals((await s.req("/v2/apps/del/manifests/also", { method: "DELETE" })).status, 202);
-      assertEquals(await listTags(s.client, { registry: host, repository: "apps/del" }), ["keep"]);
-      await deleteManifest(s.client, { registry: host, repository: "apps/del", digest: other.digest });
+      assertEquals(await new Repository(s.client, { registry: host, repository: "apps/del" }).tags(), [
+        "keep",
+      ]);
+      await new Repository(s.client, { registry: host, repository: "apps/del" })
+        .manifests.delete(other.digest);
       await assertRejects(
-        () => fetchManifest(s.client, { registry: host, repository: "apps/del", digest: other.digest }),
+        () =>
+          new Repository(s.client, { registry: host, repository: "apps/del" }).manifests
+            .fetch(other.digest),
         RegistryError,
         "MANIFEST_UNKNOWN",
       );
-      assertEquals(await listTags(s.client, { registry: host, repository: "apps/del" }), []);
+      assertEquals(await new Repository(s.client, { registry: host, repository: "apps/del" }).tags(), []);
     });
   });
 });
@@ -659,7 +674,10 @@ Deno.test("registry: 20 parallel pushes of the same blob and tag, and of distinc
       const response = await s.req(`/v2/par/one/blobs/${digestOf(bytes)}`);
       assertEquals(new Uint8Array(await response.arrayBuffer()), bytes);
     }
-    assertEquals(await listTags(s.client, { registry: s.registry.host, repository: "par/two" }), ["same"]);
+    assertEquals(
+      await new Repository(s.client, { registry: s.registry.host, repository: "par/two" }).tags(),
+      ["same"],
+    );
     assertEquals(await filesUnder(join(s.root, "uploads")), []);
   });
 });
@@ -718,9 +736,15 @@ Deno.test("registry: accounts need authentication, by Basic or by a token from t
         });
         const bytes = randomBytes(64);
         const digest = digestOf(bytes);
-        await pushBlob(client, { registry: host, repository: "a/b" }, { digest, size: 64 }, bytes);
+        await new Repository(client, { registry: host, repository: "a/b" }).blobs.push(
+          { digest, size: 64 },
+          bytes,
+        );
         assertEquals(tokenRequests, 1);
-        assertEquals(await blobExists(client, { registry: host, repository: "a/b" }, digest), true);
+        assertEquals(
+          await new Repository(client, { registry: host, repository: "a/b" }).blobs.exists(digest),
+          true,
+        );
       });
 
       await t.step("a wrong password is refused with 401 UNAUTHORIZED", async () => {
@@ -728,7 +752,7 @@ Deno.test("registry: accounts need authentication, by Basic or by a token from t
           credentials: () => Promise.resolve({ username: "test", password: "wrong" }),
         });
         const error = await assertRejects(
-          () => blobExists(client, { registry: host, repository: "a/b" }, digestOf("")),
+          () => new Repository(client, { registry: host, repository: "a/b" }).blobs.exists(digestOf("")),
           RegistryError,
         );
         assertEquals(error.status, 401);
@@ -823,10 +847,14 @@ Deno.test("registry: data survives a restart; unfinished uploads do not", async 
     registry = await startRegistry({ root });
     try {
       const host = registry.host;
-      const fetched = await fetchManifest(client, { registry: host, repository: "keep/me", tag: "v1" });
+      const fetched = await new Repository(client, { registry: host, repository: "keep/me" })
+        .manifests.fetch("v1");
       assertEquals(fetched.descriptor.digest, image.digest);
       const layer = (fetched.manifest as ImageManifest).layers[0]!;
-      assertEquals(await blobExists(client, { registry: host, repository: "keep/me" }, layer.digest), true);
+      assertEquals(
+        await new Repository(client, { registry: host, repository: "keep/me" }).blobs.exists(layer.digest),
+        true,
+      );
       const stale = await fetch(`${registry.url}${location}`);
       assertEquals(stale.status, 404);
       assertEquals(await errorCode(stale), "BLOB_UPLOAD_UNKNOWN");

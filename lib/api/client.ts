@@ -8,7 +8,7 @@
 import { RegistryClient } from "../oci/client.ts";
 import type { CredentialLookup } from "../oci/credentials.ts";
 import { parseReference, type Reference } from "../oci/reference.ts";
-import { RegistryStore } from "../oci/registry_store.ts";
+import { Repository } from "../oci/repository.ts";
 import { type Target, targetOf } from "./target.ts";
 
 /** Options of a Client. */
@@ -93,7 +93,7 @@ export class Client {
    */
   repository(reference: string | Reference): Target {
     const ref = typeof reference === "string" ? parseReference(reference) : reference;
-    return targetOf(new RegistryStore(this.#client, ref));
+    return targetOf(new Repository(this.#client, ref));
   }
 }
 

@@ -10,11 +10,10 @@ import { type Descriptor, encodeManifest, type Manifest } from "../oci/manifest.
 import { isValidTag } from "../oci/reference.ts";
 import { digestOf } from "../oci/digest.ts";
 import { openLayout as openLayoutStore } from "../oci/layout.ts";
-import type { Store, StoredManifest } from "../oci/store.ts";
+import type { FetchedManifest, Store } from "../oci/store.ts";
 import { ArtifactError } from "../artifact/files.ts";
 
-/** A manifest read from a target: parsed, its exact bytes, and its descriptor. */
-export type FetchedManifest = StoredManifest;
+export type { FetchedManifest };
 
 /** The largest blob `fetchBytes` reads into memory unless told otherwise (64 MiB). */
 export const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;

@@ -6,12 +6,9 @@
  */
 
 import { dirname, join } from "node:path";
-import type { RegistryClient } from "../oci/client.ts";
 import { isDigest } from "../oci/digest.ts";
 import { type Descriptor, isIndex } from "../oci/manifest.ts";
 import { ANNOTATION_CONTENT_DIGEST, ANNOTATION_TITLE, ANNOTATION_UNPACK } from "../oci/media_types.ts";
-import { type Reference, referenceTarget } from "../oci/reference.ts";
-import { RegistryStore } from "../oci/registry_store.ts";
 import type { Store } from "../oci/store.ts";
 import { type ConcurrencyOptions, operationLimiter } from "../oci/concurrency.ts";
 import { ArtifactError, safeRelativePath } from "./files.ts";
@@ -19,7 +16,7 @@ import { unpackFolder } from "./folder.ts";
 import { withHelmTitles } from "./helm_titles.ts";
 import { type PlatformSpec, selectManifest } from "./platform.ts";
 
-/** Options of pullArtifact. */
+/** Options of pullFromStore. */
 export interface PullArtifactOptions extends ConcurrencyOptions {
   /** Folder the files are written to. */
   outDir: string;
@@ -48,20 +45,6 @@ export interface PullResult {
   skipped: Descriptor[];
   /** The manifest it refers to (`subject`), if any. */
   subject?: Descriptor;
-}
-
-/**
- * Pulls an artifact's titled layers from a registry into `options.outDir`: see pullFromStore.
- *
- * @throws {ArtifactError} for unsafe titles, an index with several manifests, or existing files with keepOldFiles
- * @throws {RegistryError} / {DigestError} when the registry refuses or content does not match
- */
-export async function pullArtifact(
-  client: RegistryClient,
-  ref: Reference,
-  options: PullArtifactOptions,
-): Promise<PullResult> {
-  return await pullFromStore(new RegistryStore(client, ref), referenceTarget(ref), options);
 }
 
 /**

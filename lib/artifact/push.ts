@@ -21,7 +21,7 @@ import {
   UNKNOWN_CONFIG,
 } from "../oci/media_types.ts";
 import type { Reference } from "../oci/reference.ts";
-import { RegistryStore } from "../oci/registry_store.ts";
+import { Repository } from "../oci/repository.ts";
 import type { Store } from "../oci/store.ts";
 import type { UploadOutcome } from "../oci/blob_upload.ts";
 import { ArtifactError, type FileSpec, fileTitle } from "./files.ts";
@@ -80,7 +80,7 @@ export async function pushArtifact(
   options: PushArtifactOptions,
 ): Promise<PushResult> {
   const tags = ref.tag !== undefined ? [ref.tag, ...(options.extraTags ?? [])] : options.extraTags ?? [];
-  const result = await pushToStore(new RegistryStore(client, ref), files, { ...options, tags });
+  const result = await pushToStore(new Repository(client, ref), files, { ...options, tags });
   return { ...result, reference: ref };
 }
 

@@ -10,7 +10,7 @@ import type { RegistryClient } from "../oci/client.ts";
 import { type Digest, isDigest } from "../oci/digest.ts";
 import { openLayout } from "../oci/layout.ts";
 import { isValidTag, parseReference, type Reference } from "../oci/reference.ts";
-import { RegistryStore } from "../oci/registry_store.ts";
+import { Repository } from "../oci/repository.ts";
 import type { Store } from "../oci/store.ts";
 import { ArtifactError } from "./files.ts";
 
@@ -101,5 +101,5 @@ export async function openTarget(
   options: { client: () => RegistryClient | Promise<RegistryClient>; create?: boolean },
 ): Promise<Store> {
   if (target.kind === "layout") return await openLayout(target.dir, { create: options.create });
-  return new RegistryStore(await options.client(), target.ref);
+  return new Repository(await options.client(), target.ref);
 }

@@ -9,22 +9,20 @@ import { resolve as resolvePath } from "node:path";
 import { ArtifactError } from "../artifact/files.ts";
 import { selectManifest } from "../artifact/platform.ts";
 import { formatTarget, type Target, targetReference } from "../artifact/target.ts";
-import { deleteBlob } from "../oci/blobs.ts";
 import { digestOf } from "../oci/digest.ts";
-import { deleteManifest, listRepositories } from "../oci/manifests.ts";
 import { isIndex, parseManifest } from "../oci/manifest.ts";
 import { isValidHost } from "../oci/reference.ts";
-import { RegistryStore } from "../oci/registry_store.ts";
+import { Registry, Repository } from "../oci/repository.ts";
 import type { CommandContext } from "./command.ts";
 import { flagOption, stringOption, UsageError } from "./command.ts";
 import { commandClient, parseTargetArg, platformOption, targetStore } from "./artifact.ts";
 import { after } from "./artifact_admin.ts";
 import { prompt } from "./prompt.ts";
 
-/** The registry store of a target; deleting is a registry operation. */
-async function registryTarget(ctx: CommandContext, target: Target, what: string): Promise<RegistryStore> {
+/** The registry repository of a target; deleting is a registry operation. */
+async function registryTarget(ctx: CommandContext, target: Target, what: string): Promise<Repository> {
   const store = await targetStore(ctx, target);
-  if (!(store instanceof RegistryStore)) {
+  if (!(store instanceof Repository)) {
     throw new UsageError(`Cannot ${what} in an OCI layout: kpm deletes only from registries`);
   }
   return store;
@@ -54,7 +52,7 @@ export async function manifestDelete(ctx: CommandContext): Promise<void> {
   const store = await registryTarget(ctx, target, "delete a manifest");
   const descriptor = await store.resolve(targetReference(target, "latest")!);
   await confirmDelete(ctx, `the manifest "${formatTarget(target)}" (${descriptor.digest})`);
-  await deleteManifest(store.client, { ...store.repo, digest: descriptor.digest });
+  await store.manifests.delete(descriptor.digest);
   if (ctx.global.json) ctx.json({ reference: formatTarget(target), deleted: descriptor });
   else ctx.out(`Deleted ${store.name}@${descriptor.digest}`);
 }
@@ -97,7 +95,7 @@ export async function blobDelete(ctx: CommandContext): Promise<void> {
   }
   const store = await registryTarget(ctx, target, "delete a blob");
   await confirmDelete(ctx, `the blob "${store.name}@${target.digest}"`);
-  await deleteBlob(store.client, store.repo, target.digest);
+  await store.blobs.delete(target.digest);
   if (ctx.global.json) ctx.json({ reference: formatTarget(target), deleted: target.digest });
   else ctx.out(`Deleted ${store.name}@${target.digest}`);
 }
@@ -131,7 +129,7 @@ export async function repoList(ctx: CommandContext): Promise<void> {
     throw new UsageError(`Invalid registry "${ctx.args[0]}": expected HOST[:PORT][/NAMESPACE]`);
   }
   const namespace = rest.join("/");
-  const all = await listRepositories(await commandClient(ctx), registry);
+  const all = await new Registry(await commandClient(ctx), registry).repositories();
   const inside = namespace
     ? all.filter((r) => r.startsWith(`${namespace}/`)).map((r) => r.slice(namespace.length + 1))
     : all;

@@ -22,7 +22,7 @@ import {
 import { fetchGitPackage } from "../kpm/git_package.ts";
 import { isPackageName } from "../kpm/names.ts";
 import { pushPackage } from "../kpm/oci_package.ts";
-import { RegistryStore } from "../oci/registry_store.ts";
+import { Repository } from "../oci/repository.ts";
 import { packPackage, unpackPackage } from "../kpm/package.ts";
 import { resolveDependencies } from "../kpm/resolve.ts";
 import type { CommandContext } from "./command.ts";
@@ -117,7 +117,7 @@ async function pushFolder(ctx: CommandContext, kc: KpmContext, dir: string): Pro
   const url = `oci://${source.registry}/${source.repository}:${pushed.tag}`;
   const signed = key &&
     await import("../oci/sign/cosign.ts").then((m) =>
-      m.signManifest(new RegistryStore(kc.client, source), pushed.manifest, key)
+      m.signManifest(new Repository(kc.client, source), pushed.manifest, key)
     );
   if (ctx.global.json) {
     ctx.json({

@@ -12,6 +12,7 @@ import { clientSettings, credentialStore, registryClient } from "./registry_cont
 import { isValidHost } from "../oci/reference.ts";
 import { normalizeRegistryKey } from "../oci/credentials.ts";
 import { RegistryError } from "../oci/registry_error.ts";
+import { Registry } from "../oci/repository.ts";
 
 /** Reduces `https://ghcr.io/`, `ghcr.io/path`, `index.docker.io` … to the registry host kpm stores. */
 function registryArgument(value: string): string {
@@ -31,13 +32,7 @@ export async function login(ctx: CommandContext): Promise<void> {
   const credential = { username, password };
   const settings = clientSettings(ctx);
   const client = registryClient(ctx, settings, { credential });
-  const response = await client.send({
-    registry,
-    path: "",
-    scopes: [],
-    expect: [200],
-    what: `log in to "${registry}"`,
-  }).catch((error) => {
+  await new Registry(client, registry).ping({ what: `log in to "${registry}"` }).catch((error) => {
     if (!(error instanceof RegistryError) || (error.status !== 401 && error.status !== 403)) throw error;
     throw new RegistryError(
       `Login to "${registry}" as "${username}" failed: wrong username or password (${error.message})`,
@@ -49,7 +44,6 @@ export async function login(ctx: CommandContext): Promise<void> {
       },
     );
   });
-  await response.body?.cancel();
   await credentialStore(ctx, settings).store(registry, credential);
   if (ctx.global.json) ctx.json({ registry, username, status: "Login succeeded" });
   ctx.out("Login succeeded");

@@ -6,8 +6,6 @@
  */
 
 import { join } from "node:path";
-import { pushBlob } from "../oci/blob_upload.ts";
-import { downloadBlob } from "../oci/blobs.ts";
 import type { RegistryClient } from "../oci/client.ts";
 import { containedPath } from "../oci/contained_path.ts";
 import { Hasher } from "../oci/digest.ts";
@@ -25,8 +23,8 @@ import {
   OCI_LAYER_TAR_GZIP,
   OCI_MANIFEST,
 } from "../oci/media_types.ts";
-import { fetchManifest, headManifest, listTags, pushManifest } from "../oci/manifests.ts";
 import { formatReference, type Reference } from "../oci/reference.ts";
+import { Repository } from "../oci/repository.ts";
 import { PackageError } from "./errors.ts";
 import { readModFile } from "./modfile.ts";
 import { highestSemverTag } from "./mvs.ts";
@@ -92,7 +90,8 @@ export async function pushPackage(
   const full = fullName(name, version, mod.path);
   const tag = location.tag ?? version;
   const ref: Reference = { registry: location.registry, repository: location.repository, tag };
-  if (!options.force && await headManifest(client, ref)) {
+  const repo = new Repository(client, ref);
+  if (!options.force && await repo.manifests.head(tag)) {
     throw new PackageError(
       `Cannot push "${name}" to "${location.registry}/${location.repository}": tag "${tag}" already exists`,
       { hint: { kind: "force" } },
@@ -114,11 +113,11 @@ export async function pushPackage(
       size: hasher.size,
       annotations: { [ANNOTATION_TITLE]: `${full}.tgz` },
     };
-    await pushBlob(client, ref, layer, async () => (await Deno.open(archive)).readable, {
+    await repo.blobs.push(layer, async () => (await Deno.open(archive)).readable, {
       onProgress: options.onProgress &&
         ((bytes) => options.onProgress!(layer.annotations![ANNOTATION_TITLE]!, bytes, layer.size)),
     });
-    await pushBlob(client, ref, EMPTY_CONFIG, new TextEncoder().encode("{}"));
+    await repo.blobs.push(EMPTY_CONFIG, new TextEncoder().encode("{}"));
     const manifest: ImageManifest = {
       schemaVersion: 2,
       mediaType: OCI_MANIFEST,
@@ -133,10 +132,7 @@ export async function pushPackage(
         [ANNOTATION_CREATED]: (options.now ?? new Date()).toISOString().replace(/\.\d{3}Z$/, "Z"),
       },
     };
-    const pushed = await pushManifest(client, ref, {
-      bytes: encodeManifest(manifest),
-      mediaType: OCI_MANIFEST,
-    });
+    const pushed = await repo.manifests.push(encodeManifest(manifest), OCI_MANIFEST, { tag });
     return { name, version, tag, sum, manifest: pushed, layer };
   } finally {
     await Deno.remove(archive).catch(() => {});
@@ -164,7 +160,7 @@ export interface CachedPackage {
 /** Picks the tag to fetch: the given one, else the highest semver tag over all pages of the tag list. */
 export async function resolveTag(client: RegistryClient, location: PackageLocation): Promise<string> {
   if (location.tag) return location.tag;
-  const tags = await listTags(client, location);
+  const tags = await new Repository(client, location).tags();
   const best = await highestSemverTag(tags);
   if (!best) {
     throw new PackageError(
@@ -199,7 +195,7 @@ export async function fetchPackage(
 ): Promise<CachedPackage> {
   const tag = await resolveTag(client, location);
   const ref: Reference = { registry: location.registry, repository: location.repository, tag };
-  const { manifest, descriptor } = await fetchManifest(client, ref);
+  const { manifest, descriptor } = await new Repository(client, ref).manifests.fetch(tag);
   if (isIndex(manifest)) {
     throw new PackageError(
       `Cannot pull package "${formatReference(ref)}": it is an index, not a KCL package`,
@@ -254,7 +250,7 @@ async function downloadVerified(
   options: { onProgress?: (bytes: number) => void } = {},
 ): Promise<{ dir: string; sum: string }> {
   const archive = join(work, "layer");
-  await downloadBlob(client, ref, layer, archive, { onProgress: options.onProgress });
+  await new Repository(client, ref).downloadBlob(layer, archive, { onProgress: options.onProgress });
   const dir = join(work, "extract");
   await Deno.mkdir(dir);
   await extractPackage((await Deno.open(archive)).readable, dir, { name: formatReference(ref) });

@@ -15,7 +15,7 @@ import { dirname, resolve } from "node:path";
 import type { RegistryClient } from "../oci/client.ts";
 import type { Descriptor } from "../oci/manifest.ts";
 import { formatReference, type Reference } from "../oci/reference.ts";
-import { RegistryStore } from "../oci/registry_store.ts";
+import { Repository } from "../oci/repository.ts";
 import { verifyManifest } from "../oci/sign/cosign.ts";
 import { type PublicKey, readPublicKey } from "../oci/sign/keys.ts";
 import { SignatureError } from "../oci/sign/signature_error.ts";
@@ -125,7 +125,7 @@ export function trustPolicyVerifier(client: RegistryClient, policy: TrustPolicy)
       const entry = policyEntry(policy, `${ref.registry}/${ref.repository}`);
       if (!entry) return undefined;
       try {
-        return (await verifyManifest(new RegistryStore(client, ref), manifest, await keysOf(entry)))
+        return (await verifyManifest(new Repository(client, ref), manifest, await keysOf(entry)))
           .fingerprint;
       } catch (error) {
         if (!(error instanceof SignatureError)) throw error;

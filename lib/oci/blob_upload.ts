@@ -1,16 +1,17 @@
 /**
- * Blob uploads: skip when present, cross-repository mount, monolithic POST+PUT for small blobs and PATCH
- * chunks with Content-Range (recovering from 416) for big ones.
+ * Blob uploads of a Repository (`Repository.blobs.push`): skip when present, cross-repository mount,
+ * monolithic POST+PUT for small blobs, one streamed PATCH for big ones, and PATCH chunks with Content-Range
+ * (recovering from 416) to resume or when asked.
  *
  * @module
  */
 
-import { blobExists, DEFAULT_CHUNK_SIZE, type ProgressCallback, type Repository } from "./blobs.ts";
-import type { RegistryClient } from "./client.ts";
+import { DEFAULT_CHUNK_SIZE, type ProgressCallback } from "./blobs.ts";
 import type { Digest } from "./digest.ts";
 import type { Descriptor } from "./manifest.ts";
 import { RegistryError } from "./registry_error.ts";
 import { repositoryScope } from "./auth/scope.ts";
+import type { Repository } from "./repository.ts";
 
 /** What a push did with a blob. */
 export type UploadOutcome = "exists" | "mounted" | "uploaded";
@@ -20,7 +21,7 @@ export type BlobContent =
   | Uint8Array
   | (() => Promise<ReadableStream<Uint8Array>> | ReadableStream<Uint8Array>);
 
-/** Options of pushBlob. */
+/** Options of `Repository.blobs.push`. */
 export interface PushBlobOptions {
   /** A repository on the same registry that may hold the blob already (tries a mount). */
   mountFrom?: string;
@@ -45,8 +46,7 @@ export interface PushBlobOptions {
  * @returns whether the blob existed, was mounted or was uploaded
  * @throws {RegistryError} when the registry refuses
  */
-export async function pushBlob(
-  client: RegistryClient,
+export async function uploadBlob(
   repo: Repository,
   descriptor: Pick<Descriptor, "digest" | "size">,
   content: BlobContent,
@@ -57,40 +57,17 @@ export async function pushBlob(
   const mount = options.mountFrom && options.mountFrom !== repo.repository ? options.mountFrom : undefined;
   const scopes = mount ? [push, repositoryScope(mount, ["pull"])] : [push];
   // The HEAD asks for the push's scopes, so that one token serves the whole push.
-  if (!options.skipExistsCheck && await blobExists(client, repo, descriptor.digest, { scopes })) {
+  if (!options.skipExistsCheck && await repo.blobs.exists(descriptor.digest, { scopes })) {
     options.onProgress?.(descriptor.size);
     return "exists";
   }
-  const query = mount ? `?mount=${descriptor.digest}&from=${encodeURIComponent(mount)}` : "";
-  const started = await client.send({
-    registry: repo.registry,
-    repository: repo.repository,
-    method: "POST",
-    path: `${repo.repository}/blobs/uploads/${query}`,
-    scopes,
-    expect: [201, 202],
-    what,
-    retry: true,
-  });
-  await started.body?.cancel();
-  if (started.status === 201) {
+  const from = mount ? { digest: descriptor.digest, from: mount } : undefined;
+  const upload = await Upload.start(repo, what, scopes, from);
+  if (!upload) {
     options.onProgress?.(descriptor.size);
     return "mounted";
   }
-  const upload = new Upload(client, repo, what, location(started, what, repo), [push]);
-  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
-  if (descriptor.size <= Math.min(chunkSize, MONOLITHIC_LIMIT)) {
-    const bytes = content instanceof Uint8Array ? content : await readAll(await content(), descriptor.size);
-    await upload.finish(descriptor.digest, bytes);
-  } else {
-    const open = content instanceof Uint8Array
-      ? () => new Blob([content as Uint8Array<ArrayBuffer>]).stream()
-      : content;
-    const mode = options.upload ?? (options.chunkSize === undefined ? "stream" : "chunked");
-    if (mode === "stream") await upload.sendStream(open, descriptor.size, chunkSize, options.onProgress);
-    else await upload.sendChunks(await open(), chunkSize, options.onProgress);
-    await upload.finish(descriptor.digest, new Uint8Array());
-  }
+  await upload.send(descriptor, content, options);
   options.onProgress?.(descriptor.size);
   return "uploaded";
 }
@@ -110,18 +87,64 @@ function location(response: Response, what: string, repo: Repository): string {
 /** An upload session; follows the newest Location the registry gives. */
 class Upload {
   #offset = 0;
-  readonly client: RegistryClient;
   readonly repo: Repository;
   readonly what: string;
   readonly scopes: string[];
   url: string;
 
-  constructor(client: RegistryClient, repo: Repository, what: string, url: string, scopes: string[]) {
-    this.client = client;
+  constructor(repo: Repository, what: string, url: string, scopes: string[]) {
     this.repo = repo;
     this.what = what;
     this.url = url;
     this.scopes = scopes;
+  }
+
+  /**
+   * Starts an upload (POST), asking to mount `mount.digest` from repository `mount.from` when given.
+   *
+   * @param scopes the push's scope first (the session keeps only that one), then the mount's
+   * @returns the session, or undefined when the registry mounted the blob (201)
+   */
+  static async start(
+    repo: Repository,
+    what: string,
+    scopes: string[],
+    mount?: { digest: Digest; from: string },
+  ): Promise<Upload | undefined> {
+    const query = mount ? `?mount=${mount.digest}&from=${encodeURIComponent(mount.from)}` : "";
+    const started = await repo.client.send({
+      registry: repo.registry,
+      repository: repo.repository,
+      method: "POST",
+      path: `${repo.repository}/blobs/uploads/${query}`,
+      scopes,
+      expect: [201, 202],
+      what,
+      retry: true,
+    });
+    await started.body?.cancel();
+    if (started.status === 201) return undefined;
+    return new Upload(repo, what, location(started, what, repo), scopes.slice(0, 1));
+  }
+
+  /** Sends the content: in the PUT when small, else streamed (or chunked when asked), then closes the upload. */
+  async send(
+    descriptor: Pick<Descriptor, "digest" | "size">,
+    content: BlobContent,
+    options: PushBlobOptions,
+  ): Promise<void> {
+    const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+    if (descriptor.size <= Math.min(chunkSize, MONOLITHIC_LIMIT)) {
+      const bytes = content instanceof Uint8Array ? content : await readAll(await content(), descriptor.size);
+      return await this.finish(descriptor.digest, bytes);
+    }
+    const open = content instanceof Uint8Array
+      ? () => new Blob([content as Uint8Array<ArrayBuffer>]).stream()
+      : content;
+    const mode = options.upload ?? (options.chunkSize === undefined ? "stream" : "chunked");
+    if (mode === "stream") await this.sendStream(open, descriptor.size, chunkSize, options.onProgress);
+    else await this.sendChunks(await open(), chunkSize, options.onProgress);
+    await this.finish(descriptor.digest, new Uint8Array());
   }
 
   /**
@@ -138,7 +161,7 @@ class Upload {
     const counted = countBytes(await open(), onProgress);
     let stored: number;
     try {
-      const response = await this.client.send({
+      const response = await this.repo.client.send({
         registry: this.repo.registry,
         repository: this.repo.repository,
         method: "PATCH",
@@ -208,7 +231,7 @@ class Upload {
     for (let attempt = 0; attempt < 3 && sent < chunk.byteLength; attempt++) {
       const part = chunk.subarray(sent);
       const from = start + sent;
-      const response = await this.client.send({
+      const response = await this.repo.client.send({
         registry: this.repo.registry,
         repository: this.repo.repository,
         method: "PATCH",
@@ -251,7 +274,7 @@ class Upload {
 
   /** Asks the registry how many bytes the upload holds (GET upload → Range: 0-N). */
   async #status(): Promise<number> {
-    const response = await this.client.send({
+    const response = await this.repo.client.send({
       registry: this.repo.registry,
       repository: this.repo.repository,
       url: this.url,
@@ -267,9 +290,9 @@ class Upload {
 
   /** Completes the upload with PUT ?digest=, sending `body` as the last (or only) part. */
   async finish(digest: Digest, body: Uint8Array): Promise<void> {
-    const url = new URL(this.url, this.client.baseUrl(this.repo.registry));
+    const url = new URL(this.url, this.repo.client.baseUrl(this.repo.registry));
     url.searchParams.set("digest", digest);
-    const response = await this.client.send({
+    const response = await this.repo.client.send({
       registry: this.repo.registry,
       repository: this.repo.repository,
       method: "PUT",

@@ -1,23 +1,21 @@
 /**
- * Blob operations: existence checks, streaming verified downloads to disk with Range resume, and uploads
- * (monolithic for small blobs, PATCH chunks for big ones, cross-repository mount, skip when present).
+ * The blobs of one registry repository (`/v2/<name>/blobs/<digest>`): HEAD, GET with Range, DELETE and the
+ * upload (lib/oci/blob_upload.ts), reached through `Repository.blobs`; and the verified download to disk with
+ * Range resume.
  *
  * @module
  */
 
 import { basename, dirname, join } from "node:path";
-import type { RegistryClient } from "./client.ts";
+import { type BlobContent, type PushBlobOptions, uploadBlob, type UploadOutcome } from "./blob_upload.ts";
 import { BlobWriteError } from "./batch_writer.ts";
 import { type Digest, DigestError, digestHex } from "./digest.ts";
 import { PartialFile, type ProgressCallback } from "./partial_file.ts";
 import type { Descriptor } from "./manifest.ts";
-import type { Reference } from "./reference.ts";
 import { RegistryError } from "./registry_error.ts";
 import { TIMEOUT_CODE } from "./http.ts";
 import { repositoryScope } from "./auth/scope.ts";
-
-/** A registry and repository: where blobs live. */
-export type Repository = Pick<Reference, "registry" | "repository">;
+import type { Repository } from "./repository.ts";
 
 /** The size of the Content-Range PATCH chunks of a chunked upload (or of the resume after a broken stream). */
 export const DEFAULT_CHUNK_SIZE = 16 * 1024 * 1024;
@@ -30,62 +28,130 @@ function blobName(repo: Repository, digest: string): string {
   return `blob "${digest}" ${"of"} "${repo.registry}/${repo.repository}"`;
 }
 
-/**
- * Asks whether the repository has a blob (HEAD).
- *
- * @param options `scopes` replaces the default `pull` scope: a push asks for the scopes of the whole push, so
- *   that one token serves the HEAD and the upload
- * @throws {RegistryError} on anything but 200 or 404
- */
-export async function blobExists(
-  client: RegistryClient,
-  repo: Repository,
-  digest: Digest,
-  options: { scopes?: string[] } = {},
-): Promise<boolean> {
-  const response = await client.send({
-    registry: repo.registry,
-    repository: repo.repository,
-    method: "HEAD",
-    path: `${repo.repository}/blobs/${digest}`,
-    scopes: options.scopes ?? [repositoryScope(repo.repository, ["pull"])],
-    expect: [200, 404],
-    what: `look up ${blobName(repo, digest)}`,
-  });
-  await response.body?.cancel();
-  return response.status === 200;
-}
+/** The blob endpoints of a repository. */
+export class RepositoryBlobs {
+  #repo: Repository;
 
-/**
- * Opens a blob's content as a stream, from `offset` when given (Range). The stream is NOT verified: pipe it
- * through a `VerifyingStream` or use `downloadBlob`.
- *
- * @returns the body and whether the registry honoured the range (206)
- */
-export async function openBlob(
-  client: RegistryClient,
-  repo: Repository,
-  digest: Digest,
-  options: { offset?: number } = {},
-): Promise<{ body: ReadableStream<Uint8Array>; partial: boolean }> {
-  const offset = options.offset ?? 0;
-  const response = await client.send({
-    registry: repo.registry,
-    repository: repo.repository,
-    path: `${repo.repository}/blobs/${digest}`,
-    headers: offset > 0 ? { Range: `bytes=${offset}-` } : undefined,
-    scopes: [repositoryScope(repo.repository, ["pull"])],
-    expect: [200, 206],
-    what: `pull ${blobName(repo, digest)}`,
-  });
-  if (!response.body) {
-    throw new RegistryError(`Cannot pull ${blobName(repo, digest)}: the registry sent no body`, {
-      status: response.status,
+  /** @param repo the repository (its client, registry and name) */
+  constructor(repo: Repository) {
+    this.#repo = repo;
+  }
+
+  /**
+   * Asks whether the repository has a blob (HEAD).
+   *
+   * @param options `scopes` replaces the default `pull` scope: a push asks for the scopes of the whole push,
+   *   so that one token serves the HEAD and the upload
+   * @throws {RegistryError} on anything but 200 or 404
+   */
+  async exists(digest: Digest, options: { scopes?: string[] } = {}): Promise<boolean> {
+    const response = await this.#head(digest, options.scopes);
+    await response.body?.cancel();
+    return response.status === 200;
+  }
+
+  /**
+   * The size of a blob (HEAD, from Content-Length), or undefined when the repository lacks it.
+   *
+   * @throws {RegistryError} on anything but 200 or 404, or when the registry gives no valid Content-Length
+   */
+  async stat(digest: Digest): Promise<Descriptor | undefined> {
+    const response = await this.#head(digest);
+    await response.body?.cancel();
+    if (response.status === 404) return undefined;
+    const size = Number(response.headers.get("Content-Length"));
+    if (!response.headers.has("Content-Length") || !Number.isSafeInteger(size) || size < 0) {
+      throw new RegistryError(
+        `Cannot look up ${blobName(this.#repo, digest)}: the registry gave no valid size`,
+        {
+          status: response.status,
+          registry: this.#repo.registry,
+          repository: this.#repo.repository,
+        },
+      );
+    }
+    return { mediaType: "application/octet-stream", digest, size };
+  }
+
+  #head(digest: Digest, scopes?: string[]): Promise<Response> {
+    const repo = this.#repo;
+    return repo.client.send({
       registry: repo.registry,
       repository: repo.repository,
+      method: "HEAD",
+      path: `${repo.repository}/blobs/${digest}`,
+      scopes: scopes ?? [repositoryScope(repo.repository, ["pull"])],
+      expect: [200, 404],
+      what: `look up ${blobName(repo, digest)}`,
     });
   }
-  return { body: response.body, partial: response.status === 206 };
+
+  /**
+   * Opens a blob's content as a stream, from `offset` when given (Range). The stream is NOT verified: pipe it
+   * through a `VerifyingStream` or use `downloadBlob`.
+   *
+   * @returns the body and whether the registry honoured the range (206)
+   * @throws {RegistryError} when the registry refuses (404: `notFound`) or sends no body
+   */
+  async open(
+    digest: Digest,
+    options: { offset?: number } = {},
+  ): Promise<{ body: ReadableStream<Uint8Array>; partial: boolean }> {
+    const repo = this.#repo;
+    const offset = options.offset ?? 0;
+    const response = await repo.client.send({
+      registry: repo.registry,
+      repository: repo.repository,
+      path: `${repo.repository}/blobs/${digest}`,
+      headers: offset > 0 ? { Range: `bytes=${offset}-` } : undefined,
+      scopes: [repositoryScope(repo.repository, ["pull"])],
+      expect: [200, 206],
+      what: `pull ${blobName(repo, digest)}`,
+    });
+    if (!response.body) {
+      throw new RegistryError(`Cannot pull ${blobName(repo, digest)}: the registry sent no body`, {
+        status: response.status,
+        registry: repo.registry,
+        repository: repo.repository,
+      });
+    }
+    return { body: response.body, partial: response.status === 206 };
+  }
+
+  /**
+   * Uploads a blob unless the repository has it (one HEAD, unless `skipExistsCheck`), mounting it from
+   * `options.mountFrom` when given.
+   *
+   * @param descriptor digest and size the content must have (the registry verifies the digest)
+   * @returns whether the blob existed, was mounted or was uploaded
+   * @throws {RegistryError} when the registry refuses
+   */
+  async push(
+    descriptor: Pick<Descriptor, "digest" | "size">,
+    content: BlobContent,
+    options: PushBlobOptions = {},
+  ): Promise<UploadOutcome> {
+    return await uploadBlob(this.#repo, descriptor, content, options);
+  }
+
+  /**
+   * Deletes a blob (`DELETE /v2/<name>/blobs/<digest>`).
+   *
+   * @throws {RegistryError} when the registry refuses (405 when deletion is off)
+   */
+  async delete(digest: Digest): Promise<void> {
+    const repo = this.#repo;
+    const response = await repo.client.send({
+      registry: repo.registry,
+      repository: repo.repository,
+      method: "DELETE",
+      path: `${repo.repository}/blobs/${digest}`,
+      scopes: [repositoryScope(repo.repository, ["delete"])],
+      expect: [202, 200],
+      what: `delete blob "${digest}" from "${repo.registry}/${repo.repository}"`,
+    });
+    await response.body?.cancel();
+  }
 }
 
 /** The partial-download path for a blob; kept between runs so an interrupted download resumes. */
@@ -101,7 +167,6 @@ export function partialPath(destination: string, digest: Digest): string {
  * @throws {RegistryError} when the registry refuses or keeps dropping the connection
  */
 export async function downloadBlob(
-  client: RegistryClient,
   repo: Repository,
   descriptor: Pick<Descriptor, "digest" | "size">,
   destination: string,
@@ -116,7 +181,7 @@ export async function downloadBlob(
   try {
     let resumes = 0;
     while (file.size < descriptor.size) {
-      const { body, partial: ranged } = await openBlob(client, repo, descriptor.digest, {
+      const { body, partial: ranged } = await repo.blobs.open(descriptor.digest, {
         offset: file.size,
       });
       if (!ranged && file.size > 0) await file.restart();
@@ -148,18 +213,4 @@ export async function downloadBlob(
 /** A registry that went silent is not asked again in this run: the partial file stays for a later resume. */
 function isStall(error: unknown): boolean {
   return error instanceof RegistryError && error.code === TIMEOUT_CODE;
-}
-
-/** Deletes a blob (`DELETE /v2/<name>/blobs/<digest>`; registries answer 405 when deletion is off). */
-export async function deleteBlob(client: RegistryClient, repo: Repository, digest: Digest): Promise<void> {
-  const response = await client.send({
-    registry: repo.registry,
-    repository: repo.repository,
-    method: "DELETE",
-    path: `${repo.repository}/blobs/${digest}`,
-    scopes: [repositoryScope(repo.repository, ["delete"])],
-    expect: [202, 200],
-    what: `delete blob "${digest}" from "${repo.registry}/${repo.repository}"`,
-  });
-  await response.body?.cancel();
 }

@@ -42,7 +42,7 @@ export interface CopyResult {
  * @param root the root manifest (or index) in the source, e.g. from `source.resolve("v1")`
  * @throws whatever the stores throw: RegistryError, LayoutError, DigestError on corrupt content; the signal's
  *   reason when it is aborted
- * @example await copyGraph(new RegistryStore(client, ref), await openLayout("out", { create: true }), root, { tags: ["v1"] })
+ * @example await copyGraph(new Repository(client, ref), await openLayout("out", { create: true }), root, { tags: ["v1"] })
  */
 export async function copyGraph(
   source: Store,
@@ -94,10 +94,12 @@ class GraphCopy {
     this.#options.onNode?.(descriptor, outcome);
   }
 
+  /** A blob: pushBlob asks the target once whether it has it, and opens the source only when it has not. */
   async #blob(descriptor: Descriptor): Promise<void> {
-    if (await this.#target.exists(descriptor)) return this.#report(descriptor, "skipped");
-    await this.#target.pushBlob(descriptor, () => this.#source.fetchBlob(descriptor), { from: this.#source });
-    this.#report(descriptor, "copied");
+    const outcome = await this.#target.pushBlob(descriptor, () => this.#source.fetchBlob(descriptor), {
+      from: this.#source,
+    });
+    this.#report(descriptor, outcome === "exists" ? "skipped" : "copied");
   }
 
   /** A manifest: its children first, then itself; no slot is held while the children are copied. */

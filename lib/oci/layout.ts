@@ -14,7 +14,7 @@ import type { ProgressCallback } from "./blobs.ts";
 import { type Digest, digestAlgorithm, digestHex, digestOf, isDigest, VerifyingStream } from "./digest.ts";
 import { type Descriptor, type ImageIndex, isIndex, isManifestMediaType, parseManifest } from "./manifest.ts";
 import { OCI_INDEX } from "./media_types.ts";
-import { contentStream, type Store, type StoredManifest, type StorePushBlobOptions } from "./store.ts";
+import { contentStream, type FetchedManifest, type Store, type StorePushBlobOptions } from "./store.ts";
 import { writeVerifiedFile } from "./partial_file.ts";
 
 /** The annotation that names a manifest's tag in index.json. */
@@ -26,6 +26,17 @@ export const LAYOUT_VERSION = "1.0.0";
 export class LayoutError extends Error {
   /** The error's class name. */
   override name = "LayoutError";
+  /** The layout lacks the tag, manifest or blob asked for (see `isNotFound` of lib/oci/store.ts). */
+  readonly notFound: boolean;
+
+  /**
+   * @param message the one-line message
+   * @param options `notFound` when the layout lacks what is asked for
+   */
+  constructor(message: string, options: { notFound?: boolean } = {}) {
+    super(message);
+    this.notFound = options.notFound ?? false;
+  }
 }
 
 /** Opens `dir` as a layout; `create` makes the folder, oci-layout and an empty index.json when missing. */
@@ -145,13 +156,15 @@ export class LayoutStore implements Store {
     }
     const tagged = index.manifests.findLast((d) => d.annotations?.[ANNOTATION_REF_NAME] === reference);
     if (!tagged) {
-      throw new LayoutError(`Cannot find "${reference}" in OCI layout "${this.root}": no such tag`);
+      throw new LayoutError(`Cannot find "${reference}" in OCI layout "${this.root}": no such tag`, {
+        notFound: true,
+      });
     }
     return strip(tagged);
   }
 
   /** Reads a manifest blob, verifies its digest and parses it. */
-  async fetchManifest(reference: string | Descriptor): Promise<StoredManifest> {
+  async fetchManifest(reference: string | Descriptor): Promise<FetchedManifest> {
     const descriptor = typeof reference === "string"
       ? (isDigest(reference) ? undefined : await this.resolve(reference))
       : reference;
@@ -161,7 +174,9 @@ export class LayoutStore implements Store {
       bytes = await Deno.readFile(this.blobPath(digest));
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
-      throw new LayoutError(`Cannot find manifest "${digest}" in OCI layout "${this.root}"`);
+      throw new LayoutError(`Cannot find manifest "${digest}" in OCI layout "${this.root}"`, {
+        notFound: true,
+      });
     }
     const actual = digestOf(bytes, digestAlgorithm(digest));
     if (actual !== digest) {
@@ -190,7 +205,9 @@ export class LayoutStore implements Store {
       file = await Deno.open(this.blobPath(descriptor.digest));
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
-      throw new LayoutError(`Cannot find blob "${descriptor.digest}" in OCI layout "${this.root}"`);
+      throw new LayoutError(`Cannot find blob "${descriptor.digest}" in OCI layout "${this.root}"`, {
+        notFound: true,
+      });
     }
     return file.readable.pipeThrough(
       new VerifyingStream(descriptor, `blob "${descriptor.digest}" of OCI layout "${this.root}"`),
@@ -273,6 +290,7 @@ export class LayoutStore implements Store {
     if (!(await this.exists(descriptor))) {
       throw new LayoutError(
         `Cannot tag "${descriptor.digest}" as "${tag}" in OCI layout "${this.root}": not found`,
+        { notFound: true },
       );
     }
     const entry: Descriptor = {

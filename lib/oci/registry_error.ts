@@ -22,6 +22,8 @@ export class RegistryError extends HintedError<RegistryHint> {
   readonly registry?: string;
   /** The repository the operation was for. */
   readonly repository?: string;
+  /** The registry answered 404: what was asked for is not there (see `isNotFound` of lib/oci/store.ts). */
+  readonly notFound: boolean;
 
   /**
    * Makes the error.
@@ -45,6 +47,7 @@ export class RegistryError extends HintedError<RegistryHint> {
     this.code = details.code;
     this.registry = details.registry;
     this.repository = details.repository;
+    this.notFound = details.status === 404;
   }
 }
 

@@ -1,6 +1,7 @@
 /**
- * The content store interface shared by a registry repository (lib/oci/registry_store.ts) and an OCI
- * image-layout folder (lib/oci/layout.ts), so that push, pull and copy work the same on both.
+ * The content store interface shared by a registry repository (lib/oci/repository.ts) and an OCI
+ * image-layout folder (lib/oci/layout.ts), so that push, pull and copy work the same on both; and the one
+ * not-found test for both.
  *
  * @module
  */
@@ -11,10 +12,21 @@ import type { Digest } from "./digest.ts";
 import type { Descriptor, Manifest } from "./manifest.ts";
 
 /** A manifest read from a store: parsed, its raw bytes, and its descriptor. */
-export interface StoredManifest {
+export interface FetchedManifest {
   manifest: Manifest;
   bytes: Uint8Array;
   descriptor: Descriptor;
+}
+
+/**
+ * Says whether an error of a Store means that the manifest, tag or blob asked for is not there: a registry's
+ * 404 (RegistryError) or one missing from an OCI layout (LayoutError) both carry `notFound: true`. Test this,
+ * never a message or a status.
+ *
+ * @example if (isNotFound(error)) return undefined;
+ */
+export function isNotFound(error: unknown): boolean {
+  return error instanceof Error && (error as { notFound?: unknown }).notFound === true;
 }
 
 /** Options of Store.pushBlob. */
@@ -34,12 +46,12 @@ export interface Store {
   /**
    * Resolves a tag or digest to the manifest's descriptor.
    *
-   * @throws when there is no such manifest
+   * @throws an error that isNotFound when there is no such manifest
    */
   resolve(reference: string): Promise<Descriptor>;
-  /** Reads a manifest by tag, digest or descriptor, checking its digest when known. */
-  fetchManifest(reference: string | Descriptor): Promise<StoredManifest>;
-  /** Opens a blob (or manifest) as a stream that errors when size or digest do not match. */
+  /** Reads a manifest by tag, digest or descriptor, checking its digest when known (isNotFound when missing). */
+  fetchManifest(reference: string | Descriptor): Promise<FetchedManifest>;
+  /** Opens a blob (or manifest) as a stream that errors when size or digest do not match (isNotFound when missing). */
   fetchBlob(descriptor: Descriptor): Promise<ReadableStream<Uint8Array>>;
   /** Saves a blob to `path`, verified, through a temporary file renamed into place. */
   downloadBlob(

@@ -7,10 +7,9 @@
  * @module
  */
 
-import { openBlob } from "../oci/blobs.ts";
 import type { RegistryClient } from "../oci/client.ts";
 import { Limiter } from "../oci/concurrency.ts";
-import { fetchManifest, headManifest, listRepositories, listTags } from "../oci/manifests.ts";
+import { Registry } from "../oci/repository.ts";
 import { type Digest, VerifyingStream } from "../oci/digest.ts";
 import { type Descriptor, isIndex, type Manifest } from "../oci/manifest.ts";
 import {
@@ -38,16 +37,17 @@ export interface ChartSource {
 }
 
 /** A registry as a ChartSource, through the OCI client. */
-export function registryChartSource(client: RegistryClient, registry: string): ChartSource {
+export function registryChartSource(client: RegistryClient, host: string): ChartSource {
+  const registry = new Registry(client, host);
   return {
-    listRepositories: () => listRepositories(client, registry),
-    listTags: (repository) => listTags(client, { registry, repository }),
+    listRepositories: () => registry.repositories(),
+    listTags: (repository) => registry.repository(repository).tags(),
     resolveTag: async (repository, tag) =>
-      (await headManifest(client, { registry, repository, tag }))?.digest,
+      (await registry.repository(repository).manifests.head(tag))?.digest,
     fetchManifest: async (repository, digest) =>
-      (await fetchManifest(client, { registry, repository, digest })).manifest,
+      (await registry.repository(repository).manifests.fetch(digest)).manifest,
     fetchBlob: async (repository, descriptor) => {
-      const { body } = await openBlob(client, { registry, repository }, descriptor.digest);
+      const { body } = await registry.repository(repository).blobs.open(descriptor.digest);
       const verified = body.pipeThrough(new VerifyingStream(descriptor, `blob "${descriptor.digest}"`));
       return new Uint8Array(await new Response(verified).arrayBuffer());
     },

@@ -9,10 +9,10 @@
  */
 
 import type { RegistryClient } from "../oci/client.ts";
-import { openBlob } from "../oci/blobs.ts";
 import { type Digest, digestHex, digestOf, VerifyingStream } from "../oci/digest.ts";
 import type { Descriptor } from "../oci/manifest.ts";
 import { RegistryError } from "../oci/registry_error.ts";
+import { Registry, Repository } from "../oci/repository.ts";
 import {
   type ChartCatalog,
   ChartIndexer,
@@ -95,14 +95,7 @@ export async function connectRegistry(
 /** Pings the registry: undefined when it answers at all, else why it cannot be reached. */
 async function unreachable(client: RegistryClient, registry: string): Promise<string | undefined> {
   try {
-    const response = await client.send({
-      registry,
-      path: "",
-      scopes: [],
-      expect: [200, 401, 404],
-      what: `ping "${registry}"`,
-    });
-    await response.body?.cancel();
+    await new Registry(client, registry).ping();
     return undefined;
   } catch (error) {
     if (error instanceof RegistryError && error.status !== 0) return undefined;
@@ -294,7 +287,9 @@ class ChartRepo {
   }
 
   async #open(repository: string, layer: Descriptor): Promise<ReadableStream<Uint8Array>> {
-    const { body } = await openBlob(this.#client, { registry: this.#registry, repository }, layer.digest);
+    const { body } = await new Repository(this.#client, { registry: this.#registry, repository }).blobs.open(
+      layer.digest,
+    );
     const what = `blob "${layer.digest}" of "${this.#registry}/${repository}"`;
     const verified = body.pipeThrough(
       new VerifyingStream({ digest: layer.digest as Digest, size: layer.size }, what),

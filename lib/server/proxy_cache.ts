@@ -9,12 +9,11 @@
  */
 
 import { join } from "node:path";
-import { downloadBlob } from "../oci/blobs.ts";
 import type { RegistryClient } from "../oci/client.ts";
 import { type Digest, isDigest } from "../oci/digest.ts";
-import { fetchManifest, headManifest } from "../oci/manifests.ts";
-import { repositoryScope } from "../oci/auth/scope.ts";
 import { RegistryError } from "../oci/registry_error.ts";
+import { Registry, type Repository } from "../oci/repository.ts";
+import { isNotFound } from "../oci/store.ts";
 import { DistributionError } from "./registry_errors.ts";
 import type { RegistryStorage } from "./storage.ts";
 
@@ -39,8 +38,7 @@ export interface ProxyCacheOptions {
 /** Fetches what the storage lacks from an upstream registry. */
 export class ProxyCache {
   #storage: RegistryStorage;
-  #registry: string;
-  #client: RegistryClient;
+  #upstreamRegistry: Registry;
   #tagTtlMs: number;
   #now: () => number;
   #log?: (line: string) => void;
@@ -57,8 +55,7 @@ export class ProxyCache {
    */
   constructor(storage: RegistryStorage, options: ProxyCacheOptions) {
     this.#storage = storage;
-    this.#registry = options.registry;
-    this.#client = options.client;
+    this.#upstreamRegistry = new Registry(options.client, options.registry);
     this.#tagTtlMs = options.tagTtlMs ?? DEFAULT_PROXY_TAG_TTL_MS;
     this.#now = options.now ?? Date.now;
     this.#log = options.log;
@@ -82,8 +79,7 @@ export class ProxyCache {
       if (cached && checked !== undefined && this.#now() - checked < this.#tagTtlMs) return;
       try {
         this.#checkUp();
-        const ref = { registry: this.#registry, repository: name, tag: reference };
-        const upstream = await this.#upstream(() => headManifest(this.#client, ref));
+        const upstream = await this.#upstream(() => this.#repository(name).manifests.head(reference));
         if (upstream && upstream.digest !== cached) await this.#fetchManifest(name, reference);
         this.#checked.set(key, this.#now());
       } catch (error) {
@@ -104,12 +100,11 @@ export class ProxyCache {
       if ((await this.#storage.blobSize(name, digest)) !== undefined) return;
       try {
         this.#checkUp();
-        const size = await this.#upstream(() => this.#upstreamBlobSize(name, digest));
-        if (size === undefined) return;
+        const found = await this.#upstream(() => this.#repository(name).blobs.stat(digest));
+        if (found === undefined) return;
         if (!(await this.#storage.contentExists(digest))) {
           const temp = join(this.#storage.uploadsDir, `proxy-${crypto.randomUUID()}`);
-          const repo = { registry: this.#registry, repository: name };
-          await this.#upstream(() => downloadBlob(this.#client, repo, { digest, size }, temp));
+          await this.#upstream(() => this.#repository(name).downloadBlob(found, temp));
           await this.#storage.adoptContent(temp, digest);
         }
         await this.#storage.linkBlob(name, digest);
@@ -119,16 +114,18 @@ export class ProxyCache {
     });
   }
 
+  /** The upstream's repository `name`. */
+  #repository(name: string): Repository {
+    return this.#upstreamRegistry.repository(name);
+  }
+
   async #fetchManifest(name: string, reference: string): Promise<void> {
-    const ref = isDigest(reference)
-      ? { registry: this.#registry, repository: name, digest: reference }
-      : { registry: this.#registry, repository: name, tag: reference };
     let fetched;
     try {
       this.#checkUp();
-      fetched = await this.#upstream(() => fetchManifest(this.#client, ref));
+      fetched = await this.#upstream(() => this.#repository(name).manifests.fetch(reference));
     } catch (error) {
-      if (error instanceof RegistryError && error.status === 404) return;
+      if (isNotFound(error)) return;
       throw this.#unreachable(`manifest "${name}:${reference}"`, error);
     }
     await this.#storage.putManifest(name, {
@@ -140,26 +137,6 @@ export class ProxyCache {
       manifest: fetched.manifest,
       tag: isDigest(reference) ? undefined : reference,
     });
-  }
-
-  /** The upstream's size of a blob (HEAD), or undefined when it does not have it. */
-  async #upstreamBlobSize(name: string, digest: Digest): Promise<number | undefined> {
-    const response = await this.#client.send({
-      registry: this.#registry,
-      repository: name,
-      method: "HEAD",
-      path: `${name}/blobs/${digest}`,
-      scopes: [repositoryScope(name, ["pull"])],
-      expect: [200, 404],
-      what: `look up blob "${digest}" of "${this.#registry}/${name}"`,
-    });
-    await response.body?.cancel();
-    if (response.status === 404) return undefined;
-    const size = Number(response.headers.get("Content-Length"));
-    if (!Number.isSafeInteger(size) || size < 0) {
-      throw new Error(`the upstream gave no valid Content-Length for blob "${digest}"`);
-    }
-    return size;
   }
 
   /** Fails at once while the upstream is taken as down. */
@@ -184,7 +161,7 @@ export class ProxyCache {
     if (error instanceof DistributionError) return error;
     return new DistributionError(
       "UNKNOWN",
-      `Cannot fetch ${what} from upstream "${this.#registry}": ${(error as Error).message}`,
+      `Cannot fetch ${what} from upstream "${this.#upstreamRegistry.registry}": ${(error as Error).message}`,
       {
         status: 502,
       },

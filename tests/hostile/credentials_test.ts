@@ -6,12 +6,10 @@
 
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { RegistryClient } from "../../lib/oci/client.ts";
-import { pushBlob } from "../../lib/oci/blob_upload.ts";
 import { digestOf } from "../../lib/oci/digest.ts";
-import { listTags } from "../../lib/oci/manifests.ts";
 import { RegistryError } from "../../lib/oci/registry_error.ts";
-import { RegistryStore } from "../../lib/oci/registry_store.ts";
 import { startEvilRegistry, startSink } from "./support/evil_registry.ts";
+import { Repository } from "../../lib/oci/repository.ts";
 
 const EMPTY = new TextEncoder().encode("{}");
 const CREDENTIAL = { username: "test", password: "1234" };
@@ -32,7 +30,7 @@ for (const auth of ["basic", "bearer"] as const) {
     });
     try {
       const bytes = new TextEncoder().encode("secret-free content");
-      await pushBlob(client(), { registry: registry.host, repository: "evil/app" }, {
+      await new Repository(client(), { registry: registry.host, repository: "evil/app" }).blobs.push({
         digest: digestOf(bytes),
         size: bytes.byteLength,
       }, bytes);
@@ -56,7 +54,7 @@ for (const auth of ["basic", "bearer"] as const) {
           : undefined,
     });
     try {
-      const tags = await listTags(client(), { registry: registry.host, repository: "evil/app" });
+      const tags = await new Repository(client(), { registry: registry.host, repository: "evil/app" }).tags();
       assertEquals(tags, ["1.0", "stolen"]);
       assertEquals(sink.seen.map((s) => s.authorization), [null]);
     } finally {
@@ -75,7 +73,7 @@ for (const auth of ["basic", "bearer"] as const) {
           : undefined,
     });
     try {
-      await listTags(client(), { registry: registry.host, repository: "evil/app" });
+      await new Repository(client(), { registry: registry.host, repository: "evil/app" }).tags();
       assertEquals(sink.seen.map((s) => s.authorization), [null]);
     } finally {
       await sink.close();
@@ -99,7 +97,7 @@ Deno.test("a token realm that is not https (or http for a plain-HTTP registry) i
       });
       try {
         const error = await assertRejects(
-          () => listTags(client(), { registry: registry.host, repository: "evil/app" }),
+          () => new Repository(client(), { registry: registry.host, repository: "evil/app" }).tags(),
           RegistryError,
           c.refused,
         );
@@ -115,7 +113,7 @@ Deno.test("a token realm that is not https (or http for a plain-HTTP registry) i
 Deno.test("a cached token refused after a registry restart is dropped and fetched again once", async () => {
   const registry = startEvilRegistry({ auth: "bearer" });
   try {
-    const store = new RegistryStore(client(), { registry: registry.host, repository: "evil/app" });
+    const store = new Repository(client(), { registry: registry.host, repository: "evil/app" });
     const bytes = new TextEncoder().encode(JSON.stringify({
       schemaVersion: 2,
       mediaType: "application/vnd.oci.image.manifest.v1+json",

@@ -9,18 +9,12 @@ import { assertEquals, assertRejects, assertStringIncludes } from "../assert.ts"
 import { RegistryClient } from "../../lib/oci/client.ts";
 import { copyGraph } from "../../lib/oci/copy.ts";
 import { digestOf } from "../../lib/oci/digest.ts";
-import {
-  listReferrers,
-  listRepositories,
-  listTags,
-  MAX_ENTRIES,
-  MAX_PAGES,
-} from "../../lib/oci/manifests.ts";
 import type { ImageIndex } from "../../lib/oci/manifest.ts";
 import { RegistryError } from "../../lib/oci/registry_error.ts";
-import { RegistryStore } from "../../lib/oci/registry_store.ts";
 import { describe, kpmHome, ROOT, runKpm } from "../integration/ship_support.ts";
 import { startEvilRegistry } from "./support/evil_registry.ts";
+import { Registry, Repository } from "../../lib/oci/repository.ts";
+import { MAX_ENTRIES, MAX_PAGES } from "../../lib/oci/listing.ts";
 
 const MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 const EMPTY = new TextEncoder().encode("{}");
@@ -56,14 +50,20 @@ Deno.test("endless pagination stops at the page bound, with the bound in the err
     {
       name: "tags",
       field: "tags",
-      list: (host: string) => listTags(client, { registry: host, repository: "e/a" }),
+      list: (host: string) => new Repository(client, { registry: host, repository: "e/a" }).tags(),
     },
-    { name: "catalog", field: "repositories", list: (host: string) => listRepositories(client, host) },
+    {
+      name: "catalog",
+      field: "repositories",
+      list: (host: string) => new Registry(client, host).repositories(),
+    },
     {
       name: "referrers",
       field: "manifests",
       list: (host: string) =>
-        listReferrers(client, { registry: host, repository: "e/a", digest: EMPTY_CONFIG.digest }),
+        new Repository(client, { registry: host, repository: "e/a" }).referrers({
+          digest: EMPTY_CONFIG.digest,
+        }),
     },
   ];
   for (const c of cases) {
@@ -84,7 +84,7 @@ Deno.test("an oversized listing stops at the entry bound, with the bound in the 
   try {
     const client = new RegistryClient({ plainHttp: true });
     await assertRejects(
-      () => listTags(client, { registry: registry.host, repository: "e/a" }),
+      () => new Repository(client, { registry: registry.host, repository: "e/a" }).tags(),
       RegistryError,
       `more than ${MAX_ENTRIES} entries`,
     );
@@ -117,8 +117,8 @@ Deno.test("copy -r to a registry without the referrers API keeps every referrer"
   const target = startEvilRegistry({ referrers: false });
   try {
     const client = new RegistryClient({ plainHttp: true });
-    const from = new RegistryStore(client, { registry: source.host, repository: "e/a" });
-    const to = new RegistryStore(client, { registry: target.host, repository: "e/a" });
+    const from = new Repository(client, { registry: source.host, repository: "e/a" });
+    const to = new Repository(client, { registry: target.host, repository: "e/a" });
     await from.pushBlob(EMPTY_CONFIG, EMPTY);
     const subjectBytes = new TextEncoder().encode(
       JSON.stringify({ schemaVersion: 2, mediaType: MANIFEST, config: EMPTY_CONFIG, layers: [] }),

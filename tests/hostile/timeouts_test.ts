@@ -8,14 +8,13 @@ import { join } from "node:path";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../assert.ts";
 import { RegistryClient } from "../../lib/oci/client.ts";
 import { downloadBlob, partialPath } from "../../lib/oci/blobs.ts";
-import { pushBlob } from "../../lib/oci/blob_upload.ts";
 import { digestOf } from "../../lib/oci/digest.ts";
-import { listTags } from "../../lib/oci/manifests.ts";
 import { RegistryError } from "../../lib/oci/registry_error.ts";
 import { TIMEOUT_CODE } from "../../lib/oci/http.ts";
 import { randomBytes } from "../oci_fake.ts";
 import { describe, kpmHome, ROOT, runKpm } from "../integration/ship_support.ts";
 import { type EvilRegistry, startEvilRegistry } from "./support/evil_registry.ts";
+import { Repository } from "../../lib/oci/repository.ts";
 
 const ENTRY = join(ROOT, "main.ts");
 
@@ -36,7 +35,7 @@ Deno.test("a registry that never answers fails with a timeout naming what stalle
   try {
     const client = new RegistryClient({ timeoutMs: 200, plainHttp: true });
     const error = await assertRejects(
-      () => listTags(client, { registry: registry.host, repository: "evil/app" }),
+      () => new Repository(client, { registry: registry.host, repository: "evil/app" }).tags(),
       RegistryError,
       `Cannot list tags of "${registry.host}/evil/app": "${registry.host}" sent nothing for 0.2 s`,
     );
@@ -55,7 +54,7 @@ Deno.test("a token endpoint that never answers fails with a timeout naming it", 
   try {
     const client = new RegistryClient({ timeoutMs: 200, plainHttp: true });
     await assertRejects(
-      () => listTags(client, { registry: registry.host, repository: "evil/app" }),
+      () => new Repository(client, { registry: registry.host, repository: "evil/app" }).tags(),
       RegistryError,
       `Cannot get a token for "${registry.host}" from "${registry.origin}/token": "${registry.host}" sent nothing`,
     );
@@ -73,7 +72,7 @@ Deno.test("a registry that never answers a streamed upload fails it with a timeo
     const client = new RegistryClient({ timeoutMs: 300, plainHttp: true });
     const error = await assertRejects(
       () =>
-        pushBlob(client, { registry: registry.host, repository: "evil/app" }, {
+        new Repository(client, { registry: registry.host, repository: "evil/app" }).blobs.push({
           digest: digestOf(content),
           size: content.byteLength,
         }, () => new Blob([content]).stream()),
@@ -100,17 +99,17 @@ Deno.test("a blob download that stalls halfway keeps its partial file, and the n
   try {
     const repo = { registry: registry.host, repository: "evil/app" };
     const client = new RegistryClient({ timeoutMs: 300, plainHttp: true });
-    await pushBlob(client, repo, descriptor, content);
+    await new Repository(client, repo).blobs.push(descriptor, content);
     const destination = join(dir, "blob");
     const error = await assertRejects(
-      () => downloadBlob(client, repo, descriptor, destination),
+      () => downloadBlob(new Repository(client, repo), descriptor, destination),
       RegistryError,
       "sent nothing for 0.3 s",
     );
     assertEquals(error.code, TIMEOUT_CODE);
     assertEquals((await Deno.stat(partialPath(destination, descriptor.digest))).size, 100_000);
     stall = false;
-    await downloadBlob(client, repo, descriptor, destination);
+    await downloadBlob(new Repository(client, repo), descriptor, destination);
     assertEquals(await Deno.readFile(destination), content);
     assert(registry.seen.some((s) => s.method === "GET" && s.url.includes("/blobs/")), "downloaded");
   } finally {

@@ -8,12 +8,12 @@
 import { join } from "node:path";
 import { RegistryClient } from "../../lib/oci/client.ts";
 import { digestOf } from "../../lib/oci/digest.ts";
-import { RegistryStore } from "../../lib/oci/registry_store.ts";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { availableRegistries } from "./chart_fixture.ts";
 import { kpmInProcess as kpm } from "./support/kpm_cli.ts";
 import { ignoreWithoutPeers } from "./support/peers.ts";
 import { describe, kpmHome, ROOT, runKpm } from "./ship_support.ts";
+import { Repository } from "../../lib/oci/repository.ts";
 
 /** Skip the skopeo steps outside CI when skopeo is missing; under CI=true they run and fail. */
 const SKIP_SKOPEO = await ignoreWithoutPeers(["skopeo"]);
@@ -138,7 +138,7 @@ for (const [label, start, peers] of availableRegistries()) {
           assertEquals(tagged.code, 0, tagged.stderr);
           const listed = await run("artifact", "tags", repo);
           assertEquals(listed.stdout.trim().split("\n").sort(), ["latest", "t1", "t2", "t3", "t4", "v1"]);
-          const paged = await new RegistryStore(new RegistryClient(), {
+          const paged = await new Repository(new RegistryClient(), {
             registry: registry.host,
             repository: "demo/app",
           }, {

@@ -8,14 +8,13 @@
 
 import { join } from "node:path";
 import { loadYaml } from "../../lib/deps.ts";
-import { pushBlob } from "../../lib/oci/blob_upload.ts";
 import type { RegistryClient } from "../../lib/oci/client.ts";
 import { type Digest, digestOf } from "../../lib/oci/digest.ts";
 import type { Descriptor, ImageManifest } from "../../lib/oci/manifest.ts";
-import { pushManifest } from "../../lib/oci/manifests.ts";
 import { HELM_CHART, HELM_CONFIG, HELM_PROVENANCE, OCI_MANIFEST } from "../../lib/oci/media_types.ts";
 import { startDistribution } from "./support/distribution.ts";
 import { startEmbeddedRegistry } from "./support/embedded.ts";
+import { Repository } from "../../lib/oci/repository.ts";
 
 /** Chart.yaml fields (name and version required). */
 export type ChartMetadata = { name: string; version: string } & Record<string, unknown>;
@@ -100,7 +99,7 @@ export async function pushChart(
   const descriptors: Descriptor[] = [];
   for (const [bytes, mediaType] of blobs) {
     const descriptor = { mediaType, digest: digestOf(bytes), size: bytes.byteLength };
-    await pushBlob(client, target, descriptor, bytes);
+    await new Repository(client, target).blobs.push(descriptor, bytes);
     descriptors.push(descriptor);
   }
   const manifest: ImageManifest = {
@@ -115,10 +114,11 @@ export async function pushChart(
     },
   };
   const tag = metadata.version.replaceAll("+", "_");
-  const pushed = await pushManifest(client, { ...target, tag }, {
-    bytes: new TextEncoder().encode(JSON.stringify(manifest)),
-    mediaType: OCI_MANIFEST,
-  });
+  const pushed = await new Repository(client, target).manifests.push(
+    new TextEncoder().encode(JSON.stringify(manifest)),
+    OCI_MANIFEST,
+    { tag },
+  );
   return { tgz, prov: options.prov, chart: descriptors[1]!, manifestDigest: pushed.digest, tag };
 }
 

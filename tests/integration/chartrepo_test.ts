@@ -4,16 +4,15 @@
  */
 
 import { loadYaml } from "../../lib/deps.ts";
-import { pushBlob } from "../../lib/oci/blob_upload.ts";
 import { RegistryClient } from "../../lib/oci/client.ts";
 import { digestHex, digestOf } from "../../lib/oci/digest.ts";
-import { pushManifest } from "../../lib/oci/manifests.ts";
 import { OCI_CONFIG, OCI_LAYER_TAR, OCI_MANIFEST } from "../../lib/oci/media_types.ts";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { availableRegistries, packageChart, pushChart } from "./chart_fixture.ts";
 import { startDistribution } from "./support/distribution.ts";
 import { ignoreWithoutPeers } from "./support/peers.ts";
 import { serveCharts, startChartRepoCli } from "./support/chart_repo.ts";
+import { Repository } from "../../lib/oci/repository.ts";
 
 const { parseYaml } = await loadYaml();
 
@@ -216,16 +215,17 @@ async function pushImage(client: RegistryClient, registry: string): Promise<void
     { mediaType: OCI_CONFIG, digest: digestOf(config), size: config.byteLength },
     { mediaType: OCI_LAYER_TAR, digest: digestOf(layer), size: layer.byteLength },
   ];
-  await pushBlob(client, target, descriptors[0]!, config);
-  await pushBlob(client, target, descriptors[1]!, layer);
+  await new Repository(client, target).blobs.push(descriptors[0]!, config);
+  await new Repository(client, target).blobs.push(descriptors[1]!, layer);
   const manifest = {
     schemaVersion: 2,
     mediaType: OCI_MANIFEST,
     config: descriptors[0],
     layers: [descriptors[1]],
   };
-  await pushManifest(client, { ...target, tag: "1.0.0" }, {
-    bytes: new TextEncoder().encode(JSON.stringify(manifest)),
-    mediaType: OCI_MANIFEST,
-  });
+  await new Repository(client, target).manifests.push(
+    new TextEncoder().encode(JSON.stringify(manifest)),
+    OCI_MANIFEST,
+    { tag: "1.0.0" },
+  );
 }

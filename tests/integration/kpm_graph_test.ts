@@ -6,15 +6,14 @@
  */
 
 import { join } from "node:path";
-import { pushBlob } from "../../lib/oci/blob_upload.ts";
 import { RegistryClient } from "../../lib/oci/client.ts";
 import { digestOf } from "../../lib/oci/digest.ts";
-import { pushManifest } from "../../lib/oci/manifests.ts";
 import { OCI_LAYER_TAR, OCI_MANIFEST, UNKNOWN_CONFIG } from "../../lib/oci/media_types.ts";
 import { packPackage } from "../../lib/kpm/package.ts";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { forEachRegistry, USER } from "./kpm_registries.ts";
 import { describe, kpmHome, ROOT, runKpm } from "./ship_support.ts";
+import { Repository } from "../../lib/oci/repository.ts";
 
 const MAIN = join(ROOT, "main.ts");
 
@@ -183,14 +182,15 @@ await forEachRegistry("the package graph", async (t, registry) => {
       annotations: { "org.opencontainers.image.title": "old_0.0.1.tar" },
     };
     const config = { mediaType: UNKNOWN_CONFIG, digest: digestOf("{}"), size: 2 };
-    await pushBlob(client, target, layer, tar);
-    await pushBlob(client, target, config, new TextEncoder().encode("{}"));
-    await pushManifest(client, { ...target, tag: "0.0.1" }, {
-      bytes: new TextEncoder().encode(
+    await new Repository(client, target).blobs.push(layer, tar);
+    await new Repository(client, target).blobs.push(config, new TextEncoder().encode("{}"));
+    await new Repository(client, target).manifests.push(
+      new TextEncoder().encode(
         JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: [layer] }),
       ),
-      mediaType: OCI_MANIFEST,
-    });
+      OCI_MANIFEST,
+      { tag: "0.0.1" },
+    );
     const dest = join(home.dir, "old-pull");
     await Deno.mkdir(dest);
     await ok(["mod", "pull", `oci://${host}/test/old`, "--tag", "0.0.1"], dest);

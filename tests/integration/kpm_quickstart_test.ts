@@ -10,10 +10,10 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { RegistryClient } from "../../lib/oci/client.ts";
 import { isIndex } from "../../lib/oci/manifest.ts";
-import { fetchManifest } from "../../lib/oci/manifests.ts";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { forEachRegistry, USER } from "./kpm_registries.ts";
 import { describe, kpmHome, ROOT, runKpm } from "./ship_support.ts";
+import { Repository } from "../../lib/oci/repository.ts";
 
 const MAIN = join(ROOT, "main.ts");
 
@@ -73,11 +73,10 @@ await forEachRegistry("the seeds' quick start works verbatim", async (t, registr
       assertEquals(result.code, 0, describe(result));
       assertStringIncludes(result.stdout, `oci://${host}/test/mypkg:v0.1.0`);
       assertEquals(result.stderr.split("\n").filter((l) => l.includes("lowercase")).length, 1, result.stderr);
-      const { manifest } = await fetchManifest(client, {
+      const { manifest } = await new Repository(client, {
         registry: registry.host,
         repository: "test/mypkg",
-        tag: "v0.1.0",
-      });
+      }).manifests.fetch("v0.1.0");
       assert(!isIndex(manifest));
       assertEquals(manifest.artifactType, "application/vnd.oci.image.layer.v1.tar+gzip");
       assertEquals(manifest.config.mediaType, "application/vnd.oci.empty.v1+json");
@@ -107,11 +106,10 @@ await forEachRegistry("the seeds' quick start works verbatim", async (t, registr
     assertStringIncludes(result.stderr, "--force");
     result = await kpm(["push", "--force"], { cwd: pkg, env: reg });
     assertEquals(result.code, 0, describe(result));
-    const { manifest } = await fetchManifest(client, {
+    const { manifest } = await new Repository(client, {
       registry: registry.host,
       repository: "test/mypkg",
-      tag: "0.0.1",
-    });
+    }).manifests.fetch("0.0.1");
     assert(!isIndex(manifest));
     assertEquals(manifest.layers[0]!.digest, firstLayer, "the same folder gives the same layer");
   });

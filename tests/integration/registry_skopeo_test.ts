@@ -8,11 +8,11 @@
 import { join } from "node:path";
 import { RegistryClient } from "../../lib/oci/client.ts";
 import { type Digest, digestHex, digestOf } from "../../lib/oci/digest.ts";
-import { fetchManifest, listTags } from "../../lib/oci/manifests.ts";
 import { OCI_CONFIG, OCI_INDEX, OCI_LAYER_TAR_GZIP, OCI_MANIFEST } from "../../lib/oci/media_types.ts";
 import { startRegistry } from "../../lib/server/registry.ts";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { ignoreWithoutPeers } from "./support/peers.ts";
+import { Repository } from "../../lib/oci/repository.ts";
 
 const USER = { username: "test", password: "1234" };
 
@@ -104,14 +104,13 @@ Deno.test({
         assert(requests.some((line) => / GET \/token 200 /.test(line)), "skopeo exchanged a token");
         assert(requests.some((line) => / PUT \/v2\/skopeo\/image\/manifests\/v1 201 /.test(line)));
         const client = new RegistryClient({ credentials: () => Promise.resolve(USER) });
-        const pulled = await fetchManifest(client, {
+        const pulled = await new Repository(client, {
           registry: registry.host,
           repository: "skopeo/image",
-          tag: "v1",
-        });
+        }).manifests.fetch("v1");
         assertEquals(pulled.descriptor.digest, manifestDigest);
         assertEquals(
-          await listTags(client, { registry: registry.host, repository: "skopeo/image" }),
+          await new Repository(client, { registry: registry.host, repository: "skopeo/image" }).tags(),
           ["v1"],
         );
       });

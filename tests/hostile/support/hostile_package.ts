@@ -6,14 +6,13 @@
  */
 
 import { join } from "node:path";
-import { pushBlob } from "../../../lib/oci/blob_upload.ts";
 import { RegistryClient } from "../../../lib/oci/client.ts";
 import { type Digest, digestOf } from "../../../lib/oci/digest.ts";
 import { EMPTY_CONFIG, encodeManifest, type ImageManifest } from "../../../lib/oci/manifest.ts";
 import { OCI_LAYER_TAR_GZIP, OCI_MANIFEST } from "../../../lib/oci/media_types.ts";
-import { pushManifest } from "../../../lib/oci/manifests.ts";
 import { packageSum } from "../../../lib/kpm/package.ts";
 import { type Entry, tarGz } from "../../tar_builder.ts";
+import { Repository } from "../../../lib/oci/repository.ts";
 
 /** What a hostile package push produced. */
 export interface HostilePackage {
@@ -37,8 +36,8 @@ export async function pushHostilePackage(
   const repo = { registry: host, repository };
   const bytes = await tarGz(options.entries);
   const layer = { mediaType: OCI_LAYER_TAR_GZIP, digest: digestOf(bytes), size: bytes.byteLength };
-  await pushBlob(client, repo, layer, bytes);
-  await pushBlob(client, repo, EMPTY_CONFIG, new TextEncoder().encode("{}"));
+  await new Repository(client, repo).blobs.push(layer, bytes);
+  await new Repository(client, repo).blobs.push(EMPTY_CONFIG, new TextEncoder().encode("{}"));
   const sum = options.sum ?? await sumOf(options.entries);
   const manifest: ImageManifest = {
     schemaVersion: 2,
@@ -47,7 +46,9 @@ export async function pushHostilePackage(
     layers: [layer],
     annotations: { "org.kcllang.package.sum": sum, ...options.annotations },
   };
-  await pushManifest(client, { ...repo, tag }, { bytes: encodeManifest(manifest), mediaType: OCI_MANIFEST });
+  await new Repository(client, repo).manifests.push(encodeManifest(manifest), OCI_MANIFEST, {
+    tag,
+  });
   return { layer, sum };
 }
 
