@@ -6,13 +6,13 @@
 import { join } from "node:path";
 import { digestOf } from "../lib/oci/digest.ts";
 import { DistributionError } from "../lib/server/registry_errors.ts";
-import { RegistryStorage } from "../lib/server/storage.ts";
+import { ServerStorage } from "../lib/server/storage.ts";
 import { UploadSessions } from "../lib/server/uploads.ts";
 import { assertEquals, assertThrows } from "./assert.ts";
 
 Deno.test("upload TTL: idle sessions expire with their file, a session with a PATCH streaming does not", async () => {
   const root = await Deno.makeTempDir({ prefix: "kpm_registry_uploads_" });
-  const storage = new RegistryStorage(root);
+  const storage = new ServerStorage(root);
   const lock = await storage.init();
   let clock = 0;
   const sessions = new UploadSessions(storage, { ttlMs: 1000, now: () => clock });

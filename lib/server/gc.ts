@@ -10,7 +10,7 @@
 import { join } from "node:path";
 import type { Digest } from "../oci/digest.ts";
 import { isIndex, parseManifest } from "../oci/manifest.ts";
-import { RegistryStorage } from "./storage.ts";
+import { ServerStorage } from "./storage.ts";
 
 /** What a collection freed (or, with `dryRun`, would free). */
 export interface GcReport {
@@ -26,7 +26,7 @@ export interface GcReport {
 }
 
 /** Marks a manifest and everything it references, recursively through index children. */
-async function mark(storage: RegistryStorage, digest: Digest, marked: Set<string>): Promise<void> {
+async function mark(storage: ServerStorage, digest: Digest, marked: Set<string>): Promise<void> {
   if (marked.has(digest)) return;
   marked.add(digest);
   let bytes: Uint8Array;
@@ -76,7 +76,7 @@ async function sweepUploads(dir: string, dryRun: boolean): Promise<{ count: numb
  */
 export async function collectGarbage(root: string, options: { dryRun?: boolean } = {}): Promise<GcReport> {
   const dryRun = options.dryRun ?? false;
-  const storage = new RegistryStorage(root);
+  const storage = new ServerStorage(root);
   const isFolder = await Deno.stat(join(root, "blobs")).then((info) => info.isDirectory, () => false);
   if (!isFolder) throw new Error(`Cannot collect garbage in "${root}": it is not a kpm registry folder`);
   using _lock = await storage.lock("collect garbage in");

@@ -13,7 +13,7 @@ import { OCI_INDEX } from "../oci/media_types.ts";
 import { isValidTag } from "../oci/reference.ts";
 import { DistributionError } from "./registry_errors.ts";
 import { digestParam, readBodyCapped, type RouteContext } from "./registry_http.ts";
-import type { RegistryStorage } from "./storage.ts";
+import type { ServerStorage } from "./storage.ts";
 
 function manifestUnknown(ctx: RouteContext, reference: string): DistributionError {
   return new DistributionError("MANIFEST_UNKNOWN", `Cannot find manifest "${reference}" in "${ctx.name}"`, {
@@ -176,7 +176,7 @@ export async function listReferrers(ctx: RouteContext, reference: string): Promi
  * @param request the `query` and the `visible` filter
  */
 export async function catalog(
-  storage: RegistryStorage,
+  storage: ServerStorage,
   request: { query: URLSearchParams; visible: (name: string) => boolean },
 ): Promise<Response> {
   const names = (await storage.repositories()).filter(request.visible);

@@ -15,7 +15,7 @@ import { RegistryError } from "../oci/registry_error.ts";
 import { Registry, type Repository } from "../oci/repository.ts";
 import { isNotFound } from "../oci/store.ts";
 import { DistributionError } from "./registry_errors.ts";
-import type { RegistryStorage } from "./storage.ts";
+import type { ServerStorage } from "./storage.ts";
 
 /** Default time a cached tag is trusted before it is checked against the upstream again. */
 export const DEFAULT_PROXY_TAG_TTL_MS = 5 * 60 * 1000;
@@ -37,7 +37,7 @@ export interface ProxyCacheOptions {
 
 /** Fetches what the storage lacks from an upstream registry. */
 export class ProxyCache {
-  #storage: RegistryStorage;
+  #storage: ServerStorage;
   #upstreamRegistry: Registry;
   #tagTtlMs: number;
   #now: () => number;
@@ -53,7 +53,7 @@ export class ProxyCache {
    * @param storage the folder the cache fills
    * @param options the upstream `registry` and its `client`, the tag TTL, clock and log
    */
-  constructor(storage: RegistryStorage, options: ProxyCacheOptions) {
+  constructor(storage: ServerStorage, options: ProxyCacheOptions) {
     this.#storage = storage;
     this.#upstreamRegistry = new Registry(options.client, options.registry);
     this.#tagTtlMs = options.tagTtlMs ?? DEFAULT_PROXY_TAG_TTL_MS;

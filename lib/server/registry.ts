@@ -13,7 +13,7 @@ import type { ProxyCache } from "./proxy_cache.ts";
 import { RegistryAuth, type RegistryUser } from "./registry_auth.ts";
 import { DistributionError, errorResponse } from "./registry_errors.ts";
 import { rawTarget, route, routeLabel, type RouterDeps } from "./registry_router.ts";
-import { RegistryStorage } from "./storage.ts";
+import { ServerStorage } from "./storage.ts";
 import { UploadSessions } from "./uploads.ts";
 
 /** Options of startRegistry. */
@@ -39,7 +39,7 @@ export interface RegistryOptions {
   /** How long `close()` waits for requests in flight before it drops them (default 30 s). */
   drainMs?: number;
   /** Pull-through cache mode: the upstream to fetch what the folder lacks from. */
-  proxy?: (storage: RegistryStorage) => ProxyCache;
+  proxy?: (storage: ServerStorage) => ProxyCache;
   /** Receives one access-log line per request (and internal errors). */
   log?: (line: string) => void;
   /** Access-log lines as JSON documents instead of text. */
@@ -81,7 +81,7 @@ const STORAGE_SIZE_CACHE_MS = 10_000;
  * await registry.close();
  */
 export async function startRegistry(options: RegistryOptions): Promise<RunningRegistry> {
-  const storage = new RegistryStorage(options.root);
+  const storage = new ServerStorage(options.root);
   const lock = await storage.init();
   try {
     return await serveStorage(storage, lock, options);
@@ -138,7 +138,7 @@ class InFlight {
 }
 
 /** The storage's size for /metrics, recomputed at most every STORAGE_SIZE_CACHE_MS. */
-function storageSizeGauge(storage: RegistryStorage): () => Promise<number> {
+function storageSizeGauge(storage: ServerStorage): () => Promise<number> {
   let at = -Infinity;
   let bytes = 0;
   return async () => {
@@ -246,7 +246,7 @@ class RegistryServer {
 }
 
 async function serveStorage(
-  storage: RegistryStorage,
+  storage: ServerStorage,
   lock: Deno.FsFile,
   options: RegistryOptions,
 ): Promise<RunningRegistry> {

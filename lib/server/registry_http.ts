@@ -9,7 +9,7 @@ import { type Digest, parseDigest } from "../oci/digest.ts";
 import { BodyTooLargeError, readCapped } from "../oci/read_capped.ts";
 import { type DistributionCode, DistributionError } from "./registry_errors.ts";
 import type { ProxyCache } from "./proxy_cache.ts";
-import type { RegistryStorage } from "./storage.ts";
+import type { ServerStorage } from "./storage.ts";
 import type { UploadSessions } from "./uploads.ts";
 
 /** One request as a route handler sees it. */
@@ -19,7 +19,7 @@ export interface RouteContext {
   name: string;
   /** The query string's parameters. */
   query: URLSearchParams;
-  storage: RegistryStorage;
+  storage: ServerStorage;
   uploads: UploadSessions;
   /** Counts request body bytes a route read itself (a manifest), for metrics. */
   received(bytes: number): void;

@@ -28,12 +28,12 @@ import type { ProxyCache } from "./proxy_cache.ts";
 import type { Access, Caller, RegistryAuth } from "./registry_auth.ts";
 import { DistributionError } from "./registry_errors.ts";
 import type { RouteContext } from "./registry_http.ts";
-import type { RegistryStorage } from "./storage.ts";
+import type { ServerStorage } from "./storage.ts";
 import type { UploadSessions } from "./uploads.ts";
 
 /** What the router works with. */
 export interface RouterDeps {
-  storage: RegistryStorage;
+  storage: ServerStorage;
   uploads: UploadSessions;
   /** Undefined: anyone may do anything. */
   auth?: RegistryAuth;

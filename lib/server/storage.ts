@@ -83,7 +83,7 @@ async function writeLink(path: string, content: string): Promise<void> {
  * Everything the registry keeps, in one folder. Repository names and references must be validated by the
  * caller (the router does, with the spec's grammar), so that no name can leave the folder.
  */
-export class RegistryStorage {
+export class ServerStorage {
   /** The folder holding everything. */
   readonly root: string;
 

@@ -14,7 +14,7 @@ import { WRITE_BATCH } from "../oci/batch_writer.ts";
 import { type Digest, DigestError } from "../oci/digest.ts";
 import { PartialFile } from "../oci/partial_file.ts";
 import { DistributionError } from "./registry_errors.ts";
-import type { RegistryStorage } from "./storage.ts";
+import type { ServerStorage } from "./storage.ts";
 
 /** Sessions untouched for this long are dropped with their file, unless told otherwise. */
 export const DEFAULT_UPLOAD_TTL_MS = 60 * 60 * 1000;
@@ -88,7 +88,7 @@ async function checkChunkStart(
 
 /** The upload sessions of one registry. */
 export class UploadSessions {
-  #storage: RegistryStorage;
+  #storage: ServerStorage;
   #sessions = new Map<string, UploadSession>();
   #now: () => number;
   #ttlMs: number;
@@ -101,7 +101,7 @@ export class UploadSessions {
    *   `onReceived`: told the size of each piece of upload body as it arrives (for metrics)
    */
   constructor(
-    storage: RegistryStorage,
+    storage: ServerStorage,
     options: { now?: () => number; ttlMs?: number; onReceived?: (bytes: number) => void } = {},
   ) {
     this.#storage = storage;
