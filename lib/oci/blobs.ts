@@ -141,16 +141,7 @@ export class RepositoryBlobs {
    */
   async delete(digest: Digest): Promise<void> {
     const repo = this.#repo;
-    const response = await repo.client.send({
-      registry: repo.registry,
-      repository: repo.repository,
-      method: "DELETE",
-      path: `${repo.repository}/blobs/${digest}`,
-      scopes: [repositoryScope(repo.repository, ["delete"])],
-      expect: [202, 200],
-      what: `delete blob "${digest}" from "${repo.registry}/${repo.repository}"`,
-    });
-    await response.body?.cancel();
+    await repo.deleteByDigest("blobs", digest, `delete blob "${digest}" from "${repo.name}"`);
   }
 }
 

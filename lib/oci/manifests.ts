@@ -123,16 +123,11 @@ export class RepositoryManifests {
    */
   async delete(digest: Digest): Promise<void> {
     const repo = this.#repo;
-    const response = await repo.client.send({
-      registry: repo.registry,
-      repository: repo.repository,
-      method: "DELETE",
-      path: `${repo.repository}/manifests/${digest}`,
-      scopes: [repositoryScope(repo.repository, ["delete"])],
-      expect: [202, 200],
-      what: `delete manifest "${formatReference(repo.reference(digest))}"`,
-    });
-    await response.body?.cancel();
+    await repo.deleteByDigest(
+      "manifests",
+      digest,
+      `delete manifest "${formatReference(repo.reference(digest))}"`,
+    );
   }
 
   /** A GET or HEAD of a manifest, with the Accept list of every manifest type. */

@@ -128,6 +128,26 @@ export class Repository implements Store {
     return isDigest(target) ? { ...repo, digest: target } : { ...repo, tag: target };
   }
 
+  /**
+   * Deletes a blob or a manifest by digest (`DELETE /v2/<name>/<kind>/<digest>`): the one DELETE behind
+   * `blobs.delete` and `manifests.delete`.
+   *
+   * @param what names the attempt in errors
+   * @throws {RegistryError} when the registry refuses (405 when deletion is off)
+   */
+  async deleteByDigest(kind: "blobs" | "manifests", digest: Digest, what: string): Promise<void> {
+    const response = await this.client.send({
+      registry: this.registry,
+      repository: this.repository,
+      method: "DELETE",
+      path: `${this.repository}/${kind}/${digest}`,
+      scopes: [repositoryScope(this.repository, ["delete"])],
+      expect: [202, 200],
+      what,
+    });
+    await response.body?.cancel();
+  }
+
   /** Resolves a tag or digest with a HEAD (GET when the registry omits the digest or media type). */
   async resolve(reference: string): Promise<Descriptor> {
     const found = await this.manifests.head(reference);
