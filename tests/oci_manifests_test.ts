@@ -39,7 +39,7 @@ function serving(body: BodyInit | null, headers: Record<string, string>) {
   }]);
 }
 
-Deno.test("fetchManifest sends the Accept list and returns the manifest and its descriptor", async () => {
+Deno.test("manifests.fetch sends the Accept list and returns the manifest and its descriptor", async () => {
   const bytes = manifestBytes();
   const digest = digestOf(bytes);
   const fake = serving(bytes, { "Content-Type": OCI_MANIFEST, "Docker-Content-Digest": digest });
@@ -57,7 +57,7 @@ Deno.test("fetchManifest sends the Accept list and returns the manifest and its 
   }
 });
 
-Deno.test("fetchManifest refuses manifests that do not match", async (t) => {
+Deno.test("manifests.fetch refuses manifests that do not match", async (t) => {
   const good = manifestBytes();
   const big = manifestBytes(OCI_MANIFEST, { annotations: { pad: "x".repeat(MAX_MANIFEST_BYTES) } });
   const cases: {
@@ -138,7 +138,7 @@ Deno.test("fetchManifest refuses manifests that do not match", async (t) => {
   }
 });
 
-Deno.test("fetchManifest accepts a generic content type and a pinned digest that matches", async () => {
+Deno.test("manifests.fetch accepts a generic content type and a pinned digest that matches", async () => {
   const bytes = manifestBytes(DOCKER_MANIFEST);
   const fake = serving(bytes, { "Content-Type": "application/json" });
   try {
@@ -154,7 +154,7 @@ Deno.test("fetchManifest accepts a generic content type and a pinned digest that
   }
 });
 
-Deno.test("listTags follows Link pagination", async () => {
+Deno.test("tags() follows Link pagination", async () => {
   const pages: Record<string, { tags: string[]; next?: string }> = {
     "": { tags: ["a", "b"], next: "/v2/repo/x/tags/list?n=2&last=b" },
     "b": { tags: ["c", "d"], next: '</v2/repo/x/tags/list?n=2&last=d>; rel="next"' },
@@ -195,7 +195,7 @@ Deno.test("listTags follows Link pagination", async () => {
   }
 });
 
-Deno.test("listTags of a repository without tags (null) is empty", async () => {
+Deno.test("tags() of a repository without tags (null) is empty", async () => {
   const fake = startFake([{
     name: "tags",
     method: "GET",
@@ -229,7 +229,7 @@ Deno.test("nextLink parses the Link header", async (t) => {
   }
 });
 
-Deno.test("headManifest, pushManifest and deleteManifest", async () => {
+Deno.test("manifests.head, manifests.push and manifests.delete", async () => {
   const bytes = manifestBytes();
   const digest = digestOf(bytes);
   let stored: Uint8Array | undefined;
