@@ -65,7 +65,7 @@ export class Target {
   /**
    * Resolves a tag or digest to the descriptor of its manifest.
    *
-   * @throws {RegistryError} / {LayoutError} when there is no such manifest
+   * @throws {RegistryError} / {LayoutError} when there is no such manifest (its `notFound` is true)
    * @example
    * ```ts
    * import { openLayout, push } from "@kcl/kpm";

@@ -30,6 +30,8 @@ export class LayoutError extends Error {
   readonly notFound: boolean;
 
   /**
+   * Makes the error.
+   *
    * @param message the one-line message
    * @param options `notFound` when the layout lacks what is asked for
    */

@@ -13,8 +13,11 @@ import type { Descriptor, Manifest } from "./manifest.ts";
 
 /** A manifest read from a store: parsed, its raw bytes, and its descriptor. */
 export interface FetchedManifest {
+  /** The parsed manifest or index. */
   manifest: Manifest;
+  /** Its exact bytes (what its digest is computed over). */
   bytes: Uint8Array;
+  /** Its media type, digest and size. */
   descriptor: Descriptor;
 }
 
