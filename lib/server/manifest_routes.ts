@@ -6,8 +6,8 @@
  * @module
  */
 
-import { digestOf, isDigest } from "../oci/digest.ts";
-import { isIndex, ManifestError, MAX_MANIFEST_BYTES, parseManifest } from "../oci/manifest.ts";
+import { type Digest, digestOf, isDigest } from "../oci/digest.ts";
+import { isIndex, type Manifest, ManifestError, MAX_MANIFEST_BYTES, parseManifest } from "../oci/manifest.ts";
 import { isManifestMediaType } from "../oci/manifest.ts";
 import { OCI_INDEX } from "../oci/media_types.ts";
 import { isValidTag } from "../oci/reference.ts";
@@ -79,24 +79,12 @@ export async function putManifest(ctx: RouteContext, reference: string): Promise
     );
   }
   const manifest = parsed.manifest;
-  const missing = [];
-  if (isIndex(manifest)) {
-    for (const child of manifest.manifests) {
-      if (!(await ctx.storage.hasManifest(ctx.name, child.digest))) missing.push(child.digest);
-    }
-  } else {
-    for (const blob of [manifest.config, ...manifest.layers]) {
-      if (blob.urls && blob.urls.length > 0) continue; // non-distributable layers live elsewhere
-      if ((await ctx.storage.blobSize(ctx.name, blob.digest)) === undefined) missing.push(blob.digest);
-    }
-  }
-  if (missing.length > 0) {
+  const missing = await firstMissing(ctx, manifest);
+  if (missing) {
     throw new DistributionError(
       "MANIFEST_BLOB_UNKNOWN",
-      `Cannot store manifest "${reference}" in "${ctx.name}": it references "${
-        missing[0]
-      }", which the repository does not hold`,
-      { detail: { digest: missing[0] } },
+      `Cannot store manifest "${reference}" in "${ctx.name}": it references "${missing}", which the repository does not hold`,
+      { detail: { digest: missing } },
     );
   }
   await ctx.storage.putManifest(ctx.name, {
@@ -111,6 +99,21 @@ export async function putManifest(ctx: RouteContext, reference: string): Promise
   };
   if (manifest.subject) headers["OCI-Subject"] = manifest.subject.digest;
   return new Response(null, { status: 201, headers });
+}
+
+/** The first manifest (of an index) or blob (of a manifest) the repository does not hold, if any. */
+async function firstMissing(ctx: RouteContext, manifest: Manifest): Promise<Digest | undefined> {
+  if (isIndex(manifest)) {
+    for (const child of manifest.manifests) {
+      if (!(await ctx.storage.hasManifest(ctx.name, child.digest))) return child.digest;
+    }
+    return undefined;
+  }
+  for (const blob of [manifest.config, ...manifest.layers]) {
+    if (blob.urls && blob.urls.length > 0) continue; // non-distributable layers live elsewhere
+    if ((await ctx.storage.blobSize(ctx.name, blob.digest)) === undefined) return blob.digest;
+  }
+  return undefined;
 }
 
 /** DELETE `/v2/<name>/manifests/<reference>`: a manifest with its tags (by digest), or one tag (202). */
