@@ -207,6 +207,22 @@ export async function curlGet(server: Server, digest: string, size: number): Pro
   return seconds;
 }
 
+/** Prints the table of the rows measured. */
+function printTable(
+  rows: string[],
+  args: { sizeMiB: number; runs: number; pushes: number; pushKiB: number },
+) {
+  const { sizeMiB, runs, pushes, pushKiB } = args;
+  console.log(
+    `\n${sizeMiB} MiB blob GET with curl (median of ${runs}, min–max), ${pushes} parallel pushes of ${pushKiB} KiB\n`,
+  );
+  console.log(
+    "| server | GET (curl -o /dev/null) | upload (curl -T) | push (kpm client) | parallel pushes | RSS after pushes | peak RSS (all) |",
+  );
+  console.log("| --- | --- | --- | --- | --- | --- | --- |");
+  for (const row of rows) console.log(row);
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: Deno.args,
@@ -259,14 +275,7 @@ async function main(): Promise<void> {
         }) | ${upload} | ${client} | ${push} | ${pushRss} | ${peak.toFixed(0)} MiB |`,
       );
     }
-    console.log(
-      `\n${sizeMiB} MiB blob GET with curl (median of ${runs}, min–max), ${pushes} parallel pushes of ${pushKiB} KiB\n`,
-    );
-    console.log(
-      "| server | GET (curl -o /dev/null) | upload (curl -T) | push (kpm client) | parallel pushes | RSS after pushes | peak RSS (all) |",
-    );
-    console.log("| --- | --- | --- | --- | --- | --- | --- |");
-    for (const row of rows) console.log(row);
+    printTable(rows, { sizeMiB, runs, pushes, pushKiB });
   } finally {
     for (const server of servers) await server.stop();
     await Deno.remove(work, { recursive: true });
