@@ -9,103 +9,57 @@
  * @module
  */
 
-import { dirname, join, posix, relative, resolve, sep } from "node:path";
-import { createTarPacker, type TarHeader } from "../deps.ts";
+import { dirname, join, posix, resolve } from "node:path";
 import { extractTar } from "../oci/untar.ts";
-import { type Digest, DigestError, Hasher } from "../oci/digest.ts";
+import { type Digest, DigestError, Hasher, hashingStream } from "../oci/digest.ts";
+import {
+  type FolderEntry,
+  type PackedTar,
+  packTar,
+  type TarEntry,
+  walkFolder,
+  writeGzip,
+} from "../oci/tar_pack.ts";
 import { ArtifactError } from "./files.ts";
 
-/** Modification time written into packed entries, so the same folder packs to the same bytes. */
-const FIXED_MTIME = new Date(0);
-
 /** A packed folder, in a temporary file the caller removes. */
-export interface PackedFolder {
+export interface PackedFolder extends PackedTar {
   /** The .tar.gz file. */
   path: string;
-  /** Digest and size of the gzip (the layer). */
-  digest: Digest;
-  size: number;
-  /** Digest of the uncompressed tar (`io.deis.oras.content.digest`). */
-  tarDigest: Digest;
-}
-
-/** Lists a folder recursively, sorted, as `/`-separated paths relative to `root` (folders end with `/`). */
-async function walk(root: string, dir = root, out: { name: string; info: Deno.FileInfo }[] = []) {
-  const names: string[] = [];
-  for await (const entry of Deno.readDir(dir)) names.push(entry.name);
-  names.sort();
-  for (const name of names) {
-    const path = join(dir, name);
-    const info = await Deno.lstat(path);
-    const rel = relative(root, path).split(sep).join("/");
-    if (info.isDirectory) {
-      out.push({ name: `${rel}/`, info });
-      await walk(root, path, out);
-    } else out.push({ name: rel, info });
-  }
-  return out;
 }
 
 /**
- * Packs `dir` as a gzip tar with entries `TITLE/…` into a temporary file, hashing the tar and the gzip on the
- * way (one pass).
+ * Packs `dir` as a gzip tar with entries `TITLE/…` (in walkFolder's order, symlinks kept as symlinks) into a
+ * temporary file, hashing the tar and the gzip on the way (one pass).
  *
  * @param title the layer title, the name entries are put under
  * @throws {ArtifactError} for special files (devices, sockets, fifos)
  */
 export async function packFolder(dir: string, title: string): Promise<PackedFolder> {
-  const entries = await walk(dir);
-  const { readable, controller } = createTarPacker();
-  const feeding = (async () => {
-    try {
-      const base = { mtime: FIXED_MTIME, uid: 0, gid: 0, uname: "", gname: "" };
-      await controller.add({ ...base, name: `${title}/`, size: 0, type: "directory", mode: 0o755 }).close();
-      for (const { name, info } of entries) {
-        const header: TarHeader = { ...base, name: `${title}/${name}`, size: 0 };
-        if (info.isDirectory) {
-          await controller.add({ ...header, type: "directory", mode: 0o755 }).close();
-        } else if (info.isSymlink) {
-          const linkname = await Deno.readLink(join(dir, name));
-          await controller.add({ ...header, type: "symlink", linkname, mode: 0o777 }).close();
-        } else if (info.isFile) {
-          const mode = (info.mode ?? 0o644) & 0o111 ? 0o755 : 0o644;
-          const body = controller.add({ ...header, type: "file", size: info.size, mode });
-          await (await Deno.open(join(dir, name))).readable.pipeTo(body);
-        } else {
-          throw new ArtifactError(`Cannot pack "${join(dir, name)}": not a file, folder or symlink`);
-        }
-      }
-      controller.finalize();
-    } catch (error) {
-      controller.error(error);
-      throw error;
-    }
-  })();
-  const tarHasher = new Hasher();
-  const gzHasher = new Hasher();
+  const entries = await walkFolder(dir);
   const path = await Deno.makeTempFile({ prefix: "kpm-folder-", suffix: ".tar.gz" });
   try {
-    await readable
-      .pipeThrough(hashing(tarHasher))
-      .pipeThrough(new CompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>)
-      .pipeThrough(hashing(gzHasher))
-      .pipeTo((await Deno.open(path, { write: true, truncate: true })).writable);
-    await feeding;
+    const tar = packTar(folderEntries(dir, title, entries));
+    const packed = await writeGzip(tar, (await Deno.open(path, { write: true, truncate: true })).writable);
+    return { path, ...packed };
   } catch (error) {
     await Deno.remove(path).catch(() => {});
     if (error instanceof ArtifactError) throw error;
     throw new ArtifactError(`Cannot pack folder "${dir}": ${(error as Error).message}`);
   }
-  return { path, digest: gzHasher.digest(), size: gzHasher.size, tarDigest: tarHasher.digest() };
 }
 
-function hashing(hasher: Hasher): TransformStream<Uint8Array, Uint8Array> {
-  return new TransformStream({
-    transform(chunk, controller) {
-      hasher.update(chunk);
-      controller.enqueue(chunk);
-    },
-  });
+/** The tar entries of a folder layer: the title folder, then every entry under it. */
+async function* folderEntries(dir: string, title: string, entries: FolderEntry[]): AsyncIterable<TarEntry> {
+  yield { name: `${title}/`, type: "directory" };
+  for (const { path, kind } of entries) {
+    const name = `${title}/${path}`;
+    if (kind === "directory") yield { name: `${name}/`, type: "directory" };
+    else if (kind === "symlink") {
+      yield { name, type: "symlink", linkname: await Deno.readLink(join(dir, path)) };
+    } else if (kind === "file") yield { name, type: "file", open: () => Deno.open(join(dir, path)) };
+    else throw new ArtifactError(`Cannot pack "${join(dir, path)}": not a file, folder or symlink`);
+  }
 }
 
 /** Options of unpackFolder. */
@@ -142,7 +96,7 @@ export async function unpackFolder(
   try {
     const tar = gzip
       .pipeThrough(new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>)
-      .pipeThrough(hashing(hasher));
+      .pipeThrough(hashingStream(hasher));
     await extractTar(tar, root, { prefix, refuse, holder: "artifacts" });
     if (options.tarDigest) {
       const actual = hasher.digest();

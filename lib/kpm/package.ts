@@ -6,9 +6,9 @@
  */
 
 import { createHash } from "node:crypto";
-import { dirname, join, posix, relative, sep } from "node:path";
+import { dirname, join, posix } from "node:path";
 import { isInside } from "../oci/contained_path.ts";
-import { createTarPacker, type TarHeader } from "../deps.ts";
+import { gzipStream, packTar, type TarEntry, walkFolder } from "../oci/tar_pack.ts";
 import { type ExtractLimit, extractTar } from "../oci/untar.ts";
 import { PackageError } from "./errors.ts";
 
@@ -18,26 +18,15 @@ export class PackageArchiveError extends Error {
   override name = "PackageArchiveError";
 }
 
-/** The fixed modification time of packed entries, so the same folder gives the same bytes. */
-const FIXED_MTIME = new Date(0);
-
 /** Paths the reference's checksum skips: any path containing one of these. */
 const SUM_IGNORES = [".git", ".tar"];
 
 /** Archive names never packed into a package. */
 const ARCHIVE = /\.(tar|tgz|tar\.gz)$/i;
 
-/** Lists a folder's non-folder entries recursively in the reference's walk order (sorted by name, depth first). */
-async function walk(root: string, dir = root, out: string[] = []): Promise<string[]> {
-  const entries: Deno.DirEntry[] = [];
-  for await (const entry of Deno.readDir(dir)) entries.push(entry);
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (const entry of entries) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory) await walk(root, path, out);
-    else out.push(relative(root, path).split(sep).join("/"));
-  }
-  return out;
+/** A folder's non-folder entries (files, symlinks, special files) in walkFolder's order. */
+async function walk(root: string): Promise<string[]> {
+  return (await walkFolder(root)).filter((entry) => entry.kind !== "directory").map((entry) => entry.path);
 }
 
 /**
@@ -47,10 +36,7 @@ async function walk(root: string, dir = root, out: string[] = []): Promise<strin
  *
  * @throws {PackageError} naming the link or special file
  */
-async function openPackageFile(
-  root: string,
-  rel: string,
-): Promise<{ file: Deno.FsFile; info: Deno.FileInfo }> {
+async function openPackageFile(root: string, rel: string): Promise<Deno.FsFile> {
   const path = join(root, rel);
   const shown = JSON.stringify(path);
   const link = await Deno.lstat(path);
@@ -73,8 +59,7 @@ async function openPackageFile(
       `Refusing ${shown}: it is not a file, folder or symlink (a fifo, socket or device), which packages may not hold`,
     );
   }
-  const file = await Deno.open(path);
-  return { file, info: await file.stat() };
+  return await Deno.open(path);
 }
 
 /** Whether the package checksum covers a file at this relative path (it skips paths with ".git" or ".tar"). */
@@ -113,7 +98,7 @@ export async function packageSum(dir: string, options: { files?: string[] } = {}
   try {
     while (next < files.length || opening.length > 0) {
       while (next < files.length && opening.length < SUM_OPEN_AHEAD) {
-        const open = openPackageFile(dir, files[next++]!).then(({ file }) => file);
+        const open = openPackageFile(dir, files[next++]!);
         open.catch(() => {}); // its failure is thrown below, in walk order
         opening.push(open);
       }
@@ -165,8 +150,8 @@ export async function packageFiles(dir: string, options: { include?: string[]; e
 }
 
 /**
- * Packs a package folder as a gzip tar stream: entries sorted, fixed mtime, owner 0:0, no user names, so the
- * same folder always gives the same bytes (and digest).
+ * Packs a package folder as a gzip tar stream: its files (see packageFiles) and their folders, sorted by full
+ * path, packed by packTar, so the same folder always gives the same bytes (and digest).
  *
  * @param options kcl.mod's include/exclude globs; `gzip: false` for a plain tar
  */
@@ -174,50 +159,24 @@ export function packPackage(
   dir: string,
   options: { include?: string[]; exclude?: string[]; gzip?: boolean } = {},
 ): ReadableStream<Uint8Array> {
-  const { readable, controller } = createTarPacker();
-  (async () => {
-    try {
-      const files = await packageFiles(dir, options);
-      const dirs = new Set<string>();
-      for (const file of files) {
-        for (let d = posix.dirname(file); d !== "."; d = posix.dirname(d)) dirs.add(d);
-      }
-      const entries = [...dirs].map((d) => ({ name: `${d}/`, dir: true })).concat(
-        files.map((f) => ({ name: f, dir: false })),
-      ).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      for (const entry of entries) {
-        const base: TarHeader = {
-          name: entry.name,
-          size: 0,
-          mtime: FIXED_MTIME,
-          uid: 0,
-          gid: 0,
-          uname: "",
-          gname: "",
-        };
-        if (entry.dir) {
-          await controller.add({ ...base, type: "directory", mode: 0o755 }).close();
-          continue;
-        }
-        const { file, info } = await openPackageFile(dir, entry.name);
-        const executable = (info.mode ?? 0) & 0o111;
-        const body = controller.add({
-          ...base,
-          type: "file",
-          size: info.size,
-          mode: executable ? 0o755 : 0o644,
-        });
-        await file.readable.pipeTo(body);
-      }
-      controller.finalize();
-    } catch (error) {
-      controller.error(error);
-    }
-  })();
-  if (options.gzip === false) return readable;
-  return readable.pipeThrough(
-    new CompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>,
+  const tar = packTar(packageEntries(dir, options));
+  return options.gzip === false ? tar : tar.pipeThrough(gzipStream());
+}
+
+/** The entries of a package archive: packageFiles and their parent folders, sorted by full path. */
+async function* packageEntries(
+  dir: string,
+  options: { include?: string[]; exclude?: string[] },
+): AsyncIterable<TarEntry> {
+  const files = await packageFiles(dir, options);
+  const dirs = new Set<string>();
+  for (const file of files) {
+    for (let d = posix.dirname(file); d !== "."; d = posix.dirname(d)) dirs.add(d);
+  }
+  const entries: TarEntry[] = [...dirs].map((d): TarEntry => ({ name: `${d}/`, type: "directory" })).concat(
+    files.map((f): TarEntry => ({ name: f, type: "file", open: () => openPackageFile(dir, f) })),
   );
+  yield* entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /**

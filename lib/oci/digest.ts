@@ -143,6 +143,16 @@ export class Hasher {
   }
 }
 
+/** A pass-through stream that feeds every chunk to `hasher` (read its digest once the stream has ended). */
+export function hashingStream(hasher: Hasher): TransformStream<Uint8Array, Uint8Array> {
+  return new TransformStream({
+    transform(chunk, controller) {
+      hasher.update(chunk);
+      controller.enqueue(chunk);
+    },
+  });
+}
+
 /**
  * Digest of bytes or a UTF-8 string held in memory.
  *
