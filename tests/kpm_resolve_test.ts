@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { digestOf } from "../lib/oci/digest.ts";
 import { OCI_EMPTY, OCI_LAYER_TAR_GZIP, OCI_MANIFEST } from "../lib/oci/media_types.ts";
 import { resolveTag } from "../lib/kpm/oci_package.ts";
+import { Repository } from "../lib/oci/repository.ts";
 import { packageSum, packPackage } from "../lib/kpm/package.ts";
 import { resolveDependencies } from "../lib/kpm/resolve.ts";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
@@ -36,7 +37,10 @@ Deno.test("the newest semver tag is looked for over every page of the tag list",
   }]);
   try {
     const { client } = fakeClient();
-    assertEquals(await resolveTag(client, { registry: fake.host, repository: "test/pkg" }), "v0.10.0");
+    assertEquals(
+      await resolveTag(new Repository(client, { registry: fake.host, repository: "test/pkg" })),
+      "v0.10.0",
+    );
     assertEquals(fake.counts["tags"], 3);
   } finally {
     await fake.close();
@@ -53,7 +57,7 @@ Deno.test("no semantic version among the tags is one error naming the repository
   try {
     const { client } = fakeClient();
     await assertRejects(
-      () => resolveTag(client, { registry: fake.host, repository: "test/pkg" }),
+      () => resolveTag(new Repository(client, { registry: fake.host, repository: "test/pkg" })),
       PackageError,
       `Cannot pick a version of "${fake.host}/test/pkg": none of its 2 tags is a semantic version`,
     );

@@ -22,6 +22,7 @@ import { DEFAULT_REGISTRY, DEFAULT_REPOSITORY } from "../config/kpm_json.ts";
 import { kpmHome } from "../config/client_settings.ts";
 import { type PackageVerifier, readTrustPolicy, trustPolicyVerifier } from "../kpm/trust_policy.ts";
 import type { RegistryClient } from "../oci/client.ts";
+import { Repository } from "../oci/repository.ts";
 import { type OciSource, parseSource, SourceError } from "../kpm/source.ts";
 import { Client, registryClientOf } from "./client.ts";
 
@@ -106,7 +107,8 @@ export async function pushPackage(
 ): Promise<PushedPackage> {
   const { client, home } = settings(options);
   const source = ociSource(to, options.tag, options);
-  return await pushInternal(client, dir, source, {
+  return await pushInternal(new Repository(client, source), dir, {
+    tag: source.tag,
     force: options.force,
     tempDir: join(home, ".kpm", "tmp"),
   });

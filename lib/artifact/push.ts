@@ -8,15 +8,14 @@
 import { resolve } from "node:path";
 import type { RegistryClient } from "../oci/client.ts";
 import { digestOf, digestStream } from "../oci/digest.ts";
-import { type Descriptor, EMPTY_CONFIG, encodeManifest, type ImageManifest } from "../oci/manifest.ts";
+import { pushArtifactManifest } from "../oci/artifact_manifest.ts";
+import type { Descriptor } from "../oci/manifest.ts";
 import {
   ANNOTATION_CONTENT_DIGEST,
-  ANNOTATION_CREATED,
   ANNOTATION_TITLE,
   ANNOTATION_UNPACK,
   OCI_LAYER_TAR,
   OCI_LAYER_TAR_GZIP,
-  OCI_MANIFEST,
   UNKNOWN_ARTIFACT,
   UNKNOWN_CONFIG,
 } from "../oci/media_types.ts";
@@ -104,35 +103,15 @@ export async function pushToStore(
     titles.add(title);
   }
   const layers = await operationLimiter(options).map(files, (file) => pushFile(store, file, options));
-  const config = options.config ? await pushConfig(store, options) : { ...EMPTY_CONFIG };
-  if (!options.config) await store.pushBlob(config, new TextEncoder().encode("{}"));
-  if (options.configAnnotations && Object.keys(options.configAnnotations).length) {
-    config.annotations = { ...options.configAnnotations };
-  }
-  const manifest: ImageManifest = {
-    schemaVersion: 2,
-    mediaType: OCI_MANIFEST,
+  const { descriptor, manifest, bytes } = await pushArtifactManifest(store, layers, {
     artifactType: options.artifactType ?? (options.config ? undefined : UNKNOWN_ARTIFACT),
-    config,
-    layers,
-    ...(options.subject && {
-      subject: {
-        mediaType: options.subject.mediaType,
-        digest: options.subject.digest,
-        size: options.subject.size,
-      },
-    }),
-    annotations: {
-      ...options.annotations,
-      [ANNOTATION_CREATED]: options.annotations?.[ANNOTATION_CREATED] ??
-        (options.created ?? new Date()).toISOString().replace(/\.\d{3}Z$/, "Z"),
-    },
-  };
-  if (!manifest.artifactType) delete manifest.artifactType;
-  const bytes = encodeManifest(manifest);
-  const [first, ...more] = options.tags ?? [];
-  const descriptor = await store.pushManifest(bytes, OCI_MANIFEST, { tag: first });
-  for (const tag of more) await store.pushManifest(bytes, OCI_MANIFEST, { tag });
+    config: options.config && await pushConfig(store, options),
+    configAnnotations: options.configAnnotations,
+    subject: options.subject,
+    annotations: options.annotations,
+    created: options.created,
+    tags: options.tags,
+  });
   // the descriptor as oras prints it: with the manifest's artifactType and annotations
   const described: Descriptor = {
     ...descriptor,

@@ -22,6 +22,7 @@ import {
 import { fetchGitPackage } from "../kpm/git_package.ts";
 import { isPackageName } from "../kpm/names.ts";
 import { pushPackage } from "../kpm/oci_package.ts";
+import { LAYOUT_PREFIX } from "../artifact/target.ts";
 import { Repository } from "../oci/repository.ts";
 import { packPackage, unpackPackage } from "../kpm/package.ts";
 import { resolveDependencies } from "../kpm/resolve.ts";
@@ -97,11 +98,7 @@ async function pushFolder(ctx: CommandContext, kc: KpmContext, dir: string): Pro
       );
     }
   }
-  const tag = stringOption(ctx, "tag");
-  const input = ctx.args[0] ??
-    `oci://${kc.settings.registry.value}/${kc.settings.repository.value}/${mod.package.name}`;
-  const source = kc.source(input, tag);
-  if (source.kind !== "oci") throw new UsageError(`Cannot push to "${input}": expected an oci:// URL`);
+  const { store, url } = await pushTarget(ctx, kc, mod.package.name);
   // the key (and its password) first, so that a wrong one fails before anything is pushed
   const signKey = stringOption(ctx, "sign");
   const key = signKey === undefined
@@ -109,19 +106,18 @@ async function pushFolder(ctx: CommandContext, kc: KpmContext, dir: string): Pro
     : await import("./artifact_sign.ts").then((m) => m.signingKey(ctx, signKey));
   ctx.log(`package '${mod.package.name}' will be pushed`);
   const bar = progress(ctx, "Pushing");
-  const pushed = await pushPackage(kc.client, dir, source, {
+  const pushed = await pushPackage(store, dir, {
+    tag: url.tag,
     force: flagOption(ctx, "force"),
     tempDir: kc.tempDir,
     onProgress: bar.update,
   }).finally(bar.done);
-  const url = `oci://${source.registry}/${source.repository}:${pushed.tag}`;
+  const reference = `${url.base}:${pushed.tag}`;
   const signed = key &&
-    await import("../oci/sign/cosign.ts").then((m) =>
-      m.signManifest(new Repository(kc.client, source), pushed.manifest, key)
-    );
+    await import("../oci/sign/cosign.ts").then((m) => m.signManifest(store, pushed.manifest, key));
   if (ctx.global.json) {
     ctx.json({
-      reference: url,
+      reference,
       name: pushed.name,
       version: pushed.version,
       tag: pushed.tag,
@@ -132,9 +128,38 @@ async function pushFolder(ctx: CommandContext, kc: KpmContext, dir: string): Pro
     });
     return;
   }
-  ctx.out(`Pushed ${url}`);
+  ctx.out(`Pushed ${reference}`);
   ctx.out(`Digest: ${pushed.manifest.digest}`);
-  if (signed) ctx.out(`Signed: ${source.registry}/${source.repository}:${signed.tag}`);
+  if (signed) ctx.out(`Signed: ${store.name}:${signed.tag}`);
+}
+
+/**
+ * Where `mod push` writes: an OCI layout (`oci-layout:DIR[:TAG]`, or DIR with `--oci-layout`, as `kpm artifact
+ * push` spells it) or an OCI source (the argument, else oci://REG/REPO/NAME from the settings); the tag given
+ * (`:TAG` or `--tag`), and how the pushed reference is shown (`oci://HOST/REPO`, `oci-layout:DIR`).
+ *
+ * @throws {UsageError} for a malformed target, or a target that is not an OCI source or layout
+ */
+async function pushTarget(ctx: CommandContext, kc: KpmContext, name: string) {
+  const tag = stringOption(ctx, "tag");
+  const input = ctx.args[0] ?? `oci://${kc.settings.registry.value}/${kc.settings.repository.value}/${name}`;
+  if (flagOption(ctx, "oci-layout") || input.startsWith(LAYOUT_PREFIX)) {
+    if (ctx.args[0] === undefined) throw new UsageError("Usage: kpm mod push --oci-layout DIR[:TAG]");
+    const { parseTargetArg, targetStore } = await import("./artifact.ts");
+    const target = parseTargetArg(ctx, input);
+    if (target.kind !== "layout" || target.digest) {
+      throw new UsageError(`Cannot push to "${input}": expected an OCI layout folder and a tag, DIR[:TAG]`);
+    }
+    if (tag !== undefined && target.tags[0] !== undefined && tag !== target.tags[0]) {
+      throw new UsageError(`Cannot push to "${input}": it names tag "${target.tags[0]}" and --tag "${tag}"`);
+    }
+    const store = await targetStore(ctx, target, true);
+    return { store, url: { base: store.name, tag: target.tags[0] ?? tag } };
+  }
+  const source = kc.source(input, tag);
+  if (source.kind !== "oci") throw new UsageError(`Cannot push to "${input}": expected an oci:// URL`);
+  const store = new Repository(kc.client, source);
+  return { store, url: { base: `oci://${source.registry}/${source.repository}`, tag: source.tag } };
 }
 
 /**

@@ -98,10 +98,12 @@ export const modCommands: Command[] = [
   {
     path: ["mod", "push"],
     aliases: [["push"]],
-    summary: "Push the package in the current folder to an OCI registry",
-    usage: "mod push [OCI_URL] [--tag T] [--force] [--sign cosign.key] [--tar_path FILE] [--vendor]",
+    summary: "Push the package in the current folder to an OCI registry or layout (oci-layout:DIR)",
+    usage:
+      "mod push [OCI_URL | oci-layout:DIR[:T] | --oci-layout DIR] [--tag T] [--force] [--sign cosign.key] [--tar_path FILE] [--vendor]",
     options: {
       tag,
+      "oci-layout": { type: "boolean", description: "the argument is an OCI layout folder: DIR[:TAG]" },
       force: { type: "boolean", description: "overwrite an existing tag" },
       sign: { type: "string", value: "KEY", description: "sign it with this cosign private key" },
       tar_path: {

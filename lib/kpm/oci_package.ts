@@ -6,27 +6,17 @@
  */
 
 import { join } from "node:path";
+import { pushArtifactManifest } from "../oci/artifact_manifest.ts";
 import type { RegistryClient } from "../oci/client.ts";
 import { containedPath } from "../oci/contained_path.ts";
-import { Hasher } from "../oci/digest.ts";
-import {
-  type Descriptor,
-  EMPTY_CONFIG,
-  encodeManifest,
-  type ImageManifest,
-  isIndex,
-} from "../oci/manifest.ts";
-import {
-  ANNOTATION_CREATED,
-  ANNOTATION_TITLE,
-  OCI_LAYER_TAR,
-  OCI_LAYER_TAR_GZIP,
-  OCI_MANIFEST,
-} from "../oci/media_types.ts";
+import { type Descriptor, isIndex } from "../oci/manifest.ts";
+import { ANNOTATION_TITLE, OCI_LAYER_TAR, OCI_LAYER_TAR_GZIP } from "../oci/media_types.ts";
 import { formatReference, type Reference } from "../oci/reference.ts";
 import { Repository } from "../oci/repository.ts";
+import { isNotFound, type Store } from "../oci/store.ts";
+import { writeGzip } from "../oci/tar_pack.ts";
 import { PackageError } from "./errors.ts";
-import { readModFile } from "./modfile.ts";
+import { type ModFile, readModFile } from "./modfile.ts";
 import { highestSemverTag } from "./mvs.ts";
 import { entryDir, replaceEntry, sweepStale, withEntryLock } from "./cache.ts";
 import { fullName } from "./names.ts";
@@ -64,78 +54,115 @@ export interface PushedPackage {
   layer: Descriptor;
 }
 
+/** Options of pushPackage. */
+export interface PushPackageOptions {
+  /** The tag (default: kcl.mod's version, verbatim). */
+  tag?: string;
+  /** Overwrite an existing tag. */
+  force?: boolean;
+  /** The time stamped as org.opencontainers.image.created (default now). */
+  now?: Date;
+  /** Where the archive is packed before it is pushed. */
+  tempDir: string;
+  onProgress?: PackageProgress;
+}
+
 /**
- * Pushes the package in `dir` to `location` (tag: `location.tag`, else kcl.mod's version verbatim).
+ * Pushes the package in `dir` to `store` (a registry repository or an OCI layout) as an ordinary artifact: one
+ * tar+gzip layer, the empty config, artifactType tar+gzip and the reference's annotations.
  *
- * @param options `force` overwrites an existing tag; `now` stamps org.opencontainers.image.created
- * @throws {PackageError} when kcl.mod lacks name or version, or the tag exists without force
+ * @throws {PackageError} when kcl.mod lacks a version or has a path dependency, or the tag exists without force
  */
 export async function pushPackage(
-  client: RegistryClient,
+  store: Store,
   dir: string,
-  location: PackageLocation,
-  options: { force?: boolean; now?: Date; tempDir: string; onProgress?: PackageProgress },
+  options: PushPackageOptions,
 ): Promise<PushedPackage> {
-  const mod = await readModFile(dir);
-  const { name, version, description } = mod.package;
-  if (!version) throw new PackageError(`Cannot push "${mod.path}": package.version is missing`);
-  for (const [dep, spec] of mod.dependencies) {
-    if (spec.kind === "path") {
-      // as the reference refuses it: whoever pulls the package cannot resolve a folder on this machine
-      throw new PackageError(
-        `Cannot push "${name}": dependency "${dep}" is a local path ("${spec.path}"); push it and depend on its OCI source`,
-      );
-    }
-  }
-  const full = fullName(name, version, mod.path);
-  const tag = location.tag ?? version;
-  const ref: Reference = { registry: location.registry, repository: location.repository, tag };
-  const repo = new Repository(client, ref);
-  if (!options.force && await repo.manifests.head(tag)) {
+  const mod = await readPushable(dir);
+  const { name, description } = mod.package;
+  const version = mod.package.version!;
+  const title = `${fullName(name, version, mod.path)}.tgz`;
+  const tag = options.tag ?? version;
+  if (!options.force && await hasTag(store, tag)) {
     throw new PackageError(
-      `Cannot push "${name}" to "${location.registry}/${location.repository}": tag "${tag}" already exists`,
+      `Cannot push "${name}" to "${store.name}": tag "${tag}" already exists`,
       { hint: { kind: "force" } },
     );
   }
-  const files = await packageFiles(dir, { include: mod.package.include, exclude: mod.package.exclude });
-  const sum = await packageSum(dir, { files });
-  await Deno.mkdir(options.tempDir, { recursive: true });
-  const archive = containedPath(options.tempDir, [`${full}.${crypto.randomUUID().slice(0, 8)}.tgz`]);
+  const globs = { include: mod.package.include, exclude: mod.package.exclude };
+  const sum = await packageSum(dir, { files: await packageFiles(dir, globs) });
+  const archive = await packArchive(dir, globs, options.tempDir, title);
   try {
-    const hasher = new Hasher();
-    const file = await Deno.open(archive, { write: true, createNew: true });
-    await packPackage(dir, { include: mod.package.include, exclude: mod.package.exclude })
-      .pipeThrough(new TransformStream({ transform: (chunk, c) => (hasher.update(chunk), c.enqueue(chunk)) }))
-      .pipeTo(file.writable);
-    const layer: Descriptor = {
-      mediaType: OCI_LAYER_TAR_GZIP,
-      digest: hasher.digest(),
-      size: hasher.size,
-      annotations: { [ANNOTATION_TITLE]: `${full}.tgz` },
-    };
-    await repo.blobs.push(layer, async () => (await Deno.open(archive)).readable, {
-      onProgress: options.onProgress &&
-        ((bytes) => options.onProgress!(layer.annotations![ANNOTATION_TITLE]!, bytes, layer.size)),
+    const { layer } = archive;
+    await store.pushBlob(layer, async () => (await Deno.open(archive.path)).readable, {
+      onProgress: options.onProgress && ((bytes) => options.onProgress!(title, bytes, layer.size)),
     });
-    await repo.blobs.push(EMPTY_CONFIG, new TextEncoder().encode("{}"));
-    const manifest: ImageManifest = {
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
+    const pushed = await pushArtifactManifest(store, [layer], {
       artifactType: OCI_LAYER_TAR_GZIP,
-      config: EMPTY_CONFIG,
-      layers: [layer],
       annotations: {
         [ANNOTATION_NAME]: name,
         [ANNOTATION_VERSION]: version,
         [ANNOTATION_DESCRIPTION]: description ?? "",
         [ANNOTATION_SUM]: sum,
-        [ANNOTATION_CREATED]: (options.now ?? new Date()).toISOString().replace(/\.\d{3}Z$/, "Z"),
       },
-    };
-    const pushed = await repo.manifests.push(encodeManifest(manifest), OCI_MANIFEST, { tag });
-    return { name, version, tag, sum, manifest: pushed, layer };
+      created: options.now,
+      tags: [tag],
+    });
+    return { name, version, tag, sum, manifest: pushed.descriptor, layer };
   } finally {
-    await Deno.remove(archive).catch(() => {});
+    await Deno.remove(archive.path).catch(() => {});
+  }
+}
+
+/**
+ * Reads kcl.mod of a package about to be pushed.
+ *
+ * @throws {PackageError} when it lacks a version or has a path dependency
+ */
+async function readPushable(dir: string): Promise<ModFile> {
+  const mod = await readModFile(dir);
+  if (!mod.package.version) throw new PackageError(`Cannot push "${mod.path}": package.version is missing`);
+  for (const [dep, spec] of mod.dependencies) {
+    if (spec.kind === "path") {
+      // as the reference refuses it: whoever pulls the package cannot resolve a folder on this machine
+      throw new PackageError(
+        `Cannot push "${mod.package.name}": dependency "${dep}" is a local path ("${spec.path}"); push it and depend on its OCI source`,
+      );
+    }
+  }
+  return mod;
+}
+
+/** Whether `store` has a manifest tagged `tag`. */
+async function hasTag(store: Store, tag: string): Promise<boolean> {
+  try {
+    await store.resolve(tag);
+    return true;
+  } catch (error) {
+    if (isNotFound(error)) return false;
+    throw error;
+  }
+}
+
+/** Packs the package into a new file in `tempDir` (the caller removes it) and describes it as the layer `title`. */
+async function packArchive(
+  dir: string,
+  globs: { include?: string[]; exclude?: string[] },
+  tempDir: string,
+  title: string,
+): Promise<{ path: string; layer: Descriptor }> {
+  await Deno.mkdir(tempDir, { recursive: true });
+  const path = containedPath(tempDir, [`${title.slice(0, -4)}.${crypto.randomUUID().slice(0, 8)}.tgz`]);
+  const file = await Deno.open(path, { write: true, createNew: true });
+  try {
+    const { digest, size } = await writeGzip(packPackage(dir, { ...globs, gzip: false }), file.writable);
+    return {
+      path,
+      layer: { mediaType: OCI_LAYER_TAR_GZIP, digest, size, annotations: { [ANNOTATION_TITLE]: title } },
+    };
+  } catch (error) {
+    await Deno.remove(path).catch(() => {});
+    throw error;
   }
 }
 
@@ -157,14 +184,14 @@ export interface CachedPackage {
   signedBy?: string;
 }
 
-/** Picks the tag to fetch: the given one, else the highest semver tag over all pages of the tag list. */
-export async function resolveTag(client: RegistryClient, location: PackageLocation): Promise<string> {
-  if (location.tag) return location.tag;
-  const tags = await new Repository(client, location).tags();
+/** Picks the tag to fetch: `tag` when given, else the highest semver tag of the store (over all pages). */
+export async function resolveTag(store: Store, tag?: string): Promise<string> {
+  if (tag) return tag;
+  const tags = await store.tags();
   const best = await highestSemverTag(tags);
   if (!best) {
     throw new PackageError(
-      `Cannot pick a version of "${location.registry}/${location.repository}": none of its ${tags.length} tags is a semantic version`,
+      `Cannot pick a version of "${store.name}": none of its ${tags.length} tags is a semantic version`,
       { hint: { kind: "version" } },
     );
   }
@@ -193,9 +220,10 @@ export async function fetchPackage(
     onProgress?: PackageProgress;
   },
 ): Promise<CachedPackage> {
-  const tag = await resolveTag(client, location);
+  const store = new Repository(client, location);
+  const tag = await resolveTag(store, location.tag);
   const ref: Reference = { registry: location.registry, repository: location.repository, tag };
-  const { manifest, descriptor } = await new Repository(client, ref).manifests.fetch(tag);
+  const { manifest, descriptor } = await store.fetchManifest(tag);
   if (isIndex(manifest)) {
     throw new PackageError(
       `Cannot pull package "${formatReference(ref)}": it is an index, not a KCL package`,
@@ -225,7 +253,7 @@ export async function fetchPackage(
     if (await isDir(dir)) {
       options.log?.(`Cached package "${dir}" does not match its checksum; fetching it again`);
     }
-    const fresh = await downloadVerified(client, ref, layer, work, [
+    const fresh = await downloadVerified(store, formatReference(ref), layer, work, [
       [annotated, "its annotation"],
       [options.expectedSum, "kcl.mod.lock"],
     ], { onProgress: options.onProgress && ((bytes) => options.onProgress!(full, bytes, layer.size)) });
@@ -242,25 +270,23 @@ export async function fetchPackage(
  * @throws {PackageError} when a checksum does not match
  */
 async function downloadVerified(
-  client: RegistryClient,
-  ref: Reference,
+  store: Store,
+  where: string,
   layer: Descriptor,
   work: string,
   expectations: [string | undefined, string][],
   options: { onProgress?: (bytes: number) => void } = {},
 ): Promise<{ dir: string; sum: string }> {
   const archive = join(work, "layer");
-  await new Repository(client, ref).downloadBlob(layer, archive, { onProgress: options.onProgress });
+  await store.downloadBlob(layer, archive, { onProgress: options.onProgress });
   const dir = join(work, "extract");
   await Deno.mkdir(dir);
-  await extractPackage((await Deno.open(archive)).readable, dir, { name: formatReference(ref) });
+  await extractPackage((await Deno.open(archive)).readable, dir, { name: where });
   const sum = await packageSum(dir);
   for (const [expected, from] of expectations) {
     if (expected && sum !== expected) {
       throw new PackageError(
-        `Cannot use package "${
-          formatReference(ref)
-        }": its checksum is "${sum}" but ${from} says "${expected}", so kpm is refusing it`,
+        `Cannot use package "${where}": its checksum is "${sum}" but ${from} says "${expected}", so kpm is refusing it`,
       );
     }
   }
