@@ -22,13 +22,12 @@ import {
 import { fetchGitPackage } from "../kpm/git_package.ts";
 import { isPackageName } from "../kpm/names.ts";
 import { pushPackage } from "../kpm/oci_package.ts";
-import { LAYOUT_PREFIX } from "../artifact/target.ts";
 import { Repository } from "../oci/repository.ts";
 import { packPackage, unpackPackage } from "../kpm/package.ts";
 import { resolveDependencies } from "../kpm/resolve.ts";
 import type { CommandContext } from "./command.ts";
 import { flagOption, stringOption, UsageError } from "./command.ts";
-import { materialize } from "./mod_pull.ts";
+import { isLayoutInput, layoutTarget, materialize } from "./mod_pull.ts";
 import { vendorPackages } from "./mod_vendor.ts";
 import { progress } from "./progress.ts";
 import { exists } from "./tree_copy.ts";
@@ -143,18 +142,10 @@ async function pushFolder(ctx: CommandContext, kc: KpmContext, dir: string): Pro
 async function pushTarget(ctx: CommandContext, kc: KpmContext, name: string) {
   const tag = stringOption(ctx, "tag");
   const input = ctx.args[0] ?? `oci://${kc.settings.registry.value}/${kc.settings.repository.value}/${name}`;
-  if (flagOption(ctx, "oci-layout") || input.startsWith(LAYOUT_PREFIX)) {
+  if (isLayoutInput(ctx, input)) {
     if (ctx.args[0] === undefined) throw new UsageError("Usage: kpm mod push --oci-layout DIR[:TAG]");
-    const { parseTargetArg, targetStore } = await import("./artifact.ts");
-    const target = parseTargetArg(ctx, input);
-    if (target.kind !== "layout" || target.digest) {
-      throw new UsageError(`Cannot push to "${input}": expected an OCI layout folder and a tag, DIR[:TAG]`);
-    }
-    if (tag !== undefined && target.tags[0] !== undefined && tag !== target.tags[0]) {
-      throw new UsageError(`Cannot push to "${input}": it names tag "${target.tags[0]}" and --tag "${tag}"`);
-    }
-    const store = await targetStore(ctx, target, true);
-    return { store, url: { base: store.name, tag: target.tags[0] ?? tag } };
+    const layout = await layoutTarget(ctx, input, { tag, create: true });
+    return { store: layout.store, url: { base: layout.store.name, tag: layout.tag } };
   }
   const source = kc.source(input, tag);
   if (source.kind !== "oci") throw new UsageError(`Cannot push to "${input}": expected an oci:// URL`);
@@ -213,6 +204,11 @@ async function addedDependency(
   const input = stringOption(ctx, "oci") ?? stringOption(ctx, "path") ?? ctx.args[0];
   if (!input) {
     throw new UsageError("Usage: kpm mod add SOURCE [--tag T] | --oci URL | --git URL | --path DIR");
+  }
+  if (isLayoutInput(ctx, input)) {
+    throw new UsageError(
+      `Cannot add "${input}": kcl.mod cannot name an OCI layout; copy it into a registry (kpm artifact copy) and add that`,
+    );
   }
   if (kc.source(input).kind === "archive") {
     throw new UsageError(`Cannot add "${input}": add a package folder or an OCI source, not an archive`);

@@ -18,12 +18,16 @@ const noVerify = {
 export const pullCommand: Command = {
   path: ["mod", "pull"],
   aliases: [["pull"]],
-  summary: "Download a package (into DEST/oci/REGISTRY/REPO/TAG)",
+  summary: "Download a package (into DEST/oci/REGISTRY/REPO/TAG; from oci-layout:DIR into DEST/NAME_VERSION)",
   usage:
     "mod pull SOURCE [DEST] [--tag T] | --oci URL [DEST] | --git URL [DEST] [--tag T|--commit C|--branch B]",
   options: {
     tag: { type: "string", value: "TAG", description: "the tag (default: the newest semver tag)" },
     oci: { type: "string", value: "URL", description: "an oci:// URL (instead of SOURCE)" },
+    "oci-layout": {
+      type: "boolean",
+      description: "SOURCE is an OCI layout folder (or a .tar of one): DIR[:TAG]",
+    },
     "no-verify": noVerify,
     git: { type: "string", value: "URL", description: "a git repository (instead of SOURCE)" },
     commit: { type: "string", value: "SHA", description: "the git commit (with --git)" },

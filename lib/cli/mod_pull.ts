@@ -5,15 +5,17 @@
  * @module
  */
 
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
+import { LAYOUT_PREFIX } from "../artifact/target.ts";
 import { fetchGitPackage, gitRef, type GitSource } from "../kpm/git_package.ts";
 import { readModFile } from "../kpm/modfile.ts";
 import { fullName } from "../kpm/names.ts";
 import { containedPath } from "../oci/contained_path.ts";
-import { fetchPackage } from "../kpm/oci_package.ts";
+import { fetchPackage, fetchStoredPackage, resolveTag } from "../kpm/oci_package.ts";
+import type { Store } from "../oci/store.ts";
 import { unpackPackage } from "../kpm/package.ts";
 import type { CommandContext } from "./command.ts";
-import { stringOption, UsageError } from "./command.ts";
+import { flagOption, stringOption, UsageError } from "./command.ts";
 import { type KpmContext, kpmContext } from "./kpm_context.ts";
 import { replaceTree } from "./tree_copy.ts";
 import { progress } from "./progress.ts";
@@ -29,6 +31,7 @@ export async function materialize(
   ctx: CommandContext,
   { input, tag }: { input: string; tag?: string },
 ) {
+  if (isLayoutInput(ctx, input)) return await materializeLayout(kc, ctx, input, tag);
   const source = kc.source(input, tag);
   if (source.kind === "path") {
     const mod = await readModFile(source.path);
@@ -50,6 +53,54 @@ export async function materialize(
     verify: kc.verify,
     onProgress: bar.update,
   }).finally(bar.done);
+  return { dir: cached.dir, name: cached.name, version: cached.version, tag: cached.tag, source };
+}
+
+/** Whether a SOURCE (or `mod push` target) names an OCI layout: `oci-layout:DIR[:TAG]`, or DIR with `--oci-layout`. */
+export function isLayoutInput(ctx: CommandContext, input: string): boolean {
+  return flagOption(ctx, "oci-layout") || input.startsWith(LAYOUT_PREFIX);
+}
+
+/**
+ * Opens the OCI layout a `mod push` target or `mod pull` SOURCE names (`oci-layout:DIR[:TAG]`, or DIR with
+ * `--oci-layout`, as `kpm artifact` spells them), and the tag it names there or with `--tag`.
+ *
+ * @param create make the layout when missing (push)
+ * @throws {UsageError} for a malformed reference, a digest, or two different tags
+ */
+export async function layoutTarget(
+  ctx: CommandContext,
+  input: string,
+  options: { tag?: string; create?: boolean },
+): Promise<{ store: Store; tag?: string }> {
+  const { parseTargetArg, targetStore } = await import("./artifact.ts");
+  const target = parseTargetArg(ctx, input);
+  if (target.kind !== "layout" || target.digest) {
+    throw new UsageError(`Invalid OCI layout "${input}": expected an OCI layout folder and a tag, DIR[:TAG]`);
+  }
+  const named = target.tags[0];
+  if (options.tag !== undefined && named !== undefined && options.tag !== named) {
+    throw new UsageError(`Invalid OCI layout "${input}": it names tag "${named}" and --tag "${options.tag}"`);
+  }
+  return { store: await targetStore(ctx, target, options.create), tag: named ?? options.tag };
+}
+
+/**
+ * Fetches a package out of an OCI layout into the cache, verified against its checksum (a layout is a local
+ * folder, like a package folder or archive: the trust policy, which names registries, does not cover it).
+ */
+async function materializeLayout(kc: KpmContext, ctx: CommandContext, input: string, given?: string) {
+  const { store, tag } = await layoutTarget(ctx, input, { tag: given });
+  const chosen = await resolveTag(store, tag);
+  const bar = progress(ctx, "Pulling");
+  const cached = await fetchStoredPackage(store, chosen, {
+    home: kc.home,
+    log: ctx.log,
+    onProgress: bar.update,
+    where: `${store.name}:${chosen}`,
+    fallbackName: basename(store.name),
+  }).finally(bar.done);
+  const source = { kind: "layout" as const, path: store.name };
   return { dir: cached.dir, name: cached.name, version: cached.version, tag: cached.tag, source };
 }
 

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { pushArtifactManifest } from "../oci/artifact_manifest.ts";
 import type { RegistryClient } from "../oci/client.ts";
 import { containedPath } from "../oci/contained_path.ts";
-import { type Descriptor, isIndex } from "../oci/manifest.ts";
+import { type Descriptor, isIndex, type Manifest } from "../oci/manifest.ts";
 import { ANNOTATION_TITLE, OCI_LAYER_TAR, OCI_LAYER_TAR_GZIP } from "../oci/media_types.ts";
 import { formatReference, type Reference } from "../oci/reference.ts";
 import { Repository } from "../oci/repository.ts";
@@ -198,12 +198,21 @@ export async function resolveTag(store: Store, tag?: string): Promise<string> {
   return best;
 }
 
+/** Options of fetchPackage and fetchStoredPackage. */
+export interface FetchPackageOptions {
+  /** The package cache. */
+  home: string;
+  /** The checksum kcl.mod.lock pins, enforced on top of the package's own annotation. */
+  expectedSum?: string;
+  log?: (line: string) => void;
+  /** The trust policy's checks (registry packages only: see fetchStoredPackage). */
+  verify?: PackageVerifier;
+  onProgress?: PackageProgress;
+}
+
 /**
- * Fetches a package into the cache (`HOME/NAME_VERSION`, NAME and VERSION from its annotations, checked by
- * fullName) and verifies its checksum against the manifest's annotation and `expectedSum` (from a lock file)
- * before it is renamed into place. A cached copy whose checksum does not match is fetched again. Writers of
- * one entry take turns (withEntryLock); an interrupted download is resumed by the next run. With `verify`,
- * the manifest's signature is checked against the trust policy before any of its content is used.
+ * Fetches a package from a registry into the cache: see fetchStoredPackage. With `verify`, the manifest's
+ * signature is checked against the trust policy before any of its content is used.
  *
  * @throws {PackageError} when the artifact is not a KCL package, names a bad cache folder or its content does
  *   not match its checksum
@@ -212,54 +221,89 @@ export async function resolveTag(store: Store, tag?: string): Promise<string> {
 export async function fetchPackage(
   client: RegistryClient,
   location: PackageLocation,
-  options: {
-    home: string;
-    expectedSum?: string;
-    log?: (line: string) => void;
-    verify?: PackageVerifier;
-    onProgress?: PackageProgress;
-  },
+  options: FetchPackageOptions,
 ): Promise<CachedPackage> {
   const store = new Repository(client, location);
   const tag = await resolveTag(store, location.tag);
   const ref: Reference = { registry: location.registry, repository: location.repository, tag };
+  const fetched = await fetchStoredPackage(store, tag, {
+    ...options,
+    where: formatReference(ref),
+    fallbackName: location.repository.split("/").pop()!,
+    verify: options.verify && ((name, manifest) => options.verify!.verify({ name, ref, manifest })),
+  });
+  return { ...fetched, location: { ...location, tag } };
+}
+
+/** A package in the cache, fetched from any store. */
+export type StoredPackage = Omit<CachedPackage, "location">;
+
+/**
+ * Fetches the package tagged `tag` in `store` (a registry repository or an OCI layout) into the cache
+ * (`HOME/NAME_VERSION`, NAME and VERSION from its annotations, checked by fullName) and verifies its checksum
+ * against the manifest's annotation and `expectedSum` (from a lock file) before it is renamed into place. A
+ * cached copy whose checksum does not match is fetched again. Writers of one entry take turns
+ * (withEntryLock); an interrupted download is resumed by the next run. `verify` (a trust policy's check of
+ * the manifest) runs before any content is used; without it nothing is checked beyond the checksums, as for
+ * a package folder or archive.
+ *
+ * @param options `where` names the package in messages; `fallbackName` when it has no name annotation
+ * @throws {PackageError} when the artifact is not a KCL package, names a bad cache folder or its content does
+ *   not match its checksum
+ */
+export async function fetchStoredPackage(
+  store: Store,
+  tag: string,
+  options: Omit<FetchPackageOptions, "verify"> & {
+    where: string;
+    fallbackName: string;
+    verify?: (name: string, manifest: Descriptor) => Promise<string | undefined>;
+  },
+): Promise<StoredPackage> {
+  const { where, home } = options;
   const { manifest, descriptor } = await store.fetchManifest(tag);
-  if (isIndex(manifest)) {
-    throw new PackageError(
-      `Cannot pull package "${formatReference(ref)}": it is an index, not a KCL package`,
-    );
-  }
-  const layer =
-    manifest.layers.find((l) => l.mediaType === OCI_LAYER_TAR_GZIP || l.mediaType === OCI_LAYER_TAR) ??
-      (manifest.layers.length === 1 ? manifest.layers[0] : undefined);
-  if (!layer) {
-    throw new PackageError(`Cannot pull package "${formatReference(ref)}": it holds no package layer`);
-  }
+  const layer = packageLayer(manifest, where);
   const annotations = manifest.annotations ?? {};
-  const name = annotations[ANNOTATION_NAME] || location.repository.split("/").pop()!;
+  const name = annotations[ANNOTATION_NAME] || options.fallbackName;
   const version = annotations[ANNOTATION_VERSION] || tag;
-  const full = fullName(name, version, formatReference(ref));
-  const dir = entryDir(options.home, full);
+  const full = fullName(name, version, where);
+  const dir = entryDir(home, full);
   const annotated = annotations[ANNOTATION_SUM];
   const wanted = options.expectedSum ?? annotated;
-  const signedBy = await options.verify?.verify({ name, ref, manifest: descriptor });
-  const result = { name, version, tag, dir, location: { ...location, tag }, ...(signedBy && { signedBy }) };
+  const signedBy = await options.verify?.(name, descriptor);
+  const result = { name, version, tag, dir, ...(signedBy && { signedBy }) };
   const cached = await cachedSum(dir, wanted);
   if (cached !== undefined) return { ...result, sum: cached };
-  await sweepStale(options.home);
-  return await withEntryLock(options.home, full, async (work) => {
+  await sweepStale(home);
+  return await withEntryLock(home, full, async (work) => {
     const again = await cachedSum(dir, wanted);
     if (again !== undefined) return { ...result, sum: again };
     if (await isDir(dir)) {
       options.log?.(`Cached package "${dir}" does not match its checksum; fetching it again`);
     }
-    const fresh = await downloadVerified(store, formatReference(ref), layer, work, [
+    const fresh = await downloadVerified(store, where, layer, work, [
       [annotated, "its annotation"],
       [options.expectedSum, "kcl.mod.lock"],
     ], { onProgress: options.onProgress && ((bytes) => options.onProgress!(full, bytes, layer.size)) });
     await replaceEntry(dir, fresh.dir, work);
     return { ...result, sum: fresh.sum };
   });
+}
+
+/**
+ * The package layer of a manifest: its tar+gzip (or tar) layer, else its only layer.
+ *
+ * @throws {PackageError} for an index or a manifest without such a layer
+ */
+function packageLayer(manifest: Manifest, where: string): Descriptor {
+  if (isIndex(manifest)) {
+    throw new PackageError(`Cannot pull package "${where}": it is an index, not a KCL package`);
+  }
+  const layer =
+    manifest.layers.find((l) => l.mediaType === OCI_LAYER_TAR_GZIP || l.mediaType === OCI_LAYER_TAR) ??
+      (manifest.layers.length === 1 ? manifest.layers[0] : undefined);
+  if (!layer) throw new PackageError(`Cannot pull package "${where}": it holds no package layer`);
+  return layer;
 }
 
 /**

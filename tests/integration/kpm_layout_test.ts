@@ -32,6 +32,7 @@ async function setUp(home: { dir: string; env: Record<string, string> }) {
 }
 
 const json = (result: KpmResult) => JSON.parse(result.stdout);
+const exists = (path: string) => Deno.lstat(path).then(() => true, () => false);
 
 Deno.test("mod push writes a package to an OCI layout, as artifact push names it", async (t) => {
   await using home = await kpmHome();
@@ -86,6 +87,43 @@ Deno.test("mod push writes a package to an OCI layout, as artifact push names it
         assertEquals(result.code, 2, describe(result));
       });
     }
+  });
+
+  await t.step("mod pull takes it back out of the layout into DEST/NAME_VERSION", async () => {
+    const pulled = json(await ok(["mod", "pull", "oci-layout:layout:0.1.0", "out", "--json"]));
+    assertEquals(pulled, { name: "dep", version: "0.1.0", path: join(home.dir, "out", "dep_0.1.0") });
+    assertEquals(await Deno.readTextFile(join(pulled.path, "sub", "helper.k")), "helper = 2\n");
+    await ok(["mod", "pull", "--oci-layout", "layout", "--tag", "v2", "out2"]);
+    assertEquals(
+      await Deno.readTextFile(join(home.dir, "out2", "dep_0.1.0", "sub", "helper.k")),
+      "helper = 2\n",
+    );
+  });
+
+  await t.step("a layer changed in the layout is refused, and nothing reaches the cache", async () => {
+    await Deno.remove(join(home.env.KCL_PKG_PATH!, "dep_0.1.0"), { recursive: true });
+    const index = JSON.parse(await Deno.readTextFile(join(layout, "index.json")));
+    const manifestDigest: string = index.manifests[0].digest;
+    const manifest = JSON.parse(
+      await Deno.readTextFile(join(layout, "blobs", "sha256", manifestDigest.slice(7))),
+    );
+    const blob = join(layout, "blobs", "sha256", manifest.layers[0].digest.slice(7));
+    const bytes = await Deno.readFile(blob);
+    bytes[100] = bytes[100]! ^ 1;
+    await Deno.chmod(blob, 0o644);
+    await Deno.writeFile(blob, bytes);
+    const result = await kpm(["mod", "pull", "oci-layout:layout:0.1.0", "tampered"]);
+    assertEquals(result.code, 1, describe(result));
+    assertStringIncludes(result.stderr, "mismatch");
+    assert(!(await exists(join(home.env.KCL_PKG_PATH!, "dep_0.1.0"))), "not cached");
+    assert(!(await exists(join(home.dir, "tampered"))), "not pulled");
+    await ok(["mod", "push", "oci-layout:../layout", "--force"], dep);
+  });
+
+  await t.step("mod add refuses a layout (kcl.mod cannot name one)", async () => {
+    const result = await kpm(["mod", "add", "oci-layout:../layout:0.1.0"], dep);
+    assertEquals(result.code, 2, describe(result));
+    assertStringIncludes(result.stderr, "cannot name an OCI layout");
   });
 
   await t.step("--sign signs in the layout; artifact verify checks it", async () => {
