@@ -98,14 +98,7 @@ export async function unpackFolder(
       .pipeThrough(new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>)
       .pipeThrough(hashingStream(hasher));
     await extractTar(tar, root, { prefix, refuse, holder: "artifacts" });
-    if (options.tarDigest) {
-      const actual = hasher.digest();
-      if (actual !== options.tarDigest) {
-        throw new DigestError(
-          `Digest mismatch for the tar of layer "${title}": got "${actual}", expected "${options.tarDigest}"`,
-        );
-      }
-    }
+    if (options.tarDigest) hasher.verify({ digest: options.tarDigest }, `the tar of layer "${title}"`);
     const destination = join(out, prefix);
     await moveInto(join(root, prefix), destination, options.keepOldFiles ?? false);
     return destination;
