@@ -33,7 +33,7 @@ interface Counted {
   peak: number;
   /** Every push, to wait for those still running. */
   pushes: Promise<unknown>[];
-  /** Called as each push starts (after counting it). */
+  /** Called as each push starts (after counting it); what it throws fails that push. */
   onStart?: () => void;
 }
 
@@ -46,8 +46,9 @@ function counting(store: Store): Counted {
       return (...args: Parameters<Store["pushBlob"]>) => {
         counted.started++;
         counted.peak = Math.max(counted.peak, ++counted.active);
-        counted.onStart?.();
-        const push = tick().then(() => target.pushBlob(...args)).finally(() => counted.active--);
+        const push = tick().then(() => (counted.onStart?.(), target.pushBlob(...args))).finally(() =>
+          counted.active--
+        );
         counted.pushes.push(push);
         return push;
       };
@@ -121,6 +122,23 @@ Deno.test("aborting a copy's signal stops its queued transfers and rejects with 
     await Promise.allSettled(target.pushes);
     assertEquals(target.started, 1, "no queued transfer started after the abort");
     assertEquals(await target.store.tags(), []);
+  });
+});
+
+Deno.test("a failed transfer ends the copy: its queued transfers never start", async () => {
+  await withTemp(async (dir) => {
+    const { source, root } = await deepGraph(dir);
+    const target = counting(await openLayout(join(dir, "target"), { create: true }));
+    target.onStart = () => {
+      throw new Error("push refused");
+    };
+    await assertRejects(
+      () => copyGraph(source, target.store, root, { concurrency: 1 }),
+      Error,
+      "push refused",
+    );
+    await Promise.allSettled(target.pushes);
+    assertEquals(target.started, 1);
   });
 });
 

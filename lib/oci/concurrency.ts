@@ -90,24 +90,34 @@ export class Limiter {
   }
 
   /**
+   * A group of tasks that fail together: each runs in a slot of this limiter, and after the first failure
+   * the group's tasks not yet started are skipped (they reject). Tasks of other groups go on.
+   *
+   * @returns the group's `run`
+   */
+  group(): <T>(task: () => Promise<T>) => Promise<T> {
+    let failed = false;
+    return (task) =>
+      this.run(async () => {
+        if (failed) throw new Error("skipped after an earlier failure");
+        try {
+          return await task();
+        } catch (error) {
+          failed = true; // before the slot goes to the next task
+          throw error;
+        }
+      });
+  }
+
+  /**
    * Maps `items` through `fn`, each call in a slot, keeping the order of results. After the first failure the
    * calls not yet started are skipped; the map rejects with that failure.
    *
    * @example await limiter.map(files, (file) => upload(file))
    */
   async map<T, R>(items: readonly T[], fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-    let failed = false;
-    return await Promise.all(items.map((item, index) =>
-      this.run(async () => {
-        if (failed) throw new Error("skipped after an earlier failure");
-        try {
-          return await fn(item, index);
-        } catch (error) {
-          failed = true; // before the slot goes to the next task
-          throw error;
-        }
-      })
-    ));
+    const run = this.group();
+    return await Promise.all(items.map((item, index) => run(() => fn(item, index))));
   }
 }
 

@@ -11,7 +11,7 @@
 import type { Descriptor } from "./manifest.ts";
 import { isManifestMediaType, referencedDescriptors } from "./manifest.ts";
 import type { Store } from "./store.ts";
-import { type ConcurrencyOptions, type Limiter, operationLimiter } from "./concurrency.ts";
+import { type ConcurrencyOptions, operationLimiter } from "./concurrency.ts";
 import { attachedTags } from "./sign/cosign.ts";
 
 /** What happened to one node of the graph. */
@@ -38,6 +38,7 @@ export interface CopyResult {
 /**
  * Copies the graph rooted at `root` from `source` to `target`. At most `concurrency` requests run at once
  * over the whole graph (one limiter for the operation; only leaf requests take a slot, so no depth deadlocks).
+ * After the first failure no further request starts (those running finish).
  *
  * @param root the root manifest (or index) in the source, e.g. from `source.resolve("v1")`
  * @throws whatever the stores throw: RegistryError, LayoutError, DigestError on corrupt content; the signal's
@@ -63,7 +64,8 @@ class GraphCopy {
   #source: Store;
   #target: Store;
   #options: CopyOptions;
-  #limiter: Limiter;
+  /** Runs one request in a slot of the operation's limiter; after a failure the copy starts no more. */
+  #slot: <T>(task: () => Promise<T>) => Promise<T>;
   #nodes = new Map<string, Promise<void>>();
   #sourceTags?: Promise<Set<string>>;
 
@@ -71,7 +73,7 @@ class GraphCopy {
     this.#source = source;
     this.#target = target;
     this.#options = options;
-    this.#limiter = operationLimiter(options);
+    this.#slot = operationLimiter(options).group();
     this.result = { root, copied: 0, skipped: 0, referrers: [] };
   }
 
@@ -82,7 +84,7 @@ class GraphCopy {
     if (!running) {
       running = isManifestMediaType(descriptor.mediaType)
         ? this.#manifest(descriptor, tag)
-        : this.#limiter.run(() => this.#blob(descriptor));
+        : this.#slot(() => this.#blob(descriptor));
       this.#nodes.set(key, running);
     }
     return running;
@@ -104,7 +106,7 @@ class GraphCopy {
 
   /** A manifest: its children first, then itself; no slot is held while the children are copied. */
   async #manifest(descriptor: Descriptor, tag?: string): Promise<void> {
-    const slot = <T>(task: () => Promise<T>) => this.#limiter.run(task);
+    const slot = this.#slot;
     if (await slot(() => this.#target.exists(descriptor))) {
       if (tag !== undefined) await slot(() => this.#target.tag(descriptor, tag));
       this.#report(descriptor, "skipped");
