@@ -108,7 +108,9 @@ export class PartialFile {
     body: ReadableStream<Uint8Array>,
     options: { onProgress?: ProgressCallback; ahead?: number } = {},
   ): Promise<void> {
-    const file = this.#file ??= await Deno.open(this.path, { append: true });
+    // the handle `create` opened, or one of its own for this call (an upload session holds none between requests)
+    const own = this.#file ? undefined : await Deno.open(this.path, { append: true });
+    const file = this.#file ?? own!;
     const expected = this.#expected;
     // buffers no bigger than what is left to come, so that many small blobs do not each cost 9 MiB
     const room = expected?.size === undefined ? Infinity : Math.max(1, expected.size - this.size);
@@ -129,6 +131,7 @@ export class PartialFile {
         await writer.close();
       } finally {
         if (writer.failed) this.broken = true;
+        own?.close();
       }
     }
   }
@@ -173,7 +176,7 @@ export class PartialFile {
     await Deno.rename(this.path, destination);
   }
 
-  /** Closes the file; it stays on disk, and a later `append` opens it again. */
+  /** Closes the handle `create` opened; the file stays on disk, and a later `append` opens it again. */
   close(): void {
     this.#file?.close();
     this.#file = undefined;

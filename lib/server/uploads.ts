@@ -47,7 +47,7 @@ const MAX_BACKLOG_BYTES = 4 * WRITE_BATCH;
  * Streams `body` to the end of the session's file. Request bodies come in ~64 KiB pieces; reading never waits
  * for the disk unless it is 16 MiB ahead. When the body breaks off, what was read is still written, so size,
  * hash and file agree; when the disk fails, the file is marked broken. No file handle stays open between
- * requests.
+ * requests (a session cancelled meanwhile loses its file, and the request in flight finishes on its handle).
  */
 async function pump(
   session: UploadSession,
@@ -60,11 +60,7 @@ async function pump(
       onReceived(size - received);
       received = size;
     });
-  try {
-    await session.file.append(body, { onProgress, ahead: MAX_BACKLOG_BYTES });
-  } finally {
-    session.file.close();
-  }
+  await session.file.append(body, { onProgress, ahead: MAX_BACKLOG_BYTES });
 }
 
 /**
