@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { BatchWriter, BlobWriteError } from "../lib/oci/batch_writer.ts";
 import { DigestError, digestOf } from "../lib/oci/digest.ts";
 import { PartialFile, writeVerifiedFile } from "../lib/oci/partial_file.ts";
+import { forEachChunk } from "../lib/oci/read_chunks.ts";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { concat, randomBytes } from "./oci_fake.ts";
 
@@ -320,5 +321,25 @@ Deno.test("BatchWriter writes pieces in order, held, copied or whole, and report
       );
       assert(writer.failed);
     });
+  });
+});
+
+Deno.test("forEachChunk reads a byte stream into one reused buffer, or chunk by chunk when asked", async (t) => {
+  for (const [bufferSize, borrowed] of [[4096, true], [undefined, false]] as const) {
+    await t.step(bufferSize ? "BYOB into a reused buffer" : "chunk by chunk", async () => {
+      const seen: boolean[] = [];
+      const parts: Uint8Array[] = [];
+      await forEachChunk(chunked(content, 1000, true), bufferSize, (chunk, isBorrowed) => {
+        seen.push(isBorrowed);
+        parts.push(chunk.slice());
+      });
+      assertEquals(concat(parts), content);
+      assert(seen.every((value) => value === borrowed), `borrowed: ${seen}`);
+    });
+  }
+  await t.step("a stream that is not a byte stream is read chunk by chunk", async () => {
+    const seen: boolean[] = [];
+    await forEachChunk(chunked(content, 1000, false), 4096, (_, isBorrowed) => void seen.push(isBorrowed));
+    assert(seen.length > 0 && seen.every((value) => !value));
   });
 });

@@ -100,13 +100,14 @@ export class PartialFile {
    * stream fails, so that a resume starts where the file ends.
    *
    * @param options `onProgress` is told the file's size after each piece; `ahead`: the bytes of writes that may
-   *   wait for the disk before reading pauses (default one batch)
+   *   wait for the disk before reading pauses (default one batch); `chunked`: read chunk by chunk, never with a
+   *   BYOB reader (for a Deno.serve request body, see forEachChunk)
    * @throws {DigestError} as soon as the content grows past the expected size (the stream is cancelled)
    * @throws {BlobWriteError} when the disk refuses a write (the file is then `broken`)
    */
   async append(
     body: ReadableStream<Uint8Array>,
-    options: { onProgress?: ProgressCallback; ahead?: number } = {},
+    options: { onProgress?: ProgressCallback; ahead?: number; chunked?: boolean } = {},
   ): Promise<void> {
     // the handle `create` opened, or one of its own for this call (an upload session holds none between requests)
     const own = this.#file ? undefined : await Deno.open(this.path, { append: true });
@@ -120,12 +121,16 @@ export class PartialFile {
       ahead: options.ahead,
     });
     try {
-      await forEachChunk(body, Math.min(READ_SIZE, room), async (chunk, borrowed) => {
-        if (expected) this.#hasher.updateWithin(chunk, expected, this.what);
-        else this.#hasher.update(chunk);
-        await writer.add(chunk, borrowed);
-        options.onProgress?.(this.size);
-      });
+      await forEachChunk(
+        body,
+        options.chunked ? undefined : Math.min(READ_SIZE, room),
+        async (chunk, borrowed) => {
+          if (expected) this.#hasher.updateWithin(chunk, expected, this.what);
+          else this.#hasher.update(chunk);
+          await writer.add(chunk, borrowed);
+          options.onProgress?.(this.size);
+        },
+      );
     } finally {
       try {
         await writer.close();

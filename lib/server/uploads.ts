@@ -44,8 +44,9 @@ export interface UploadSession {
 const MAX_BACKLOG_BYTES = 4 * WRITE_BATCH;
 
 /**
- * Streams `body` to the end of the session's file. Request bodies come in ~64 KiB pieces; reading never waits
- * for the disk unless it is 16 MiB ahead. When the body breaks off, what was read is still written, so size,
+ * Streams `body` to the end of the session's file. Request bodies come in ~64 KiB pieces, read chunk by chunk
+ * (a BYOB reader would read the socket only on demand); reading never waits for the disk unless it is 16 MiB
+ * ahead. When the body breaks off, what was read is still written, so size,
  * hash and file agree; when the disk fails, the file is marked broken. No file handle stays open between
  * requests (a session cancelled meanwhile loses its file, and the request in flight finishes on its handle).
  */
@@ -60,7 +61,7 @@ async function pump(
       onReceived(size - received);
       received = size;
     });
-  await session.file.append(body, { onProgress, ahead: MAX_BACKLOG_BYTES });
+  await session.file.append(body, { onProgress, ahead: MAX_BACKLOG_BYTES, chunked: true });
 }
 
 /**
