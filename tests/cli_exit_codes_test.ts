@@ -179,3 +179,16 @@ Deno.test("registry login never prompts when stdin is not a terminal: exit 2 at 
     }
   });
 });
+
+Deno.test("after --, --help, -h, -v and --json belong to the compiler: kpm neither shows help nor changes its output", async () => {
+  await using home = await kpmHome();
+  // no kcl.mod here, so kpm run fails before it reaches a compiler: the failure is reported as kpm's own
+  const result = await runKpm(ENTRY, ["run", "--", "--help", "-h", "-v", "--json"], {
+    denoArgs: FLAGS,
+    cwd: home.dir,
+    env: home.env,
+  });
+  assertEquals(result.code, 1, describe(result));
+  assertEquals(result.stdout, "", `no help and no JSON document: ${describe(result)}`);
+  assertOneErrorLine(result, "kcl.mod");
+});

@@ -32,11 +32,25 @@ import { isLayoutArchive, unpackLayoutArchive } from "./layout_archive.ts";
 import type { RegistryClient } from "../oci/client.ts";
 import { ReferenceFormatError } from "../oci/reference.ts";
 import type { Store } from "../oci/store.ts";
-import type { CommandContext } from "./command.ts";
-import { asUsageError, flagOption, listOption, stringOption, UsageError } from "./command.ts";
+import {
+  asUsageError,
+  type CommandContext,
+  type OptionValues,
+  type Output,
+  output,
+  UsageError,
+} from "./command.ts";
+import type { TARGET_OPTIONS } from "./artifact_options.ts";
+import type { ARTIFACT_PULL_OPTIONS, ARTIFACT_PUSH_OPTIONS } from "./artifact_commands.ts";
 import { progress } from "./progress.ts";
 import { clientSettings, registryClient } from "./registry_context.ts";
 import { interruptSignal } from "./interrupt.ts";
+
+/**
+ * What the target helpers read of a command's options: those of TARGET_OPTIONS the command has (a package
+ * command naming a layout has only `--oci-layout`; the others are then not given).
+ */
+export type TargetContext = CommandContext & { options: Partial<OptionValues<typeof TARGET_OPTIONS>> };
 
 /** Parses `K=V` annotations; a malformed one is a usage error. */
 export function parseAnnotations(values: string[]): Record<string, string> {
@@ -50,20 +64,20 @@ export function parseAnnotations(values: string[]): Record<string, string> {
 
 /**
  * Parses a REF argument (`host/repo[:tag|@digest]` or `oci-layout:DIR[:tag|@digest]`); with `--oci-layout`
- * (or `layoutFlag`, e.g. copy's `--from-oci-layout`) REF is a layout folder, with `--oci-layout-path DIR` a tag
+ * (or `layout`, e.g. copy's `--from-oci-layout`) REF is a layout folder, with `--oci-layout-path DIR` a tag
  * or digest in that layout, as oras spells them.
  *
  * @throws {UsageError} for a malformed reference (exit status 2: it was typed on the command line)
  */
 export function parseTargetArg(
-  ctx: CommandContext,
+  ctx: TargetContext,
   value: string,
-  options: { multipleTags?: boolean; layoutFlag?: string } = {},
+  options: { multipleTags?: boolean; layout?: boolean } = {},
 ): Target {
-  const layoutPath = stringOption(ctx, "oci-layout-path");
+  const layoutPath = ctx.options["oci-layout-path"];
   const spelled = layoutPath !== undefined
     ? `${LAYOUT_PREFIX}${layoutPath}${isDigest(value) ? "@" : ":"}${value}`
-    : flagOption(ctx, options.layoutFlag ?? "oci-layout") && !value.startsWith(LAYOUT_PREFIX)
+    : (options.layout ?? ctx.options["oci-layout"]) && !value.startsWith(LAYOUT_PREFIX)
     ? `${LAYOUT_PREFIX}${value}`
     : value;
   return asUsageError(() => parseTarget(spelled, { cwd: ctx.cwd, multipleTags: options.multipleTags }), [
@@ -73,7 +87,7 @@ export function parseTargetArg(
 }
 
 /** One registry client per command, so that every store of a command (copy's source and target) shares tokens. */
-const clients = new WeakMap<CommandContext, Promise<RegistryClient>>();
+const clients = new WeakMap<TargetContext, Promise<RegistryClient>>();
 
 /**
  * Opens the store of a target; the registry client (with -u/-p/--identity-token when given) is made only for
@@ -81,7 +95,7 @@ const clients = new WeakMap<CommandContext, Promise<RegistryClient>>();
  *
  * @throws {UsageError} when a layout archive would be written
  */
-export async function targetStore(ctx: CommandContext, target: Target, create = false): Promise<Store> {
+export async function targetStore(ctx: TargetContext, target: Target, create = false): Promise<Store> {
   if (target.kind === "layout" && await isLayoutArchive(target.dir)) {
     if (create) {
       throw new UsageError(
@@ -94,7 +108,7 @@ export async function targetStore(ctx: CommandContext, target: Target, create = 
 }
 
 /** The command's one registry client, with the credential of -u/-p/--identity-token when given. */
-export function commandClient(ctx: CommandContext): Promise<RegistryClient> {
+export function commandClient(ctx: TargetContext): Promise<RegistryClient> {
   let client = clients.get(ctx);
   if (!client) {
     client = credentialOptions(ctx).then((credential) =>
@@ -106,8 +120,7 @@ export function commandClient(ctx: CommandContext): Promise<RegistryClient> {
 }
 
 /** Reads `--concurrency` (default 3, like oras). */
-export function concurrencyOption(ctx: CommandContext): number {
-  const value = stringOption(ctx, "concurrency");
+export function concurrencyOption(value: string | undefined): number {
   if (value === undefined) return 3;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) {
@@ -122,16 +135,22 @@ export function concurrencyOption(ctx: CommandContext): number {
  * @throws {UsageError} for a malformed K=V; {ArtifactError} for an unreadable file or a conflict
  */
 export async function annotationOptions(
-  ctx: CommandContext,
+  ctx: CommandContext & {
+    options: {
+      annotation: string[];
+      "annotation-file": string | undefined;
+      "disable-path-validation"?: boolean;
+    };
+  },
   files: FileSpec[],
 ): Promise<ArtifactAnnotations> {
-  const annotationFile = stringOption(ctx, "annotation-file");
+  const annotationFile = ctx.options["annotation-file"];
   const fromFile = annotationFile
     ? parseAnnotationFile(await readText(resolve(ctx.cwd, annotationFile), annotationFile), annotationFile)
     : undefined;
-  const disablePathValidation = flagOption(ctx, "disable-path-validation");
+  const disablePathValidation = ctx.options["disable-path-validation"] === true;
   const titles = files.map((f) => titleOf(f.path, { disablePathValidation }));
-  return mergeAnnotations(parseAnnotations(listOption(ctx, "annotation")), fromFile, titles);
+  return mergeAnnotations(parseAnnotations(ctx.options.annotation), fromFile, titles);
 }
 
 /** How a file's upload is reported, in oras's words. */
@@ -142,12 +161,12 @@ const OUTCOME_WORDS: Record<UploadOutcome, string> = {
 };
 
 /** Runs `kpm artifact push`. */
-export async function push(ctx: CommandContext): Promise<void> {
+export async function push(ctx: CommandContext<typeof ARTIFACT_PUSH_OPTIONS>): Promise<Output> {
   const target = parseTargetArg(ctx, ctx.args[0]!, { multipleTags: true });
   if (target.digest) throw new UsageError(`Cannot push to a digest "${ctx.args[0]}": name a tag`);
   const tags = target.tags.length ? target.tags : ["latest"];
   const files = ctx.args.slice(1).map(parseFileSpec);
-  const config = stringOption(ctx, "config");
+  const config = ctx.options.config;
   if (files.length === 0 && !config) throw new UsageError("Nothing to push: name at least one FILE[:TYPE]");
   const annotations = await annotationOptions(ctx, files);
   const store = await targetStore(ctx, target, true);
@@ -155,29 +174,34 @@ export async function push(ctx: CommandContext): Promise<void> {
   const outcomes: [string, UploadOutcome][] = [];
   const result = await pushToStore(store, files, {
     cwd: ctx.cwd,
-    artifactType: stringOption(ctx, "artifact-type"),
+    artifactType: ctx.options["artifact-type"],
     annotations: annotations.manifest,
     configAnnotations: annotations.config,
     fileAnnotations: annotations.files,
     config: config ? parseFileSpec(config) : undefined,
     tags,
-    concurrency: concurrencyOption(ctx),
+    concurrency: concurrencyOption(ctx.options.concurrency),
     signal: interruptSignal(),
-    disablePathValidation: flagOption(ctx, "disable-path-validation"),
+    disablePathValidation: ctx.options["disable-path-validation"],
     onProgress: bar.update,
     onOutcome: (title, outcome) => outcomes.push([title, outcome]),
   }).finally(bar.done);
-  const exportTo = stringOption(ctx, "export-manifest");
+  const exportTo = ctx.options["export-manifest"];
   if (exportTo !== undefined) await writeFileAtomic(resolve(ctx.cwd, exportTo), result.manifestBytes);
-  const pushed = formatTarget({ ...target, tags });
-  if (ctx.global.json) {
-    ctx.json({ reference: pushed, tags, ...result.manifest, layers: result.layers });
-    return;
-  }
   // oras's states: a blob the registry had is reported as existing, not uploaded
   for (const [title, outcome] of outcomes) ctx.log(`${OUTCOME_WORDS[outcome].padEnd(9)} ${title}`);
-  ctx.out(`Pushed ${pushed}`);
-  ctx.out(`Digest: ${result.manifest.digest}`);
+  const value = {
+    reference: formatTarget({ ...target, tags }),
+    tags,
+    ...result.manifest,
+    layers: result.layers,
+  };
+  return output(value, pushedText);
+}
+
+/** The human form of a push: what was pushed and its digest. */
+export function pushedText(value: { reference: string; digest: string }): string[] {
+  return [`Pushed ${value.reference}`, `Digest: ${value.digest}`];
 }
 
 async function readText(path: string, name: string): Promise<string> {
@@ -189,53 +213,48 @@ async function readText(path: string, name: string): Promise<string> {
 }
 
 /** Runs `kpm artifact pull` (with --include-subject, then the manifests it refers to, into the same folder). */
-export async function pull(ctx: CommandContext): Promise<void> {
+export async function pull(ctx: CommandContext<typeof ARTIFACT_PULL_OPTIONS>): Promise<Output> {
   const target = parseTargetArg(ctx, ctx.args[0]!);
   const store = await targetStore(ctx, target);
-  const platform = platformOption(ctx);
+  const platform = platformOption(ctx.options.platform);
+  const { options } = ctx;
   const bar = progress(ctx, "Pulling");
   const results: PullResult[] = [];
   try {
     let reference: string | undefined = targetReference(target, "latest")!;
     while (reference !== undefined) {
       const result: PullResult = await pullFromStore(store, reference, {
-        outDir: resolve(ctx.cwd, stringOption(ctx, "output") ?? "."),
-        mediaTypes: flagOption(ctx, "allow-all") ? [] : listOption(ctx, "media-type"),
-        keepOldFiles: flagOption(ctx, "keep-old-files"),
-        allowPathTraversal: flagOption(ctx, "allow-path-traversal"),
-        concurrency: concurrencyOption(ctx),
+        outDir: resolve(ctx.cwd, options.output ?? "."),
+        mediaTypes: options["allow-all"] ? [] : options["media-type"],
+        keepOldFiles: options["keep-old-files"],
+        allowPathTraversal: options["allow-path-traversal"],
+        concurrency: concurrencyOption(options.concurrency),
         signal: interruptSignal(),
         platform,
         onProgress: bar.update,
       });
       results.push(result);
-      const next = flagOption(ctx, "include-subject") ? result.subject?.digest : undefined;
+      const next = options["include-subject"] ? result.subject?.digest : undefined;
       reference = next && !results.some((r) => r.manifest.digest === next) ? next : undefined;
     }
   } finally {
     bar.done();
   }
-  const pulled = formatTarget(target);
-  const [result, ...subjects] = results;
-  if (ctx.global.json) {
-    const describe = (r: PullResult) => ({
-      ...r.manifest,
-      files: r.files.map((f) => ({ path: f.path, ...f.descriptor })),
-      skipped: r.skipped,
-    });
-    ctx.json({ reference: pulled, ...describe(result!), subjects: subjects.map(describe) });
-    return;
-  }
   for (const r of results) {
     for (const layer of r.skipped) ctx.log(`Skipped layer ${layer.digest} (no title)`);
     for (const file of r.files) ctx.log(`Downloaded ${file.path}`);
   }
-  ctx.out(`Pulled ${pulled}`);
-  ctx.out(`Digest: ${result!.manifest.digest}`);
+  const [result, ...subjects] = results;
+  const describe = (r: PullResult) => ({
+    ...r.manifest,
+    files: r.files.map((f) => ({ path: f.path, ...f.descriptor })),
+    skipped: r.skipped,
+  });
+  const value = { reference: formatTarget(target), ...describe(result!), subjects: subjects.map(describe) };
+  return output(value, (v) => [`Pulled ${v.reference}`, `Digest: ${v.digest}`]);
 }
 
 /** Reads `--platform OS/ARCH[/VARIANT]`; a malformed one is a usage error. */
-export function platformOption(ctx: CommandContext): PlatformSpec | undefined {
-  const value = stringOption(ctx, "platform");
+export function platformOption(value: string | undefined): PlatformSpec | undefined {
   return value === undefined ? undefined : asUsageError(() => parsePlatform(value), [ArtifactError]);
 }

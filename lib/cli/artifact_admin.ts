@@ -10,8 +10,14 @@ import { copyGraph } from "../oci/copy.ts";
 import { ArtifactError } from "../artifact/files.ts";
 import { formatTarget, targetReference } from "../artifact/target.ts";
 import { isValidTag } from "../oci/reference.ts";
-import type { CommandContext } from "./command.ts";
-import { flagOption, stringOption, UsageError } from "./command.ts";
+import { type CommandContext, type CommandResult, type Output, output, UsageError } from "./command.ts";
+import type {
+  ARTIFACT_BLOB_OPTIONS,
+  ARTIFACT_COPY_OPTIONS,
+  ARTIFACT_MANIFEST_OPTIONS,
+  ARTIFACT_TAG_OPTIONS,
+  ARTIFACT_TAGS_OPTIONS,
+} from "./artifact_commands.ts";
 import { concurrencyOption, parseTargetArg, platformOption, targetStore } from "./artifact.ts";
 import { selectManifest } from "../artifact/platform.ts";
 import { isIndex } from "../oci/manifest.ts";
@@ -19,37 +25,36 @@ import { writeFileAtomic } from "../oci/atomic_file.ts";
 import { interruptSignal } from "./interrupt.ts";
 
 /** Runs `kpm artifact copy`. */
-export async function copy(ctx: CommandContext): Promise<void> {
-  const source = parseTargetArg(ctx, ctx.args[0]!, { layoutFlag: "from-oci-layout" });
-  const destination = parseTargetArg(ctx, ctx.args[1]!, { multipleTags: true, layoutFlag: "to-oci-layout" });
+export async function copy(ctx: CommandContext<typeof ARTIFACT_COPY_OPTIONS>): Promise<Output> {
+  const source = parseTargetArg(ctx, ctx.args[0]!, { layout: ctx.options["from-oci-layout"] });
+  const destination = parseTargetArg(ctx, ctx.args[1]!, {
+    multipleTags: true,
+    layout: ctx.options["to-oci-layout"],
+  });
   const sourceStore = await targetStore(ctx, source);
   const targetStoreOpened = await targetStore(ctx, destination, true);
   const root = await sourceStore.resolve(targetReference(source, "latest")!);
   const tags = destination.tags.length ? destination.tags : source.digest ? [] : [source.tags[0] ?? "latest"];
   const result = await copyGraph(sourceStore, targetStoreOpened, root, {
     tags,
-    referrers: flagOption(ctx, "recursive"),
-    concurrency: concurrencyOption(ctx),
+    referrers: ctx.options.recursive,
+    concurrency: concurrencyOption(ctx.options.concurrency),
     signal: interruptSignal(),
   });
-  if (ctx.global.json) {
-    ctx.json({
-      source: formatTarget(source),
-      destination: formatTarget({ ...destination, tags }),
-      ...root,
-      copied: result.copied,
-      skipped: result.skipped,
-      referrers: result.referrers,
-    });
-    return;
-  }
   ctx.log(`Copied ${result.copied} and skipped ${result.skipped} existing blob(s) and manifest(s)`);
-  ctx.out(`Copied ${formatTarget(source)} => ${formatTarget({ ...destination, tags })}`);
-  ctx.out(`Digest: ${root.digest}`);
+  const value = {
+    source: formatTarget(source),
+    destination: formatTarget({ ...destination, tags }),
+    ...root,
+    copied: result.copied,
+    skipped: result.skipped,
+    referrers: result.referrers,
+  };
+  return output(value, (v) => [`Copied ${v.source} => ${v.destination}`, `Digest: ${v.digest}`]);
 }
 
 /** Runs `kpm artifact tag`. */
-export async function tag(ctx: CommandContext): Promise<void> {
+export async function tag(ctx: CommandContext<typeof ARTIFACT_TAG_OPTIONS>): Promise<Output> {
   const target = parseTargetArg(ctx, ctx.args[0]!);
   const store = await targetStore(ctx, target);
   const descriptor = await store.resolve(targetReference(target, "latest")!);
@@ -62,21 +67,18 @@ export async function tag(ctx: CommandContext): Promise<void> {
   for (const name of tags) {
     await store.tag(descriptor, name);
   }
-  if (ctx.global.json) {
-    ctx.json({ reference: formatTarget(target), ...descriptor, tags });
-    return;
-  }
-  for (const name of tags) ctx.out(`Tagged ${name}`);
-  ctx.out(`Digest: ${descriptor.digest}`);
+  return output(
+    { reference: formatTarget(target), ...descriptor, tags },
+    (v) => [...v.tags.map((name) => `Tagged ${name}`), `Digest: ${v.digest}`],
+  );
 }
 
 /** Runs `kpm artifact tags` (and `repo tags`; `--last T`: only the tags after T, as oras pages them). */
-export async function tags(ctx: CommandContext): Promise<void> {
+export async function tags(ctx: CommandContext<typeof ARTIFACT_TAGS_OPTIONS>): Promise<Output> {
   const target = parseTargetArg(ctx, ctx.args[0]!);
   const store = await targetStore(ctx, target);
-  const list = after(await store.tags(), stringOption(ctx, "last"));
-  if (ctx.global.json) ctx.json({ repository: store.name, tags: list });
-  else for (const name of list) ctx.out(name);
+  const list = after(await store.tags(), ctx.options.last);
+  return output({ repository: store.name, tags: list }, (v) => v.tags);
 }
 
 /** The names after `last` in sorted order (all of them without `last`), as `--last` pages lists. */
@@ -85,39 +87,39 @@ export function after(names: string[], last: string | undefined): string[] {
 }
 
 /** Runs `kpm artifact manifest [fetch]`: the manifest's bytes (or descriptor) on stdout or into `-o FILE`. */
-export async function manifest(ctx: CommandContext): Promise<void> {
+export async function manifest(ctx: CommandContext<typeof ARTIFACT_MANIFEST_OPTIONS>): Promise<Output> {
   const target = parseTargetArg(ctx, ctx.args[0]!);
   const store = await targetStore(ctx, target);
   let fetched = await store.fetchManifest(targetReference(target, "latest")!);
-  const platform = platformOption(ctx);
+  const platform = platformOption(ctx.options.platform);
   if (platform && isIndex(fetched.manifest)) {
     fetched = await store.fetchManifest(selectManifest(fetched.manifest, formatTarget(target), platform));
   }
-  if (ctx.global.json) {
-    ctx.json({ descriptor: fetched.descriptor, manifest: fetched.manifest });
-    return;
-  }
-  const text = flagOption(ctx, "descriptor")
-    ? `${JSON.stringify(fetched.descriptor, null, flagOption(ctx, "pretty") ? 2 : undefined)}\n`
-    : flagOption(ctx, "pretty")
-    ? `${JSON.stringify(fetched.manifest, null, 2)}\n`
-    : new TextDecoder().decode(fetched.bytes);
-  const output = stringOption(ctx, "output");
-  if (output === undefined || output === "-") ctx.write(text);
-  else await writeFileAtomic(resolve(ctx.cwd, output), text);
+  const { descriptor, pretty, output: file } = ctx.options;
+  // as the registry sent it, unless --descriptor or --pretty asks for JSON of kpm's
+  const bytes = descriptor || pretty
+    ? new TextEncoder().encode(
+      `${JSON.stringify(descriptor ? fetched.descriptor : fetched.manifest, null, pretty ? 2 : undefined)}\n`,
+    )
+    : fetched.bytes;
+  const toStdout = file === undefined || file === "-";
+  if (!toStdout) await writeFileAtomic(resolve(ctx.cwd, file), bytes);
+  return output(
+    { descriptor: fetched.descriptor, manifest: fetched.manifest },
+    () => toStdout ? bytes : [],
+  );
 }
 
 /** Runs `kpm artifact blob [fetch]`: a blob, verified, into `-o FILE` or onto stdout with `-o -`. */
-export async function blob(ctx: CommandContext): Promise<void> {
+export async function blob(ctx: CommandContext<typeof ARTIFACT_BLOB_OPTIONS>): Promise<CommandResult> {
   const target = parseTargetArg(ctx, ctx.args[0]!);
   if (!target.digest) {
     throw new UsageError(
       `Usage: kpm artifact blob fetch REF@DIGEST -o FILE|- (no digest in "${ctx.args[0]}")`,
     );
   }
-  const output = stringOption(ctx, "output");
-  const describeOnly = flagOption(ctx, "descriptor");
-  if (!output && !describeOnly) {
+  const { output: file, descriptor: describeOnly } = ctx.options;
+  if (!file && !describeOnly) {
     throw new UsageError(
       "Usage: kpm artifact blob fetch REF@DIGEST -o FILE|- (-o or --descriptor is required)",
     );
@@ -127,18 +129,10 @@ export async function blob(ctx: CommandContext): Promise<void> {
   if (!descriptor) {
     throw new ArtifactError(`Cannot fetch blob "${target.digest}" from "${store.name}": not found`);
   }
-  if (describeOnly && !output) {
-    if (ctx.global.json) ctx.json(descriptor);
-    else ctx.write(`${JSON.stringify(descriptor)}\n`);
-    return;
-  }
-  if (output === "-") {
-    // verified as it streams: a mismatch ends the stream with an error (and exit status 1)
-    for await (const chunk of await store.fetchBlob(descriptor)) ctx.write(chunk);
-    return;
-  }
-  const path = resolve(ctx.cwd, output!);
+  if (describeOnly && !file) return output(descriptor, (v) => [JSON.stringify(v)]);
+  // verified as it streams: a mismatch ends the stream with an error (and exit status 1)
+  if (file === "-") return { stream: await store.fetchBlob(descriptor) };
+  const path = resolve(ctx.cwd, file!);
   await store.downloadBlob(descriptor, path);
-  if (ctx.global.json) ctx.json({ path, ...descriptor });
-  else ctx.out(`Downloaded ${target.digest} to ${path}`);
+  return output({ path, ...descriptor }, (v) => [`Downloaded ${v.digest} to ${v.path}`]);
 }

@@ -13,14 +13,30 @@ import { digestOf } from "../oci/digest.ts";
 import { isIndex, parseManifest } from "../oci/manifest.ts";
 import { isValidHost } from "../oci/reference.ts";
 import { Registry, Repository } from "../oci/repository.ts";
-import type { CommandContext } from "./command.ts";
-import { flagOption, stringOption, UsageError } from "./command.ts";
-import { commandClient, parseTargetArg, platformOption, targetStore } from "./artifact.ts";
+import { type CommandContext, type Output, output, UsageError } from "./command.ts";
+import type {
+  BLOB_PUSH_OPTIONS,
+  DELETE_OPTIONS,
+  MANIFEST_PUSH_OPTIONS,
+  REPO_LIST_OPTIONS,
+  RESOLVE_OPTIONS,
+} from "./oras_commands.ts";
+import {
+  commandClient,
+  parseTargetArg,
+  platformOption,
+  pushedText,
+  type TargetContext,
+  targetStore,
+} from "./artifact.ts";
 import { after } from "./artifact_admin.ts";
 import { prompt } from "./prompt.ts";
 
-/** The registry repository of a target; deleting is a registry operation. */
-async function registryTarget(ctx: CommandContext, target: Target, what: string): Promise<Repository> {
+/** What `manifest delete` and `blob delete` receive. */
+type DeleteContext = CommandContext<typeof DELETE_OPTIONS>;
+
+/** The registry store of a target; deleting is a registry operation. */
+async function registryTarget(ctx: TargetContext, target: Target, what: string): Promise<Repository> {
   const store = await targetStore(ctx, target);
   if (!(store instanceof Repository)) {
     throw new UsageError(`Cannot ${what} in an OCI layout: kpm deletes only from registries`);
@@ -29,8 +45,8 @@ async function registryTarget(ctx: CommandContext, target: Target, what: string)
 }
 
 /** Asks before deleting unless -f; without a terminal, -f is required. */
-async function confirmDelete(ctx: CommandContext, what: string): Promise<void> {
-  if (flagOption(ctx, "force")) return;
+async function confirmDelete(ctx: DeleteContext, what: string): Promise<void> {
+  if (ctx.options.force) return;
   if (!ctx.stdinIsTerminal) throw new UsageError(`Refusing to delete ${what} without asking: add -f`);
   const answer = await prompt(ctx, `Are you sure you want to delete ${what}? [y/N] `);
   if (!/^y(es)?$/i.test(answer.trim())) throw new UsageError("Deletion cancelled");
@@ -47,21 +63,23 @@ async function readInput(ctx: CommandContext, file: string): Promise<Uint8Array>
 }
 
 /** Runs `kpm artifact manifest delete`. */
-export async function manifestDelete(ctx: CommandContext): Promise<void> {
+export async function manifestDelete(ctx: DeleteContext): Promise<Output> {
   const target = parseTargetArg(ctx, ctx.args[0]!);
   const store = await registryTarget(ctx, target, "delete a manifest");
   const descriptor = await store.resolve(targetReference(target, "latest")!);
   await confirmDelete(ctx, `the manifest "${formatTarget(target)}" (${descriptor.digest})`);
   await store.manifests.delete(descriptor.digest);
-  if (ctx.global.json) ctx.json({ reference: formatTarget(target), deleted: descriptor });
-  else ctx.out(`Deleted ${store.name}@${descriptor.digest}`);
+  return output(
+    { reference: formatTarget(target), deleted: descriptor },
+    (v) => [`Deleted ${store.name}@${v.deleted.digest}`],
+  );
 }
 
 /** Runs `kpm artifact manifest push`: a manifest file as it is, under each tag given (or by digest). */
-export async function manifestPush(ctx: CommandContext): Promise<void> {
+export async function manifestPush(ctx: CommandContext<typeof MANIFEST_PUSH_OPTIONS>): Promise<Output> {
   const target = parseTargetArg(ctx, ctx.args[0]!, { multipleTags: true });
   const bytes = await readInput(ctx, ctx.args[1]!);
-  let mediaType = stringOption(ctx, "media-type");
+  let mediaType = ctx.options["media-type"];
   if (mediaType === undefined) {
     try {
       mediaType = JSON.parse(new TextDecoder().decode(bytes)).mediaType;
@@ -80,15 +98,11 @@ export async function manifestPush(ctx: CommandContext): Promise<void> {
   const tags = target.tags.length ? target.tags : [undefined];
   let pushed;
   for (const tag of tags) pushed = await store.pushManifest(bytes, mediaType, { tag });
-  if (ctx.global.json) ctx.json({ reference: formatTarget(target), ...pushed });
-  else {
-    ctx.out(`Pushed ${formatTarget(target)}`);
-    ctx.out(`Digest: ${pushed!.digest}`);
-  }
+  return output({ reference: formatTarget(target), ...pushed! }, pushedText);
 }
 
 /** Runs `kpm artifact blob delete`. */
-export async function blobDelete(ctx: CommandContext): Promise<void> {
+export async function blobDelete(ctx: DeleteContext): Promise<Output> {
   const target = parseTargetArg(ctx, ctx.args[0]!);
   if (!target.digest) {
     throw new UsageError(`Usage: kpm artifact blob delete REF@DIGEST (no digest in "${ctx.args[0]}")`);
@@ -96,16 +110,18 @@ export async function blobDelete(ctx: CommandContext): Promise<void> {
   const store = await registryTarget(ctx, target, "delete a blob");
   await confirmDelete(ctx, `the blob "${store.name}@${target.digest}"`);
   await store.blobs.delete(target.digest);
-  if (ctx.global.json) ctx.json({ reference: formatTarget(target), deleted: target.digest });
-  else ctx.out(`Deleted ${store.name}@${target.digest}`);
+  return output(
+    { reference: formatTarget(target), deleted: target.digest },
+    (v) => [`Deleted ${store.name}@${v.deleted}`],
+  );
 }
 
 /** Runs `kpm artifact blob push`: a file (or stdin) as a blob; prints its descriptor with --json. */
-export async function blobPush(ctx: CommandContext): Promise<void> {
+export async function blobPush(ctx: CommandContext<typeof BLOB_PUSH_OPTIONS>): Promise<Output> {
   const target = parseTargetArg(ctx, ctx.args[0]!);
   const bytes = await readInput(ctx, ctx.args[1]!);
   const descriptor = {
-    mediaType: stringOption(ctx, "media-type") ?? "application/octet-stream",
+    mediaType: ctx.options["media-type"] ?? "application/octet-stream",
     digest: digestOf(bytes),
     size: bytes.byteLength,
   };
@@ -114,16 +130,12 @@ export async function blobPush(ctx: CommandContext): Promise<void> {
   }
   const store = await targetStore(ctx, target, true);
   const outcome = await store.pushBlob(descriptor, bytes);
-  if (ctx.global.json) ctx.json(descriptor);
-  else {
-    ctx.log(`${outcome === "exists" ? "Exists" : "Uploaded"} ${descriptor.digest}`);
-    ctx.out(`Pushed ${store.name}@${descriptor.digest}`);
-    ctx.out(`Digest: ${descriptor.digest}`);
-  }
+  ctx.log(`${outcome === "exists" ? "Exists" : "Uploaded"} ${descriptor.digest}`);
+  return output(descriptor, (v) => pushedText({ reference: `${store.name}@${v.digest}`, digest: v.digest }));
 }
 
 /** Runs `kpm artifact repo ls REGISTRY[/NAMESPACE]`: the catalog, under a namespace if given. */
-export async function repoList(ctx: CommandContext): Promise<void> {
+export async function repoList(ctx: CommandContext<typeof REPO_LIST_OPTIONS>): Promise<Output> {
   const [registry, ...rest] = ctx.args[0]!.replace(/\/+$/, "").split("/");
   if (!registry || !isValidHost(registry)) {
     throw new UsageError(`Invalid registry "${ctx.args[0]}": expected HOST[:PORT][/NAMESPACE]`);
@@ -133,21 +145,20 @@ export async function repoList(ctx: CommandContext): Promise<void> {
   const inside = namespace
     ? all.filter((r) => r.startsWith(`${namespace}/`)).map((r) => r.slice(namespace.length + 1))
     : all;
-  const list = after(inside, stringOption(ctx, "last"));
-  if (ctx.global.json) ctx.json({ registry, namespace, repositories: list });
-  else for (const name of list) ctx.out(name);
+  const list = after(inside, ctx.options.last);
+  return output({ registry, namespace, repositories: list }, (v) => v.repositories);
 }
 
 /** Runs `kpm artifact resolve`: the digest of a tag (of the platform's manifest for an index). */
-export async function resolve(ctx: CommandContext): Promise<void> {
+export async function resolve(ctx: CommandContext<typeof RESOLVE_OPTIONS>): Promise<Output> {
   const target = parseTargetArg(ctx, ctx.args[0]!);
   const store = await targetStore(ctx, target);
   let descriptor = await store.resolve(targetReference(target, "latest")!);
-  const platform = platformOption(ctx);
+  const platform = platformOption(ctx.options.platform);
   if (platform) {
     const { manifest } = await store.fetchManifest(descriptor);
     if (isIndex(manifest)) descriptor = selectManifest(manifest, formatTarget(target), platform);
   }
-  if (ctx.global.json) ctx.json(descriptor);
-  else ctx.out(flagOption(ctx, "full-reference") ? `${store.name}@${descriptor.digest}` : descriptor.digest);
+  const full = ctx.options["full-reference"];
+  return output(descriptor, (v) => [full ? `${store.name}@${v.digest}` : v.digest]);
 }

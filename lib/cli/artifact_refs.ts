@@ -11,8 +11,8 @@ import { pushToStore } from "../artifact/push.ts";
 import { formatTarget, type Target, targetReference } from "../artifact/target.ts";
 import type { Descriptor } from "../oci/manifest.ts";
 import type { Store } from "../oci/store.ts";
-import type { CommandContext } from "./command.ts";
-import { stringOption, UsageError } from "./command.ts";
+import { type CommandContext, type Output, output, UsageError } from "./command.ts";
+import type { ARTIFACT_ATTACH_OPTIONS, ARTIFACT_DISCOVER_OPTIONS } from "./artifact_commands.ts";
 import { annotationOptions, concurrencyOption, parseTargetArg, targetStore } from "./artifact.ts";
 import { progress } from "./progress.ts";
 import { interruptSignal } from "./interrupt.ts";
@@ -23,9 +23,9 @@ function pinned(target: Target, digest: string): string {
 }
 
 /** Runs `kpm artifact attach`. */
-export async function attach(ctx: CommandContext): Promise<void> {
+export async function attach(ctx: CommandContext<typeof ARTIFACT_ATTACH_OPTIONS>): Promise<Output> {
   const target = parseTargetArg(ctx, ctx.args[0]!);
-  const artifactType = stringOption(ctx, "artifact-type");
+  const artifactType = ctx.options["artifact-type"];
   if (!artifactType) {
     throw new UsageError(
       "Usage: kpm artifact attach --artifact-type T REF FILE… (--artifact-type is required)",
@@ -46,22 +46,18 @@ export async function attach(ctx: CommandContext): Promise<void> {
     configAnnotations: annotations.config,
     fileAnnotations: annotations.files,
     subject,
-    concurrency: concurrencyOption(ctx),
+    concurrency: concurrencyOption(ctx.options.concurrency),
     signal: interruptSignal(),
     onProgress: bar.update,
   }).finally(bar.done);
-  if (ctx.global.json) {
-    ctx.json({
-      reference: formatTarget(target),
-      subject,
-      ...result.manifest,
-      artifactType,
-      layers: result.layers,
-    });
-    return;
-  }
-  ctx.out(`Attached to ${pinned(target, subject.digest)}`);
-  ctx.out(`Digest: ${result.manifest.digest}`);
+  const value = {
+    reference: formatTarget(target),
+    subject,
+    ...result.manifest,
+    artifactType,
+    layers: result.layers,
+  };
+  return output(value, (v) => [`Attached to ${pinned(target, v.subject.digest)}`, `Digest: ${v.digest}`]);
 }
 
 /** A referrer and, as far as --depth goes, its own referrers. */
@@ -84,21 +80,23 @@ async function referrerTree(
   })));
 }
 
-/** Prints referrers as oras's tree: the type, then the digest, then the referrers of that one. */
-function printTree(ctx: CommandContext, nodes: ReferrerNode[], indent: string): void {
-  nodes.forEach((node, i) => {
+/** Referrers as oras's tree: the type, then the digest, then the referrers of that one. */
+function treeLines(nodes: ReferrerNode[], indent: string): string[] {
+  return nodes.flatMap((node, i) => {
     const last = i === nodes.length - 1;
-    ctx.out(`${indent}${last ? "└──" : "├──"} ${node.artifactType ?? node.mediaType}`);
     const inner = `${indent}${last ? "    " : "│   "}`;
-    ctx.out(`${inner}└── ${node.digest}`);
-    printTree(ctx, node.referrers, `${inner}    `);
+    return [
+      `${indent}${last ? "└──" : "├──"} ${node.artifactType ?? node.mediaType}`,
+      `${inner}└── ${node.digest}`,
+      ...treeLines(node.referrers, `${inner}    `),
+    ];
   });
 }
 
 /** Runs `kpm artifact discover`: every level of referrers, as a tree (`--depth N` to stop earlier). */
-export async function discover(ctx: CommandContext): Promise<void> {
+export async function discover(ctx: CommandContext<typeof ARTIFACT_DISCOVER_OPTIONS>): Promise<Output> {
   const target = parseTargetArg(ctx, ctx.args[0]!);
-  const depthText = stringOption(ctx, "depth");
+  const depthText = ctx.options.depth;
   const depth = depthText === undefined ? Infinity : Number(depthText);
   if (!(depth >= 1) || (depth !== Infinity && !Number.isInteger(depth))) {
     throw new UsageError(`Invalid --depth "${depthText}": expected a whole number of 1 or more`);
@@ -106,14 +104,12 @@ export async function discover(ctx: CommandContext): Promise<void> {
   const store = await targetStore(ctx, target);
   const subject = await store.resolve(targetReference(target, "latest")!);
   const tree = await referrerTree(store, subject, {
-    artifactType: stringOption(ctx, "artifact-type"),
+    artifactType: ctx.options["artifact-type"],
     depth,
     seen: new Set(),
   });
-  if (ctx.global.json) {
-    ctx.json({ subject, manifests: tree });
-    return;
-  }
-  ctx.out(pinned(target, subject.digest));
-  printTree(ctx, tree, "");
+  return output(
+    { subject, manifests: tree },
+    (v) => [pinned(target, v.subject.digest), ...treeLines(v.manifests, "")],
+  );
 }

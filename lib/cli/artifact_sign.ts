@@ -13,8 +13,12 @@ import { writeFileAtomic } from "../oci/atomic_file.ts";
 import { signManifest, verifyManifest } from "../oci/sign/cosign.ts";
 import { generateKeyPair, readPrivateKey, readPublicKey } from "../oci/sign/keys.ts";
 import { SignatureError } from "../oci/sign/signature_error.ts";
-import type { CommandContext } from "./command.ts";
-import { listOption, stringOption, UsageError } from "./command.ts";
+import { type CommandContext, type Output, output, UsageError } from "./command.ts";
+import type {
+  ARTIFACT_KEYGEN_OPTIONS,
+  ARTIFACT_SIGN_OPTIONS,
+  ARTIFACT_VERIFY_OPTIONS,
+} from "./artifact_commands.ts";
 import { parseTargetArg, targetStore } from "./artifact.ts";
 import { prompt } from "./prompt.ts";
 
@@ -52,36 +56,33 @@ export async function signingKey(ctx: CommandContext, path: string): Promise<Cry
   return await readPrivateKey(pem, await signingPassword(ctx, false), path);
 }
 
-function requiredKeys(ctx: CommandContext, usage: string): string[] {
-  const value = ctx.values.key;
-  const keys = Array.isArray(value) ? listOption(ctx, "key") : [stringOption(ctx, "key")].filter((k) => k);
+/** The `--key` values, one or more. @throws {UsageError} when there is none */
+function requiredKeys(key: string | string[] | undefined, usage: string): string[] {
+  const keys = [key ?? []].flat().filter((k) => k);
   if (keys.length === 0) throw new UsageError(`Usage: kpm ${usage} (--key is required)`);
-  return keys as string[];
+  return keys;
 }
 
 /** Runs `kpm artifact sign`. */
-export async function sign(ctx: CommandContext): Promise<void> {
-  const [keyPath] = requiredKeys(ctx, "artifact sign REF --key cosign.key");
+export async function sign(ctx: CommandContext<typeof ARTIFACT_SIGN_OPTIONS>): Promise<Output> {
+  const [keyPath] = requiredKeys(ctx.options.key, "artifact sign REF --key cosign.key");
   const target = parseTargetArg(ctx, ctx.args[0]!);
   const key = await signingKey(ctx, keyPath!);
   const store = await targetStore(ctx, target);
   const subject = await store.resolve(targetReference(target, "latest")!);
   if (!target.digest) ctx.log(`note: signing "${formatTarget(target)}" as its digest "${subject.digest}"`);
   const result = await signManifest(store, subject, key);
-  if (ctx.global.json) {
-    ctx.json({ subject, ...result });
-    return;
-  }
-  ctx.out(`${result.added ? "Signed" : "Already signed by this key"}: ${store.name}@${subject.digest}`);
-  const referrer = result.referrer ? ` (and referrer ${result.referrer.digest})` : "";
-  ctx.out(`Signature: ${store.name}:${result.tag}${referrer}`);
-  ctx.out(`Key: ${result.fingerprint}`);
+  return output({ subject, ...result }, (v) => [
+    `${v.added ? "Signed" : "Already signed by this key"}: ${store.name}@${v.subject.digest}`,
+    `Signature: ${store.name}:${v.tag}${v.referrer ? ` (and referrer ${v.referrer.digest})` : ""}`,
+    `Key: ${v.fingerprint}`,
+  ]);
 }
 
 /** Runs `kpm artifact verify`. */
-export async function verify(ctx: CommandContext): Promise<void> {
+export async function verify(ctx: CommandContext<typeof ARTIFACT_VERIFY_OPTIONS>): Promise<Output> {
   const keys = await Promise.all(
-    requiredKeys(ctx, "artifact verify REF --key cosign.pub").map(async (path) =>
+    requiredKeys(ctx.options.key, "artifact verify REF --key cosign.pub").map(async (path) =>
       readPublicKey(await readKeyFile(ctx, path, "public key"), path)
     ),
   );
@@ -89,17 +90,15 @@ export async function verify(ctx: CommandContext): Promise<void> {
   const store = await targetStore(ctx, target);
   const subject = await store.resolve(targetReference(target, "latest")!);
   const verified = await verifyManifest(store, subject, keys);
-  if (ctx.global.json) {
-    ctx.json({ subject, verified: true, key: verified.fingerprint, signature: verified.source });
-    return;
-  }
-  ctx.out(`Verified ${store.name}@${subject.digest}`);
-  ctx.out(`Key: ${verified.fingerprint} (signature ${verified.source.digest})`);
+  return output(
+    { subject, verified: true, key: verified.fingerprint, signature: verified.source },
+    (v) => [`Verified ${store.name}@${v.subject.digest}`, `Key: ${v.key} (signature ${v.signature.digest})`],
+  );
 }
 
 /** Runs `kpm artifact keygen`. */
-export async function keygen(ctx: CommandContext): Promise<void> {
-  const prefix = resolve(ctx.cwd, stringOption(ctx, "output-key-prefix") ?? "cosign");
+export async function keygen(ctx: CommandContext<typeof ARTIFACT_KEYGEN_OPTIONS>): Promise<Output> {
+  const prefix = resolve(ctx.cwd, ctx.options["output-key-prefix"] ?? "cosign");
   const [privatePath, publicPath] = [`${prefix}.key`, `${prefix}.pub`];
   for (const path of [privatePath, publicPath]) {
     const exists = await Deno.lstat(path).then(() => true, () => false);
@@ -110,11 +109,9 @@ export async function keygen(ctx: CommandContext): Promise<void> {
   const files = await generateKeyPair(await signingPassword(ctx, true));
   await writeFileAtomic(privatePath, files.privatePem, { mode: 0o600 });
   await writeFileAtomic(publicPath, files.publicPem, { mode: 0o644 });
-  if (ctx.global.json) {
-    ctx.json({ privateKey: privatePath, publicKey: publicPath, key: files.fingerprint });
-    return;
-  }
-  ctx.out(`Private key written to ${privatePath}`);
-  ctx.out(`Public key written to ${publicPath}`);
-  ctx.out(`Key: ${files.fingerprint}`);
+  return output({ privateKey: privatePath, publicKey: publicPath, key: files.fingerprint }, (v) => [
+    `Private key written to ${v.privateKey}`,
+    `Public key written to ${v.publicKey}`,
+    `Key: ${v.key}`,
+  ]);
 }

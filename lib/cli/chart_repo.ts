@@ -9,12 +9,14 @@ import { RegistryClient } from "../oci/client.ts";
 import { type CredentialLookup, CredentialStore } from "../oci/credentials.ts";
 import { type ChartRepoScheme, startChartRepo } from "../server/chartrepo.ts";
 import { serveUntilStopped } from "./interrupt.ts";
-import type { CommandContext } from "./command.ts";
-import { stringOption, UsageError } from "./command.ts";
+import { type CommandContext, type Output, output, UsageError } from "./command.ts";
 import { clientSettings, credentialStore, registryFetch, settingFlags } from "./registry_context.ts";
 import { plainHttpSetting } from "../config/client_settings.ts";
 import { usesPlainHttp } from "../config/plain_http.ts";
-import { DEFAULT_DOCKER_CONFIG } from "./registry_commands.ts";
+import { type CHART_REPO_OPTIONS, DEFAULT_DOCKER_CONFIG } from "./registry_commands.ts";
+
+/** What `kpm chart-repo serve` receives. */
+type ChartRepoContext = CommandContext<typeof CHART_REPO_OPTIONS>;
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -25,8 +27,8 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /** `--docker-config FILE`, else the mounted secret when present, else kpm's usual credential store. */
-async function credentials(ctx: CommandContext): Promise<{ lookup: CredentialLookup; from: string }> {
-  const given = stringOption(ctx, "docker-config");
+async function credentials(ctx: ChartRepoContext): Promise<{ lookup: CredentialLookup; from: string }> {
+  const given = ctx.options["docker-config"];
   if (given !== undefined && !(await exists(given))) {
     throw new UsageError(`Docker config "${given}" does not exist`);
   }
@@ -51,8 +53,8 @@ function port(value: string | undefined): number {
  *
  * @throws {UsageError} for another scheme
  */
-function schemeOption(ctx: CommandContext, registry: string): ChartRepoScheme {
-  const given = stringOption(ctx, "storage-registry-scheme") ?? "";
+function schemeOption(ctx: ChartRepoContext, registry: string): ChartRepoScheme {
+  const given = ctx.options["storage-registry-scheme"] ?? "";
   const scheme = given.toLowerCase();
   if (scheme !== "" && scheme !== "http" && scheme !== "https") {
     throw new UsageError(
@@ -64,22 +66,22 @@ function schemeOption(ctx: CommandContext, registry: string): ChartRepoScheme {
 }
 
 /** Runs `kpm chart-repo serve`. */
-export async function serve(ctx: CommandContext): Promise<void> {
-  const storage = stringOption(ctx, "storage") ?? "registry";
+export async function serve(ctx: ChartRepoContext): Promise<Output> {
+  const storage = ctx.options.storage ?? "registry";
   if (storage !== "registry") {
     throw new UsageError(`Unsupported storage "${storage}": only "registry" is supported`);
   }
-  const registry = stringOption(ctx, "storage-registry-repo") ?? "localhost:5000";
+  const registry = ctx.options["storage-registry-repo"] ?? "localhost:5000";
   const scheme = schemeOption(ctx, registry);
-  const refresh = Number(stringOption(ctx, "refresh") ?? "30");
+  const refresh = Number(ctx.options.refresh ?? "30");
   if (!Number.isFinite(refresh) || refresh < 0) throw new UsageError(`Invalid refresh interval "${refresh}"`);
   const { lookup, from } = await credentials(ctx);
   if (ctx.global.verbose) ctx.log(`Reading registry credentials from ${from}`);
   const verbose = ctx.global.verbose ? (line: string) => ctx.writeError(`${line}\n`) : undefined;
   const fetch = registryFetch(ctx);
   const server = await startChartRepo({
-    hostname: stringOption(ctx, "addr") ?? "0.0.0.0",
-    port: port(stringOption(ctx, "port")),
+    hostname: ctx.options.addr ?? "0.0.0.0",
+    port: port(ctx.options.port),
     registry,
     scheme,
     client: (scheme) =>
@@ -94,6 +96,5 @@ export async function serve(ctx: CommandContext): Promise<void> {
     refreshSeconds: refresh,
     log: (line) => ctx.log(line),
   });
-  ctx.out(`Listening on ${server.url}`);
-  await serveUntilStopped(ctx, server);
+  return output({ url: server.url }, (v) => [`Listening on ${v.url}`], serveUntilStopped(ctx, server));
 }

@@ -1,10 +1,11 @@
 /**
- * What a command is, what it receives, and the usage error it throws.
+ * What a command is: its options (from which the values it receives are typed), what it receives, what it
+ * returns for the router to print, and the usage error it throws.
  *
  * @module
  */
 
-/** Thrown for wrong command-line usage; main.ts exits with status 2. */
+/** Thrown for wrong command-line usage; the exit status is 2. */
 export class UsageError extends Error {
   override name = "UsageError";
 }
@@ -13,11 +14,26 @@ export class UsageError extends Error {
 export interface OptionSpec {
   type: "string" | "boolean";
   short?: string;
+  /** Repeatable (string options): the values come as a list. */
   multiple?: boolean;
   description: string;
   /** Placeholder shown in help, e.g. `USER`. */
   value?: string;
 }
+
+/** A command's options by long name. */
+export type OptionSpecs = Record<string, OptionSpec>;
+
+/** No options. */
+export type NoOptions = Record<never, OptionSpec>;
+
+/** The value an option's spec gives: a list when repeatable, a boolean (false when absent), else a string. */
+export type OptionValue<S extends OptionSpec> = S extends { multiple: true } ? string[]
+  : S extends { type: "boolean" } ? boolean
+  : string | undefined;
+
+/** The values of a command's options, typed from their specs. */
+export type OptionValues<O extends OptionSpecs> = { -readonly [K in keyof O]: OptionValue<O[K]> };
 
 /** The options every command accepts. */
 export interface GlobalOptions {
@@ -32,39 +48,62 @@ export interface GlobalOptions {
   verbose: boolean;
 }
 
-/** The outside world as a command sees it; tests pass their own. */
+/** The outside world of the CLI; tests pass their own. */
 export interface CliIO {
   env: Record<string, string | undefined>;
   cwd: string;
   stdin: ReadableStream<Uint8Array>;
   stdinIsTerminal: boolean;
   stderrIsTerminal: boolean;
-  /** Writes to stdout (bytes as they are: `blob fetch -o -`). */
+  /** Writes to stdout (bytes as they are: `blob fetch -o -`). Only the router calls it. */
   write(data: string | Uint8Array): void;
   /** Writes to stderr. */
   writeError(text: string): void;
   fetch: typeof fetch;
 }
 
+/** The outside world as a command sees it: all of CliIO but stdout, which the router alone writes. */
+export type CommandIO = Omit<CliIO, "write">;
+
 /** What a command's `run` receives. */
-export interface CommandContext extends CliIO {
+export interface CommandContext<O extends OptionSpecs = NoOptions> extends CommandIO {
   global: GlobalOptions;
-  /** Option values, keyed by long name. */
-  values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  /** The command's option values, keyed by long name (booleans false, lists empty when not given). */
+  options: OptionValues<O>;
   /** Positional arguments (command words removed). */
   args: string[];
   /** Arguments after a standalone `--`. */
   passthrough: string[];
-  /** Prints one line of human output on stdout (suppressed by --json). */
-  out(line: string): void;
   /** Prints one line of diagnostics on stderr (suppressed by --quiet). */
   log(line: string): void;
-  /** Prints the one JSON document of --json on stdout. */
-  json(value: unknown): void;
 }
 
-/** A command of the CLI. */
-export interface Command {
+/**
+ * What a command prints, as data: `value` is the one document of `--json`; `text` renders it for a person, as
+ * lines (made terminal-safe) or as exact bytes (a manifest as the registry sent it).
+ */
+export interface Output<T = unknown> {
+  value: T;
+  text(value: T): string[] | Uint8Array;
+  /** Settles when the command is done, after its output is printed (a server, when it stops). */
+  until?: Promise<unknown>;
+}
+
+/** A payload written to stdout as it comes and as it is (a blob, a completion script); never JSON. */
+export interface Streamed {
+  stream: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>;
+}
+
+/** The exit status of a command whose output went straight to the terminal (the compiler of `kpm run`). */
+export interface Exited {
+  status: number;
+}
+
+/** What a command returns; the router alone writes it to stdout. */
+export type CommandResult = Output | Streamed | Exited;
+
+/** A command of the CLI; `O` are its options, from which the values its `run` receives are typed. */
+export interface Command<O extends OptionSpecs = OptionSpecs> {
   /** Words that select it, e.g. `["registry", "login"]`. */
   path: string[];
   /** Other spellings, e.g. `[["login"]]`. */
@@ -72,28 +111,29 @@ export interface Command {
   summary: string;
   /** Usage line after `kpm `, e.g. `registry login [-u USER] REGISTRY`. */
   usage: string;
-  options?: Record<string, OptionSpec>;
+  options?: O;
   /** How many positional arguments it takes. */
   args: { min: number; max: number };
-  /** Runs the command and returns the exit status (0 when omitted). */
-  run(ctx: CommandContext): Promise<number | void>;
+  /** Runs the command and returns what to print. */
+  run(ctx: CommandContext<O>): Promise<CommandResult>;
 }
 
-/** Reads a string option, or undefined. */
-export function stringOption(ctx: CommandContext, name: string): string | undefined {
-  const value = ctx.values[name];
-  return typeof value === "string" ? value : undefined;
+/** Declares a command, so that the options its `run` receives are typed from the literal specs. */
+export function command<const O extends OptionSpecs = NoOptions>(spec: Command<O>): Command<O> {
+  return spec;
 }
 
-/** Reads a repeatable string option as a list. */
-export function listOption(ctx: CommandContext, name: string): string[] {
-  const value = ctx.values[name];
-  return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
-}
-
-/** Reads a boolean option. */
-export function flagOption(ctx: CommandContext, name: string): boolean {
-  return ctx.values[name] === true;
+/**
+ * A command's output: `value` (the `--json` document) and how it reads for a person.
+ *
+ * @example output({ name }, (v) => [`removed dependency '${v.name}'`])
+ */
+export function output<T>(
+  value: T,
+  text: (value: T) => string[] | Uint8Array,
+  until?: Promise<unknown>,
+): Output<T> {
+  return until === undefined ? { value, text } : { value, text, until };
 }
 
 /**

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Command } from "./command.ts";
+import { type Command, command } from "./command.ts";
 import {
   chartRepoServeCommand,
   loginCommand,
@@ -27,11 +27,11 @@ export const COMMANDS: Command[] = [
   runCommand,
   ...artifactCommands,
   chartRepoServeCommand,
-  {
+  command({
     path: ["completion"],
     summary: "Print a shell completion script (bash, zsh or fish)",
     usage: "completion bash|zsh|fish",
     args: { min: 1, max: 1 },
     run: (ctx) => import("./completion.ts").then((m) => m.completion(ctx)),
-  },
+  }),
 ];

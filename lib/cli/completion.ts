@@ -5,14 +5,13 @@
  * @module
  */
 
-import type { Command, CommandContext, OptionSpec } from "./command.ts";
-import { UsageError } from "./command.ts";
+import { type Command, type CommandContext, type OptionSpecs, type Streamed, UsageError } from "./command.ts";
 import { COMMANDS } from "./commands.ts";
-import { GLOBAL_OPTIONS } from "./cli.ts";
+import { GLOBAL_OPTIONS } from "./global_options.ts";
 
 /** Every spelling of every command: its words, and the flags it takes. */
 function spellings(): { words: string[]; flags: string[] }[] {
-  const flagsOf = (options: Record<string, OptionSpec>) =>
+  const flagsOf = (options: OptionSpecs) =>
     Object.entries(options).flatMap((
       [name, spec],
     ) => [`--${name}`, ...(spec.short ? [`-${spec.short}`] : [])]);
@@ -83,14 +82,15 @@ function fish(): string {
   return `${lines.join("\n")}\n`;
 }
 
-/** Runs `kpm completion SHELL`. */
-export function completion(ctx: CommandContext): void {
+/** Runs `kpm completion SHELL`: the script, as it is on stdout (a script, not a document, even with --json). */
+export function completion(ctx: CommandContext): Promise<Streamed> {
   const shell = ctx.args[0];
-  if (shell === "bash") ctx.write(bash());
-  else if (shell === "zsh") {
-    ctx.write(
-      `# kpm completion for zsh: eval "$(kpm completion zsh)"\nautoload -U +X bashcompinit && bashcompinit\n${bash()}`,
-    );
-  } else if (shell === "fish") ctx.write(fish());
-  else throw new UsageError(`Unknown shell "${shell}": expected bash, zsh or fish`);
+  if (shell === "bash") return Promise.resolve({ stream: [bash()] });
+  if (shell === "zsh") {
+    const zsh =
+      '# kpm completion for zsh: eval "$(kpm completion zsh)"\nautoload -U +X bashcompinit && bashcompinit\n';
+    return Promise.resolve({ stream: [zsh, bash()] });
+  }
+  if (shell === "fish") return Promise.resolve({ stream: [fish()] });
+  throw new UsageError(`Unknown shell "${shell}": expected bash, zsh or fish`);
 }

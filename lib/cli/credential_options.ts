@@ -6,9 +6,14 @@
  */
 
 import type { Credential } from "../oci/credentials.ts";
-import type { CommandContext } from "./command.ts";
-import { flagOption, stringOption, UsageError } from "./command.ts";
+import { type CommandContext, UsageError } from "./command.ts";
 import { readStdin } from "./prompt.ts";
+
+/** A command that may take `-p PASS` and `--password-stdin`. */
+type PasswordContext = CommandContext & { options: { password?: string; "password-stdin"?: boolean } };
+
+/** A command that may take a credential for this run: `-u USER`, a password, `--identity-token TOKEN`. */
+type CredentialContext = PasswordContext & { options: { username?: string; "identity-token"?: string } };
 
 /** What docker and oras say when a password is typed on the command line (shell history, `ps`). */
 export const PASSWORD_FLAG_WARNING =
@@ -19,9 +24,9 @@ export const PASSWORD_FLAG_WARNING =
  *
  * @throws {UsageError} when both are given
  */
-export async function passwordOption(ctx: CommandContext): Promise<string | undefined> {
-  const password = stringOption(ctx, "password");
-  if (flagOption(ctx, "password-stdin")) {
+export async function passwordOption(ctx: PasswordContext): Promise<string | undefined> {
+  const password = ctx.options.password;
+  if (ctx.options["password-stdin"] === true) {
     if (password !== undefined) {
       throw new UsageError("--password and --password-stdin cannot be used together");
     }
@@ -37,10 +42,10 @@ export async function passwordOption(ctx: CommandContext): Promise<string | unde
  *
  * @throws {UsageError} for -p with --password-stdin, or a password without a user
  */
-export async function credentialOptions(ctx: CommandContext): Promise<Credential | undefined> {
-  const username = stringOption(ctx, "username");
+export async function credentialOptions(ctx: CredentialContext): Promise<Credential | undefined> {
+  const username = ctx.options.username;
   const password = await passwordOption(ctx);
-  const identityToken = stringOption(ctx, "identity-token");
+  const identityToken = ctx.options["identity-token"];
   if (username === undefined && password === undefined && identityToken === undefined) return undefined;
   if (password !== undefined && username === undefined) {
     throw new UsageError("A password needs a user name: add -u USER");

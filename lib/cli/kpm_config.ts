@@ -7,30 +7,33 @@
  */
 
 import { kpmJsonPath, writeSetting } from "../config/kpm_json.ts";
-import type { CommandContext } from "./command.ts";
+import { type CommandContext, type Output, output } from "./command.ts";
 import { kpmSettings } from "./kpm_context.ts";
 import { clientSettings } from "./registry_context.ts";
 import { readTrustPolicy } from "../kpm/trust_policy.ts";
 
 /** Runs `kpm config set KEY VALUE`: persists a default in kpm.json. */
-export async function configSet(ctx: CommandContext): Promise<void> {
-  await changeSetting(ctx, ctx.args[0]!, ctx.args[1]!);
+export function configSet(ctx: CommandContext): Promise<Output> {
+  return changeSetting(ctx, ctx.args[0]!, ctx.args[1]!);
 }
 
 /** Runs `kpm config unset KEY`: removes a default from kpm.json. */
-export async function configUnset(ctx: CommandContext): Promise<void> {
-  await changeSetting(ctx, ctx.args[0]!, undefined);
+export function configUnset(ctx: CommandContext): Promise<Output> {
+  return changeSetting(ctx, ctx.args[0]!, undefined);
 }
 
-async function changeSetting(ctx: CommandContext, key: string, value: string | undefined): Promise<void> {
+async function changeSetting(ctx: CommandContext, key: string, value: string | undefined): Promise<Output> {
   const path = kpmJsonPath(clientSettings(ctx).home.value);
   await writeSetting(path, key, value);
-  if (ctx.global.json) ctx.json({ settingsFile: path, key, value: value ?? null });
-  ctx.out(value === undefined ? `unset ${key} in ${path}` : `set ${key} = ${value} in ${path}`);
+  return output({ settingsFile: path, key, value: value ?? null }, (v) => [
+    v.value === null
+      ? `unset ${v.key} in ${v.settingsFile}`
+      : `set ${v.key} = ${v.value} in ${v.settingsFile}`,
+  ]);
 }
 
 /** Runs `kpm config`. */
-export async function config(ctx: CommandContext): Promise<void> {
+export async function config(ctx: CommandContext): Promise<Output> {
   const settings = await kpmSettings(ctx);
   const rows = {
     DefaultOciRegistry: settings.registry,
@@ -38,25 +41,20 @@ export async function config(ctx: CommandContext): Promise<void> {
     DefaultOciPlainHttp: settings.plainHttp,
   };
   const policy = (await readTrustPolicy(settings.settingsFile))?.entries ?? [];
-  if (ctx.global.json) {
-    ctx.json({
-      home: settings.home.value,
-      settingsFile: settings.settingsFile,
-      ...rows,
-      TrustPolicy: policy,
-    });
-    return;
-  }
-  ctx.out(`KCL_PKG_PATH = ${settings.home.value}`);
-  ctx.out(`settings file = ${settings.settingsFile}`);
-  for (const [key, setting] of Object.entries(rows)) {
-    ctx.out(`${key} = ${setting.value} (from ${setting.source})`);
-  }
-  policy.forEach((entry, i) =>
-    ctx.out(
+  const value = {
+    home: settings.home.value,
+    settingsFile: settings.settingsFile,
+    ...rows,
+    TrustPolicy: policy,
+  };
+  return output(value, (v) => [
+    `KCL_PKG_PATH = ${v.home}`,
+    `settings file = ${v.settingsFile}`,
+    ...Object.entries(rows).map(([key, setting]) => `${key} = ${setting.value} (from ${setting.source})`),
+    ...v.TrustPolicy.map((entry, i) =>
       `TrustPolicy[${i}] = ${entry.scope} signed by ${
         entry.keys.map((k) => k.includes("-----BEGIN") ? "(inline PEM)" : k).join(", ")
-      }`,
-    )
-  );
+      }`
+    ),
+  ]);
 }

@@ -11,8 +11,11 @@ import { type KpmSettings, resolveKpmSettings } from "../config/kpm_settings.ts"
 import { type PackageSource, parseSource, SourceError } from "../kpm/source.ts";
 import { type PackageVerifier, readTrustPolicy, trustPolicyVerifier } from "../kpm/trust_policy.ts";
 import { ReferenceFormatError } from "../oci/reference.ts";
-import { asUsageError, type CommandContext, flagOption, stringOption, UsageError } from "./command.ts";
+import { asUsageError, type CommandContext, UsageError } from "./command.ts";
 import { registryClient, settingFlags } from "./registry_context.ts";
+
+/** The options a package command may have that its context reads. */
+type PackageCommandContext = CommandContext & { options: { concurrency?: string; "no-verify"?: boolean } };
 
 /** Settings, client and helpers of a package command. */
 export interface KpmContext {
@@ -40,10 +43,10 @@ export function kpmSettings(ctx: CommandContext): Promise<KpmSettings> {
 }
 
 /** Builds the KpmContext of a command. */
-export async function kpmContext(ctx: CommandContext): Promise<KpmContext> {
+export async function kpmContext(ctx: PackageCommandContext): Promise<KpmContext> {
   const settings = await kpmSettings(ctx);
   let warned = false;
-  const limit = stringOption(ctx, "concurrency") ?? (ctx.env.KPM_CONCURRENCY || undefined);
+  const limit = ctx.options.concurrency ?? (ctx.env.KPM_CONCURRENCY || undefined);
   if (limit !== undefined && !/^[1-9]\d*$/.test(limit)) {
     throw new UsageError(`Invalid concurrency "${limit}": expected a whole number of 1 or more`);
   }
@@ -81,12 +84,12 @@ export async function kpmContext(ctx: CommandContext): Promise<KpmContext> {
 
 /** The trust policy of kpm.json as checks, unless --no-verify (which says so on stderr, even with --quiet). */
 async function policyVerifier(
-  ctx: CommandContext,
+  ctx: PackageCommandContext,
   settings: KpmSettings,
   client: RegistryClient,
 ): Promise<PackageVerifier | undefined> {
   const policy = await readTrustPolicy(settings.settingsFile);
-  if (flagOption(ctx, "no-verify")) {
+  if (ctx.options["no-verify"] === true) {
     const ignored = policy ? `; the trust policy in "${policy.file}" is IGNORED` : "";
     ctx.writeError(`warning: --no-verify: package signatures are NOT checked${ignored}\n`);
     return undefined;

@@ -25,8 +25,15 @@ import { pushPackage } from "../kpm/oci_package.ts";
 import { Repository } from "../oci/repository.ts";
 import { packPackage, unpackPackage } from "../kpm/package.ts";
 import { resolveDependencies } from "../kpm/resolve.ts";
-import type { CommandContext } from "./command.ts";
-import { flagOption, stringOption, UsageError } from "./command.ts";
+import { type CommandContext, type Output, output, UsageError } from "./command.ts";
+import type {
+  MOD_ADD_OPTIONS,
+  MOD_INIT_OPTIONS,
+  MOD_METADATA_OPTIONS,
+  MOD_PKG_OPTIONS,
+  MOD_PUSH_OPTIONS,
+  MOD_UPDATE_OPTIONS,
+} from "./mod_commands.ts";
 import { isLayoutInput, layoutTarget, materialize } from "./mod_pull.ts";
 import { vendorPackages } from "./mod_vendor.ts";
 import { progress } from "./progress.ts";
@@ -35,7 +42,7 @@ import { type KpmContext, kpmContext } from "./kpm_context.ts";
 import { interruptSignal } from "./interrupt.ts";
 
 /** Runs `kpm mod init`. */
-export async function init(ctx: CommandContext): Promise<void> {
+export async function init(ctx: CommandContext<typeof MOD_INIT_OPTIONS>): Promise<Output> {
   const name = ctx.args[0] ?? basename(ctx.cwd);
   if (!isPackageName(name)) {
     throw new UsageError(
@@ -47,7 +54,7 @@ export async function init(ctx: CommandContext): Promise<void> {
   const files: [string, string][] = [
     [
       MOD_FILE,
-      formatModFile({ name, edition: DEFAULT_EDITION, version: stringOption(ctx, "version") ?? "0.0.1" }),
+      formatModFile({ name, edition: DEFAULT_EDITION, version: ctx.options.version ?? "0.0.1" }),
     ],
     [LOCK_FILE, ""],
     // no trailing newline, as the reference writes it (the package checksum depends on it)
@@ -64,31 +71,34 @@ export async function init(ctx: CommandContext): Promise<void> {
     created.push(path);
     ctx.log(`creating new :${path}`);
   }
-  if (ctx.global.json) ctx.json({ name, path: dir, created });
-  ctx.out(`package '${name}' init finished`);
+  return output({ name, path: dir, created }, (v) => [`package '${v.name}' init finished`]);
 }
 
 /**
  * Runs `kpm mod push`: the package in the current folder (or in `--tar_path FILE`), with `--vendor` its
  * dependencies copied into `vendor/` first, to the argument or to oci://REG/REPO/NAME from the settings.
  */
-export async function push(ctx: CommandContext): Promise<void> {
+export async function push(ctx: CommandContext<typeof MOD_PUSH_OPTIONS>): Promise<Output> {
   const kc = await kpmContext(ctx);
-  const tarPath = stringOption(ctx, "tar_path");
+  const tarPath = ctx.options.tar_path;
   if (tarPath === undefined) return await pushFolder(ctx, kc, ctx.cwd);
   const dir = join(kc.tempDir, `push-${crypto.randomUUID().slice(0, 8)}`);
   try {
     const path = resolve(ctx.cwd, tarPath);
     await unpackPackage((await Deno.open(path)).readable, dir, { name: path });
-    await pushFolder(ctx, kc, dir);
+    return await pushFolder(ctx, kc, dir);
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 }
 
-async function pushFolder(ctx: CommandContext, kc: KpmContext, dir: string): Promise<void> {
+async function pushFolder(
+  ctx: CommandContext<typeof MOD_PUSH_OPTIONS>,
+  kc: KpmContext,
+  dir: string,
+): Promise<Output> {
   const mod = await readModFile(dir);
-  if (flagOption(ctx, "vendor")) await vendorPackages(dir, (await relock(ctx, kc, dir)).packages);
+  if (ctx.options.vendor) await vendorPackages(dir, (await relock(ctx, kc, dir)).packages);
   for (const pulled of ["oci", "git"]) {
     if (await exists(join(dir, pulled))) {
       ctx.log(
@@ -99,7 +109,7 @@ async function pushFolder(ctx: CommandContext, kc: KpmContext, dir: string): Pro
   }
   const { store, url } = await pushTarget(ctx, kc, mod.package.name);
   // the key (and its password) first, so that a wrong one fails before anything is pushed
-  const signKey = stringOption(ctx, "sign");
+  const signKey = ctx.options.sign;
   const key = signKey === undefined
     ? undefined
     : await import("./artifact_sign.ts").then((m) => m.signingKey(ctx, signKey));
@@ -107,29 +117,28 @@ async function pushFolder(ctx: CommandContext, kc: KpmContext, dir: string): Pro
   const bar = progress(ctx, "Pushing");
   const pushed = await pushPackage(store, dir, {
     tag: url.tag,
-    force: flagOption(ctx, "force"),
+    force: ctx.options.force,
     tempDir: kc.tempDir,
     onProgress: bar.update,
   }).finally(bar.done);
   const reference = `${url.base}:${pushed.tag}`;
   const signed = key &&
     await import("../oci/sign/cosign.ts").then((m) => m.signManifest(store, pushed.manifest, key));
-  if (ctx.global.json) {
-    ctx.json({
-      reference,
-      name: pushed.name,
-      version: pushed.version,
-      tag: pushed.tag,
-      sum: pushed.sum,
-      ...pushed.manifest,
-      layer: pushed.layer,
-      ...(signed && { signature: { tag: signed.tag, ...signed.signatures } }),
-    });
-    return;
-  }
-  ctx.out(`Pushed ${reference}`);
-  ctx.out(`Digest: ${pushed.manifest.digest}`);
-  if (signed) ctx.out(`Signed: ${store.name}:${signed.tag}`);
+  const value = {
+    reference,
+    name: pushed.name,
+    version: pushed.version,
+    tag: pushed.tag,
+    sum: pushed.sum,
+    ...pushed.manifest,
+    layer: pushed.layer,
+    ...(signed && { signature: { tag: signed.tag, ...signed.signatures } }),
+  };
+  return output(value, (v) => [
+    `Pushed ${v.reference}`,
+    `Digest: ${v.digest}`,
+    ...(v.signature ? [`Signed: ${store.name}:${v.signature.tag}`] : []),
+  ]);
 }
 
 /**
@@ -139,8 +148,8 @@ async function pushFolder(ctx: CommandContext, kc: KpmContext, dir: string): Pro
  *
  * @throws {UsageError} for a malformed target, or a target that is not an OCI source or layout
  */
-async function pushTarget(ctx: CommandContext, kc: KpmContext, name: string) {
-  const tag = stringOption(ctx, "tag");
+async function pushTarget(ctx: CommandContext<typeof MOD_PUSH_OPTIONS>, kc: KpmContext, name: string) {
+  const tag = ctx.options.tag;
   const input = ctx.args[0] ?? `oci://${kc.settings.registry.value}/${kc.settings.repository.value}/${name}`;
   if (isLayoutInput(ctx, input)) {
     if (ctx.args[0] === undefined) throw new UsageError("Usage: kpm mod push --oci-layout DIR[:TAG]");
@@ -158,11 +167,17 @@ async function pushTarget(ctx: CommandContext, kc: KpmContext, name: string) {
  * lock's checksums are enforced unless `fresh` (mod update: take what the registry has now, still verified
  * against each package's own checksum annotation).
  */
-async function relock(ctx: CommandContext, kc: KpmContext, dir: string, modText?: string, fresh = false) {
+async function relock(
+  ctx: CommandContext & { options: { no_sum_check?: boolean } },
+  kc: KpmContext,
+  dir: string,
+  modText?: string,
+  fresh = false,
+) {
   const current = await readModFile(dir);
   const root = modText === undefined ? current : parseModFile(modText, current.path);
   // --no_sum_check (the KCL CLI's): neither check the lock's checksums nor rewrite the lock
-  const noSumCheck = flagOption(ctx, "no_sum_check");
+  const noSumCheck = ctx.options.no_sum_check === true;
   const resolution = await resolveDependencies(kc.client, dir, {
     defaults: { registry: kc.settings.registry.value, repository: kc.settings.repository.value },
     home: kc.home,
@@ -185,14 +200,13 @@ function withoutSums(lock: Map<string, LockedDependency>): Map<string, LockedDep
 
 /** The dependency `mod add` writes for an OCI, path or git SOURCE, and the package's name and version. */
 async function addedDependency(
-  ctx: CommandContext,
+  ctx: CommandContext<typeof MOD_ADD_OPTIONS>,
   kc: KpmContext,
   dir: string,
 ): Promise<{ spec: DependencySpec; name: string; version: string }> {
-  const gitUrl = stringOption(ctx, "git");
-  const tag = stringOption(ctx, "tag");
+  const { git: gitUrl, tag } = ctx.options;
   if (gitUrl !== undefined) {
-    const refs = { tag, commit: stringOption(ctx, "commit"), branch: stringOption(ctx, "branch") };
+    const refs = { tag, commit: ctx.options.commit, branch: ctx.options.branch };
     const given = Object.entries(refs).filter(([, v]) => v !== undefined);
     if (given.length > 1 || ctx.args.length > 0) {
       throw new UsageError("Usage: kpm mod add --git URL [--tag T | --commit C | --branch B]");
@@ -201,7 +215,7 @@ async function addedDependency(
     const cached = await fetchGitPackage(git, { home: kc.home });
     return { spec: { kind: "git", git: gitUrl, ...Object.fromEntries(given) }, ...cached };
   }
-  const input = stringOption(ctx, "oci") ?? stringOption(ctx, "path") ?? ctx.args[0];
+  const input = ctx.options.oci ?? ctx.options.path ?? ctx.args[0];
   if (!input) {
     throw new UsageError("Usage: kpm mod add SOURCE [--tag T] | --oci URL | --git URL | --path DIR");
   }
@@ -231,55 +245,57 @@ async function addedDependency(
 }
 
 /** Runs `kpm mod add`. */
-export async function add(ctx: CommandContext): Promise<void> {
+export async function add(ctx: CommandContext<typeof MOD_ADD_OPTIONS>): Promise<Output> {
   const kc = await kpmContext(ctx);
   const dir = ctx.cwd;
   const mod = await readModFile(dir);
   const added = await addedDependency(ctx, kc, dir);
-  const name = stringOption(ctx, "rename") ?? added.name;
+  const name = ctx.options.rename ?? added.name;
   // under another name, kcl.mod says which package it is (the alias form)
   const spec: DependencySpec = name === added.name ? added.spec : { ...added.spec, package: added.name };
   ctx.log(`adding dependency '${name}'`);
   await relock(ctx, kc, dir, editDependency(mod.text, name, spec));
-  if (ctx.global.json) ctx.json({ name, version: added.version, dependency: spec });
-  ctx.out(`add dependency '${name}:${added.version}' successfully`);
+  return output(
+    { name, version: added.version, dependency: spec },
+    (v) => [`add dependency '${v.name}:${v.version}' successfully`],
+  );
 }
 
 /** Runs `kpm mod remove`. */
-export async function remove(ctx: CommandContext): Promise<void> {
+export async function remove(ctx: CommandContext): Promise<Output> {
   const kc = await kpmContext(ctx);
   const mod = await readModFile(ctx.cwd);
   const name = ctx.args[0]!;
   if (!mod.dependencies.has(name)) throw new PackageError(`No dependency "${name}" in "${mod.path}"`);
   await relock(ctx, kc, ctx.cwd, editDependency(mod.text, name, undefined));
-  if (ctx.global.json) ctx.json({ name, removed: true });
-  ctx.out(`removed dependency '${name}'`);
+  return output({ name, removed: true }, (v) => [`removed dependency '${v.name}'`]);
 }
 
 /** Runs `kpm mod update`. */
-export async function update(ctx: CommandContext): Promise<void> {
+export async function update(ctx: CommandContext<typeof MOD_UPDATE_OPTIONS>): Promise<Output> {
   const kc = await kpmContext(ctx);
   const resolution = await relock(ctx, kc, ctx.cwd, undefined, true);
-  if (ctx.global.json) ctx.json({ lock: Object.fromEntries(resolution.lock) });
-  ctx.out(`updated ${LOCK_FILE} (${resolution.lock.size} dependencies)`);
+  return output(
+    { lock: Object.fromEntries(resolution.lock) },
+    (v) => [`updated ${LOCK_FILE} (${Object.keys(v.lock).length} dependencies)`],
+  );
 }
 
 /** Runs `kpm mod graph`. */
-export async function graph(ctx: CommandContext): Promise<void> {
+export async function graph(ctx: CommandContext): Promise<Output> {
   const kc = await kpmContext(ctx);
   const resolution = await relock(ctx, kc, ctx.cwd);
-  if (ctx.global.json) {
-    ctx.json({ edges: resolution.edges.map(([from, to]) => ({ from, to })) });
-    return;
-  }
-  for (const [from, to] of resolution.edges) ctx.out(`${from} ${to}`);
+  return output(
+    { edges: resolution.edges.map(([from, to]) => ({ from, to })) },
+    (v) => v.edges.map(({ from, to }) => `${from} ${to}`),
+  );
 }
 
 /** Runs `kpm mod metadata`. */
-export async function metadata(ctx: CommandContext): Promise<void> {
+export async function metadata(ctx: CommandContext<typeof MOD_METADATA_OPTIONS>): Promise<Output> {
   const kc = await kpmContext(ctx);
   const resolution = await relock(ctx, kc, ctx.cwd);
-  const resolved = flagOption(ctx, "vendor")
+  const resolved = ctx.options.vendor
     ? await vendorPackages(ctx.cwd, resolution.packages)
     : resolution.packages;
   const packages: Record<string, { name: string; manifest_path: string }> = {};
@@ -288,15 +304,16 @@ export async function metadata(ctx: CommandContext): Promise<void> {
     const name = key.replaceAll("-", "_");
     packages[name] = { name, manifest_path: pkg.dir };
   }
-  ctx.write(`${JSON.stringify({ packages })}\n`);
+  // one line, as the KCL tool chain reads it (with --json: the indented document, as for every command)
+  return output({ packages }, (v) => new TextEncoder().encode(`${JSON.stringify(v)}\n`));
 }
 
 /** Runs `kpm mod pkg`. */
-export async function pkg(ctx: CommandContext): Promise<void> {
-  const target = stringOption(ctx, "target");
+export async function pkg(ctx: CommandContext<typeof MOD_PKG_OPTIONS>): Promise<Output> {
+  const target = ctx.options.target;
   if (!target) throw new UsageError("Usage: kpm mod pkg --target FILE");
   const mod = await readModFile(ctx.cwd);
-  if (flagOption(ctx, "vendor")) {
+  if (ctx.options.vendor) {
     await vendorPackages(ctx.cwd, (await relock(ctx, await kpmContext(ctx), ctx.cwd)).packages);
   }
   const path = resolve(ctx.cwd, target);
@@ -312,6 +329,8 @@ export async function pkg(ctx: CommandContext): Promise<void> {
     await Deno.remove(temp).catch(() => {});
     throw error;
   }
-  if (ctx.global.json) ctx.json({ name: mod.package.name, version: mod.package.version, path });
-  ctx.out(`packaged ${mod.package.name} ${mod.package.version ?? ""} into ${path}`);
+  return output(
+    { name: mod.package.name, version: mod.package.version, path },
+    (v) => [`packaged ${v.name} ${v.version ?? ""} into ${v.path}`],
+  );
 }

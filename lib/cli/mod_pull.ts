@@ -14,8 +14,9 @@ import { containedPath } from "../oci/contained_path.ts";
 import { fetchPackage, fetchStoredPackage, resolveTag } from "../kpm/oci_package.ts";
 import type { Store } from "../oci/store.ts";
 import { unpackPackage } from "../kpm/package.ts";
-import type { CommandContext } from "./command.ts";
-import { flagOption, stringOption, UsageError } from "./command.ts";
+import { type CommandContext, type Output, output, UsageError } from "./command.ts";
+import type { MOD_PULL_OPTIONS } from "./mod_commands.ts";
+import type { TargetContext } from "./artifact.ts";
 import { type KpmContext, kpmContext } from "./kpm_context.ts";
 import { replaceTree } from "./tree_copy.ts";
 import { progress } from "./progress.ts";
@@ -28,7 +29,7 @@ import { progress } from "./progress.ts";
  */
 export async function materialize(
   kc: KpmContext,
-  ctx: CommandContext,
+  ctx: TargetContext,
   { input, tag }: { input: string; tag?: string },
 ) {
   if (isLayoutInput(ctx, input)) return await materializeLayout(kc, ctx, input, tag);
@@ -57,8 +58,8 @@ export async function materialize(
 }
 
 /** Whether a SOURCE (or `mod push` target) names an OCI layout: `oci-layout:DIR[:TAG]`, or DIR with `--oci-layout`. */
-export function isLayoutInput(ctx: CommandContext, input: string): boolean {
-  return flagOption(ctx, "oci-layout") || input.startsWith(LAYOUT_PREFIX);
+export function isLayoutInput(ctx: TargetContext, input: string): boolean {
+  return ctx.options["oci-layout"] === true || input.startsWith(LAYOUT_PREFIX);
 }
 
 /**
@@ -69,7 +70,7 @@ export function isLayoutInput(ctx: CommandContext, input: string): boolean {
  * @throws {UsageError} for a malformed reference, a digest, or two different tags
  */
 export async function layoutTarget(
-  ctx: CommandContext,
+  ctx: TargetContext,
   input: string,
   options: { tag?: string; create?: boolean },
 ): Promise<{ store: Store; tag?: string }> {
@@ -89,7 +90,7 @@ export async function layoutTarget(
  * Fetches a package out of an OCI layout into the cache, verified against its checksum (a layout is a local
  * folder, like a package folder or archive: the trust policy, which names registries, does not cover it).
  */
-async function materializeLayout(kc: KpmContext, ctx: CommandContext, input: string, given?: string) {
+async function materializeLayout(kc: KpmContext, ctx: TargetContext, input: string, given?: string) {
   const { store, tag } = await layoutTarget(ctx, input, { tag: given });
   const chosen = await resolveTag(store, tag);
   const bar = progress(ctx, "Pulling");
@@ -105,15 +106,13 @@ async function materializeLayout(kc: KpmContext, ctx: CommandContext, input: str
 }
 
 /** The package `mod pull --git URL [--tag|--commit|--branch]` fetches, and its folder under DEST (as the reference). */
-async function pullGit(ctx: CommandContext, kc: KpmContext, url: string) {
-  const given = ["tag", "commit", "branch"].filter((name) => stringOption(ctx, name) !== undefined);
+async function pullGit(ctx: CommandContext<typeof MOD_PULL_OPTIONS>, kc: KpmContext, url: string) {
+  const { tag, commit, branch } = ctx.options;
+  const given = Object.entries({ tag, commit, branch }).filter(([, value]) => value !== undefined);
   if (given.length > 1 || ctx.args.length > 1) {
     throw new UsageError("Usage: kpm mod pull --git URL [DEST] [--tag T | --commit C | --branch B]");
   }
-  const git: GitSource = {
-    url,
-    ...Object.fromEntries(given.map((name) => [name, stringOption(ctx, name)!])),
-  };
+  const git: GitSource = { url, ...Object.fromEntries(given) };
   let where: string[];
   try {
     const parsed = new URL(url);
@@ -125,17 +124,17 @@ async function pullGit(ctx: CommandContext, kc: KpmContext, url: string) {
 }
 
 /** Runs `kpm mod pull`. */
-export async function pull(ctx: CommandContext): Promise<void> {
+export async function pull(ctx: CommandContext<typeof MOD_PULL_OPTIONS>): Promise<Output> {
   const kc = await kpmContext(ctx);
-  const git = stringOption(ctx, "git");
-  const oci = stringOption(ctx, "oci") ?? git;
+  const git = ctx.options.git;
+  const oci = ctx.options.oci ?? git;
   const [input, dest] = oci !== undefined ? [oci, ctx.args[0]] : [ctx.args[0], ctx.args[1]];
   if (!input || (oci !== undefined && ctx.args.length > 1)) {
     throw new UsageError("Usage: kpm mod pull SOURCE [DEST] [--tag T] | --oci URL [DEST] | --git URL [DEST]");
   }
   const pulled = git !== undefined
     ? await pullGit(ctx, kc, git)
-    : await materialize(kc, ctx, { input, tag: stringOption(ctx, "tag") });
+    : await materialize(kc, ctx, { input, tag: ctx.options.tag });
   const base = resolve(ctx.cwd, dest ?? ".");
   const target = "where" in pulled
     ? containedPath(base, pulled.where, "pull target")
@@ -151,6 +150,8 @@ export async function pull(ctx: CommandContext): Promise<void> {
       await Deno.remove(pulled.temporary, { recursive: true }).catch(() => {});
     }
   }
-  if (ctx.global.json) ctx.json({ name: pulled.name, version: pulled.version, path: target });
-  ctx.out(`pulled ${pulled.name} ${pulled.version} successfully into ${target}`);
+  return output(
+    { name: pulled.name, version: pulled.version, path: target },
+    (v) => [`pulled ${v.name} ${v.version} successfully into ${v.path}`],
+  );
 }

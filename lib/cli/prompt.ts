@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { CliIO } from "./command.ts";
+import type { CommandIO } from "./command.ts";
 import { UsageError } from "./command.ts";
 import { Interrupted } from "./interrupt.ts";
 
@@ -15,7 +15,7 @@ import { Interrupted } from "./interrupt.ts";
  * @throws {UsageError} when stdin is not a terminal (scripts must pass the value as a flag or on stdin)
  */
 export async function prompt(
-  io: CliIO,
+  io: CommandIO,
   question: string,
   options: { hidden?: boolean } = {},
 ): Promise<string> {
@@ -51,7 +51,7 @@ export async function prompt(
 }
 
 /** Reads all of stdin as text, without the final line break (for --password-stdin). */
-export async function readStdin(io: CliIO): Promise<string> {
+export async function readStdin(io: CommandIO): Promise<string> {
   const text = await new Response(io.stdin).text();
   return text.replace(/\r?\n$/, "");
 }

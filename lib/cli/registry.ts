@@ -4,8 +4,8 @@
  * @module
  */
 
-import type { CommandContext } from "./command.ts";
-import { stringOption, UsageError } from "./command.ts";
+import { type CommandContext, type Output, output, UsageError } from "./command.ts";
+import type { LOGIN_OPTIONS } from "./registry_commands.ts";
 import { prompt } from "./prompt.ts";
 import { passwordOption } from "./credential_options.ts";
 import { clientSettings, credentialStore, registryClient } from "./registry_context.ts";
@@ -22,9 +22,9 @@ function registryArgument(value: string): string {
 }
 
 /** Runs `kpm registry login`. */
-export async function login(ctx: CommandContext): Promise<void> {
+export async function login(ctx: CommandContext<typeof LOGIN_OPTIONS>): Promise<Output> {
   const registry = registryArgument(ctx.args[0]!);
-  let username = stringOption(ctx, "username");
+  let username = ctx.options.username;
   let password = await passwordOption(ctx);
   if (username === undefined) username = await prompt(ctx, "Username: ");
   if (password === undefined) password = await prompt(ctx, "Password: ", { hidden: true });
@@ -45,15 +45,13 @@ export async function login(ctx: CommandContext): Promise<void> {
     );
   });
   await credentialStore(ctx, settings).store(registry, credential);
-  if (ctx.global.json) ctx.json({ registry, username, status: "Login succeeded" });
-  ctx.out("Login succeeded");
+  return output({ registry, username, status: "Login succeeded" }, (v) => [v.status]);
 }
 
 /** Runs `kpm registry logout`. */
-export async function logout(ctx: CommandContext): Promise<void> {
+export async function logout(ctx: CommandContext): Promise<Output> {
   const registry = registryArgument(ctx.args[0]!);
   const removed = await credentialStore(ctx, clientSettings(ctx)).erase(registry);
-  if (ctx.global.json) ctx.json({ registry, loggedOut: removed });
-  if (removed) ctx.out("Logout succeeded");
-  else ctx.log(`Not logged in to "${registry}"`);
+  if (!removed) ctx.log(`Not logged in to "${registry}"`);
+  return output({ registry, loggedOut: removed }, (v) => v.loggedOut ? ["Logout succeeded"] : []);
 }

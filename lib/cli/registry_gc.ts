@@ -7,23 +7,19 @@
 
 import { resolve } from "node:path";
 import { collectGarbage } from "../server/gc.ts";
-import type { CommandContext } from "./command.ts";
-import { flagOption, stringOption } from "./command.ts";
-import { DEFAULT_ROOT } from "./registry_commands.ts";
+import { type CommandContext, type Output, output } from "./command.ts";
+import { DEFAULT_ROOT, type GC_OPTIONS } from "./registry_commands.ts";
 
 /** Runs `kpm registry gc`. */
-export async function gc(ctx: CommandContext): Promise<void> {
-  const root = resolve(ctx.cwd, stringOption(ctx, "root") ?? DEFAULT_ROOT);
-  const report = await collectGarbage(root, { dryRun: flagOption(ctx, "dry-run") });
-  if (ctx.global.json) {
-    ctx.json({ root, ...report });
-    return;
-  }
+export async function gc(ctx: CommandContext<typeof GC_OPTIONS>): Promise<Output> {
+  const root = resolve(ctx.cwd, ctx.options.root ?? DEFAULT_ROOT);
+  const report = await collectGarbage(root, { dryRun: ctx.options["dry-run"] });
   for (const entry of report.removed) {
     ctx.log(`${report.dryRun ? "would remove" : "removed"} ${entry.digest} (${entry.size} bytes)`);
   }
-  const verb = report.dryRun ? "Would free" : "Freed";
-  ctx.out(
-    `${verb} ${report.bytes} bytes: ${report.removed.length} blobs, ${report.uploads} uploads, ${report.links} repository links`,
-  );
+  return output({ root, ...report }, (v) => [
+    `${
+      v.dryRun ? "Would free" : "Freed"
+    } ${v.bytes} bytes: ${v.removed.length} blobs, ${v.uploads} uploads, ${v.links} repository links`,
+  ]);
 }

@@ -14,14 +14,16 @@ import { readAccessRules } from "../server/access_rules.ts";
 import { ProxyCache } from "../server/proxy_cache.ts";
 import { readHtpasswd, type RegistryUser } from "../server/registry_auth.ts";
 import { type RegistryOptions, startRegistry } from "../server/registry.ts";
-import type { CommandContext } from "./command.ts";
-import { flagOption, listOption, stringOption, UsageError } from "./command.ts";
+import { type CommandContext, type Output, output, UsageError } from "./command.ts";
 import { parseDuration } from "./duration.ts";
-import { DEFAULT_ADDR, DEFAULT_ROOT, registryServeCommand } from "./registry_commands.ts";
+import { DEFAULT_ADDR, DEFAULT_ROOT, SERVE_OPTIONS } from "./registry_commands.ts";
 import { clientSettings, registryClient } from "./registry_context.ts";
 import { allowsHttp } from "../config/plain_http.ts";
 import { mergeConfigFile } from "./registry_serve_config.ts";
 import { serveUntilStopped } from "./interrupt.ts";
+
+/** What `kpm registry serve` receives. */
+type ServeContext = CommandContext<typeof SERVE_OPTIONS>;
 
 /**
  * Parses `HOST:PORT`, `[IPv6]:PORT` or `:PORT` (all interfaces).
@@ -48,8 +50,8 @@ function parseUser(value: string, option = "--user"): RegistryUser {
  *
  * @throws {UsageError} on a URL that is not `https://HOST[:PORT]` (or `http://` for loopback or --plain-http)
  */
-function proxyOption(ctx: CommandContext, tagTtlMs: number | undefined): RegistryOptions["proxy"] {
-  const value = stringOption(ctx, "proxy");
+function proxyOption(ctx: ServeContext, tagTtlMs: number | undefined): RegistryOptions["proxy"] {
+  const value = ctx.options.proxy;
   if (value === undefined) return undefined;
   let url: URL;
   try {
@@ -65,7 +67,7 @@ function proxyOption(ctx: CommandContext, tagTtlMs: number | undefined): Registr
   if (plain && !allowsHttp(settings, url.host)) {
     throw new UsageError(`--proxy "${value}" is plain HTTP: add --plain-http to allow it`);
   }
-  const user = stringOption(ctx, "proxy-user");
+  const user = ctx.options["proxy-user"];
   const credential = user === undefined ? undefined : parseUser(user, "--proxy-user");
   const client = registryClient(ctx, settings, { credential });
   const log = (line: string) => ctx.writeError(`${line}\n`);
@@ -82,52 +84,50 @@ async function readPem(path: string, option: string): Promise<string> {
 }
 
 /** The registry options the command line (and --config) ask for. */
-async function registryOptions(ctx: CommandContext): Promise<RegistryOptions> {
-  const option = (name: string) => stringOption(ctx, name);
-  const path = (name: string) => {
-    const value = option(name);
+async function registryOptions(ctx: ServeContext): Promise<RegistryOptions> {
+  const option = ctx.options;
+  const path = (name: "root" | "htpasswd" | "access" | "tls-cert" | "tls-key") => {
+    const value = option[name];
     return value === undefined ? undefined : resolve(ctx.cwd, value);
   };
-  const { hostname, port } = parseAddr(option("addr") ?? DEFAULT_ADDR);
+  const { hostname, port } = parseAddr(option.addr ?? DEFAULT_ADDR);
   const [cert, key] = [path("tls-cert"), path("tls-key")];
   if ((cert === undefined) !== (key === undefined)) {
     throw new UsageError("--tls-cert and --tls-key go together");
   }
   const access = path("access");
-  const duration = (name: string) => {
-    const value = option(name);
+  const duration = (name: "upload-ttl" | "drain-timeout" | "proxy-ttl") => {
+    const value = option[name];
     return value === undefined ? undefined : parseDuration(value, `--${name}`);
   };
   return {
     hostname,
     port,
     root: path("root") ?? resolve(ctx.cwd, DEFAULT_ROOT),
-    users: listOption(ctx, "user").map((user) => parseUser(user)),
+    users: option.user.map((user) => parseUser(user)),
     htpasswd: path("htpasswd"),
     rules: access === undefined ? undefined : await readAccessRules(access),
     tls: cert && key
       ? { cert: await readPem(cert, "--tls-cert"), key: await readPem(key, "--tls-key") }
       : undefined,
-    delete: flagOption(ctx, "delete"),
+    delete: option.delete,
     uploadTtlMs: duration("upload-ttl"),
     drainMs: duration("drain-timeout"),
     proxy: proxyOption(ctx, duration("proxy-ttl")),
-    logJson: flagOption(ctx, "log-json"),
-    log: ctx.global.verbose || flagOption(ctx, "log-json")
-      ? (line) => ctx.writeError(`${line}\n`)
-      : undefined,
+    logJson: option["log-json"],
+    log: ctx.global.verbose || option["log-json"] ? (line) => ctx.writeError(`${line}\n`) : undefined,
   };
 }
 
 /** Runs `kpm registry serve`. */
-export async function serve(ctx: CommandContext): Promise<void> {
-  const configFile = stringOption(ctx, "config");
+export async function serve(ctx: ServeContext): Promise<Output> {
+  const configFile = ctx.options.config;
   if (configFile !== undefined) {
-    const values = await mergeConfigFile(resolve(ctx.cwd, configFile), {
-      options: registryServeCommand.options ?? {},
-      values: ctx.values,
+    const merged = await mergeConfigFile(resolve(ctx.cwd, configFile), {
+      options: SERVE_OPTIONS,
+      values: ctx.options,
     });
-    ctx = { ...ctx, values };
+    ctx = { ...ctx, options: { ...ctx.options, ...merged } };
   }
   const options = await registryOptions(ctx);
   const open = (options.users ?? []).length === 0 && !options.htpasswd && !options.rules;
@@ -157,12 +157,11 @@ export async function serve(ctx: CommandContext): Promise<void> {
     });
   });
   const wildcard = options.hostname === "0.0.0.0" || options.hostname === "::";
-  ctx.out(
-    wildcard
-      ? `Listening on ${address}:${registry.port} (every interface; ${registry.url} from this machine)`
-      : `Listening on ${registry.url}`,
-  );
   ctx.log(`Storage: ${options.root}${open ? " (no authentication)" : ""}`);
-  await serveUntilStopped(ctx, registry);
-  await registry.close();
+  const listening = { url: registry.url, address: `${address}:${registry.port}`, root: options.root };
+  return output(listening, (v) => [
+    wildcard
+      ? `Listening on ${v.address} (every interface; ${v.url} from this machine)`
+      : `Listening on ${v.url}`,
+  ], serveUntilStopped(ctx, registry).then(() => registry.close()));
 }

@@ -8,11 +8,7 @@
 
 import { dirname, resolve } from "node:path";
 import { loadYaml } from "../deps.ts";
-import type { OptionSpec } from "./command.ts";
-import { UsageError } from "./command.ts";
-
-/** Option values as the command context holds them. */
-export type OptionValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
+import { type OptionSpec, type OptionSpecs, type OptionValues, UsageError } from "./command.ts";
 
 /** The options whose values are paths. */
 const PATH_OPTIONS = new Set(["root", "htpasswd", "access", "tls-cert", "tls-key"]);
@@ -43,14 +39,16 @@ function optionValue(
  * Reads a configuration file and merges the command line over it.
  *
  * @param file the YAML file (absolute)
- * @param command the command's option specs and the values given on the command line
+ * @param command the command's option specs and the values given on the command line (a false flag or an
+ *   empty list counts as not given)
  * @returns the merged values
  * @throws {UsageError} naming the file and key when the file is not valid
  */
-export async function mergeConfigFile(
+export async function mergeConfigFile<O extends OptionSpecs>(
   file: string,
-  command: { options: Record<string, OptionSpec>; values: OptionValues },
-): Promise<OptionValues> {
+  command: { options: O; values: Partial<OptionValues<O>> },
+): Promise<Partial<OptionValues<O>>> {
+  const { options, values } = command;
   let document: unknown;
   try {
     if ((await Deno.stat(file)).size > MAX_CONFIG_BYTES) {
@@ -64,17 +62,16 @@ export async function mergeConfigFile(
   if (typeof document !== "object" || Array.isArray(document)) {
     throw new UsageError(`Invalid config file "${file}": expected a map of option names`);
   }
-  const merged: OptionValues = {};
+  const merged: Record<string, unknown> = { ...values };
   for (const [key, value] of Object.entries(document as Record<string, unknown>)) {
-    const spec = command.options[key];
+    const spec = options[key];
     if (!spec || key === "config") {
       throw new UsageError(`Invalid config file "${file}": unknown option "${key}"`);
     }
-    merged[key] = optionValue(file, key, spec, value);
+    const given: unknown = values[key];
+    if (Array.isArray(given) ? given.length === 0 : given === undefined || given === false) {
+      merged[key] = optionValue(file, key, spec, value);
+    }
   }
-  for (const [key, value] of Object.entries(command.values)) {
-    const given = Array.isArray(value) ? value.length > 0 : value !== undefined;
-    if (given) merged[key] = value;
-  }
-  return merged;
+  return merged as Partial<OptionValues<O>>;
 }

@@ -11,21 +11,19 @@ import { readLockFile, writeLockFile } from "../kpm/lockfile.ts";
 import { fetchPackage } from "../kpm/oci_package.ts";
 import { resolveDependencies } from "../kpm/resolve.ts";
 import { runCompiler } from "../kpm/run.ts";
-import type { CommandContext } from "./command.ts";
-import { stringOption, UsageError } from "./command.ts";
+import { type CommandContext, type Exited, UsageError } from "./command.ts";
+import type { RUN_OPTIONS } from "./mod_commands.ts";
 import { type KpmContext, kpmContext } from "./kpm_context.ts";
 import { interruptSignal } from "./interrupt.ts";
 
 /** Runs `kpm run`. */
-export async function run(ctx: CommandContext): Promise<number> {
+export async function run(ctx: CommandContext<typeof RUN_OPTIONS>): Promise<Exited> {
   const kc = await kpmContext(ctx);
-  const input = stringOption(ctx, "oci") ?? ctx.args[0];
-  if (stringOption(ctx, "oci") !== undefined && ctx.args.length > 0) {
+  const input = ctx.options.oci ?? ctx.args[0];
+  if (ctx.options.oci !== undefined && ctx.args.length > 0) {
     throw new UsageError("Usage: kpm run [SOURCE | --oci URL] [--tag T] [-- ARGS]");
   }
-  const source = input
-    ? kc.source(input, stringOption(ctx, "tag"))
-    : { kind: "path" as const, path: ctx.cwd };
+  const source = input ? kc.source(input, ctx.options.tag) : { kind: "path" as const, path: ctx.cwd };
   let dir: string;
   let temporary: string | undefined;
   if (source.kind === "path") dir = source.path;
@@ -36,7 +34,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     await unpackPackage((await Deno.open(source.path)).readable, dir, { name: source.path });
   }
   try {
-    return await resolveAndRun(ctx, kc, dir, source.kind === "path");
+    return { status: await resolveAndRun(ctx, kc, dir, source.kind === "path") };
   } finally {
     if (temporary) await Deno.remove(temporary, { recursive: true }).catch(() => {});
   }

@@ -5,7 +5,6 @@
  */
 
 import { runCli } from "../../../lib/cli/cli.ts";
-import { errorHint } from "../../../lib/cli/hints.ts";
 import { describe, type KpmResult } from "../ship_support.ts";
 
 /**
@@ -21,6 +20,7 @@ export async function kpmInProcess(
   let stdout = "";
   let stderr = "";
   let code: number;
+  const decoder = new TextDecoder();
   try {
     code = await runCli(args, {
       env,
@@ -28,13 +28,13 @@ export async function kpmInProcess(
       stdin: new Blob([]).stream(),
       stdinIsTerminal: false,
       stderrIsTerminal: false,
-      write: (text) => void (stdout += text),
+      write: (data) =>
+        void (stdout += typeof data === "string" ? data : decoder.decode(data, { stream: true })),
       writeError: (text) => void (stderr += text),
       fetch: globalThis.fetch,
     });
   } catch (error) {
-    const hint = errorHint(error);
-    stderr += `error: ${(error as Error).message}\n${hint ? `hint: ${hint.text}\n` : ""}`;
+    stderr += `error: ${(error as Error).message}\n`;
     code = 1;
   }
   return { code, stdout, stderr };
