@@ -43,7 +43,7 @@ export interface GlobalOptions {
   registryConfig?: string;
   /** Idle timeout of registry requests and credential helpers, in ms (0: none; undefined: the default). */
   timeoutMs?: number;
-  json: boolean;
+  /** No progress or diagnostics on stderr: `--quiet`, or `--json` unless $KPM_PROGRESS is set. */
   quiet: boolean;
   verbose: boolean;
 }

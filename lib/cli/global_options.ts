@@ -70,7 +70,6 @@ export function globalOptions(
     },
     registryConfig: stringValue(values["registry-config"]),
     timeoutMs: timeoutOption(values.timeout, env.KPM_TIMEOUT),
-    json,
     quiet: values.quiet === true || json && env.KPM_PROGRESS === undefined,
     verbose: values.verbose === true,
   };
