@@ -1,12 +1,14 @@
 /**
  * What the router writes for a command's result and for a failure (lib/cli/render.ts): the human lines made
  * terminal-safe, exact bytes as they are, streams as they come, one JSON document with --json; a failure's
- * `error:` line, its hint on a line of its own and, with --json, the error document with the hint in it.
+ * `error:` line, its hint (worded by lib/cli/hints.ts) on a line of its own and, with --json, the error
+ * document with the hint in it.
  */
 
 import { assertEquals } from "./assert.ts";
 import { type CliIO, output, UsageError } from "../lib/cli/command.ts";
 import { reportFailure, writeResult } from "../lib/cli/render.ts";
+import { PackageError } from "../lib/kpm/errors.ts";
 
 /** A CliIO that records stdout and stderr. */
 function recorder(): CliIO & { stdout: string; stderr: string } {
@@ -56,24 +58,22 @@ Deno.test("results: human lines are terminal-safe, bytes exact, streams as they 
 });
 
 Deno.test("failures: an error line, the hint on its own line, and with --json the error document", async (t) => {
-  const error = Object.assign(new Error('Cannot pull "x": registry answered 401'), {
-    hint: "run `kpm registry login x`",
-  });
-  await t.step("text", () => {
+  const error = new PackageError('Cannot push "x": the tag exists', { hint: { kind: "force" } });
+  await t.step("text", async () => {
     const io = recorder();
-    assertEquals(reportFailure(error, TEXT, io), 1);
-    assertEquals(
-      io.stderr,
-      'error: Cannot pull "x": registry answered 401\nhint: run `kpm registry login x`\n',
-    );
+    assertEquals(await reportFailure(error, TEXT, io), 1);
+    assertEquals(io.stderr, 'error: Cannot push "x": the tag exists\nhint: use --force to overwrite it\n');
     assertEquals(io.stdout, "");
   });
-  await t.step("--json", () => {
+  await t.step("--json", async () => {
     const io = recorder();
-    assertEquals(reportFailure(new UsageError("Usage: kpm x"), JSON_MODE, io), 2);
+    assertEquals(await reportFailure(new UsageError("Usage: kpm x"), JSON_MODE, io), 2);
     assertEquals(JSON.parse(io.stdout), { error: { message: "Usage: kpm x", status: 2 } });
     const hinted = recorder();
-    reportFailure(error, JSON_MODE, hinted);
-    assertEquals(JSON.parse(hinted.stdout).error.hint, "run `kpm registry login x`");
+    await reportFailure(error, JSON_MODE, hinted);
+    assertEquals(JSON.parse(hinted.stdout).error.hint, {
+      kind: "force",
+      text: "use --force to overwrite it",
+    });
   });
 });
