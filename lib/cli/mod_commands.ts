@@ -14,18 +14,25 @@ const noVerify = {
   description: "do NOT check signatures against the trust policy (prints a warning)",
 } as const;
 
+const oci = { type: "string", value: "URL", description: "an oci:// URL (instead of SOURCE)" } as const;
+
+/** `--commit` and `--branch`, which go with `--git`. */
+const GIT_REFS = {
+  commit: { type: "string", value: "SHA", description: "the git commit (with --git)" },
+  branch: { type: "string", value: "NAME", description: "the git branch (with --git)" },
+} as const;
+
 /** The options of `kpm mod pull`. */
 export const MOD_PULL_OPTIONS = {
   tag: { type: "string", value: "TAG", description: "the tag (default: the newest semver tag)" },
-  oci: { type: "string", value: "URL", description: "an oci:// URL (instead of SOURCE)" },
+  oci,
   "oci-layout": {
     type: "boolean",
     description: "SOURCE is an OCI layout folder (or a .tar of one): DIR[:TAG]",
   },
   "no-verify": noVerify,
   git: { type: "string", value: "URL", description: "a git repository (instead of SOURCE)" },
-  commit: { type: "string", value: "SHA", description: "the git commit (with --git)" },
-  branch: { type: "string", value: "NAME", description: "the git branch (with --git)" },
+  ...GIT_REFS,
 } as const;
 
 /** `kpm mod pull`. */
@@ -50,7 +57,6 @@ export const configCommand = command({
 });
 
 const tag = { type: "string", value: "TAG", description: "the tag (default: the version)" } as const;
-const oci = { type: "string", value: "URL", description: "an oci:// URL (instead of SOURCE)" } as const;
 
 /** The KCL CLI's `--vendor`. */
 const VENDOR = {
@@ -80,8 +86,7 @@ export const MOD_ADD_OPTIONS = {
   tag,
   oci,
   git: { type: "string", value: "URL", description: "a git repository to add" },
-  commit: { type: "string", value: "SHA", description: "the git commit (with --git)" },
-  branch: { type: "string", value: "NAME", description: "the git branch (with --git)" },
+  ...GIT_REFS,
   path: { type: "string", value: "DIR", description: "a local package folder to add" },
   rename: { type: "string", value: "NAME", description: "the name to import it as" },
   no_sum_check: NO_SUM_CHECK,
@@ -213,7 +218,7 @@ export const modCommands: Command[] = [
 /** The options of `kpm run`. */
 export const RUN_OPTIONS = {
   tag: { type: "string", value: "TAG", description: "the tag of an OCI source" },
-  oci: { type: "string", value: "URL", description: "an oci:// URL (instead of SOURCE)" },
+  oci,
   concurrency: { type: "string", value: "N", description: "packages downloaded at once (default 8)" },
   "no-verify": noVerify,
 } as const;
