@@ -190,6 +190,23 @@ Deno.test("Limiter: an aborted signal rejects queued and later tasks with its re
   assertEquals(await running, "done");
 });
 
+Deno.test("Limiter: it listens to its signal only while tasks wait (a long-lived signal keeps none alive)", async () => {
+  const { signal } = new AbortController();
+  let listening = 0;
+  const add = signal.addEventListener.bind(signal);
+  const remove = signal.removeEventListener.bind(signal);
+  signal.addEventListener = (
+    ...args: Parameters<AbortSignal["addEventListener"]>
+  ) => (listening++, add(...args));
+  signal.removeEventListener = (...args: Parameters<AbortSignal["removeEventListener"]>) => (
+    listening--, remove(...args)
+  );
+  for (let round = 0; round < 3; round++) {
+    await new Limiter(1, { signal }).map([1, 2, 3], () => tick());
+  }
+  assertEquals(listening, 0);
+});
+
 Deno.test("Limiter: a limit below 1 (or not a number) counts as 1", () => {
   assertEquals([new Limiter(0).limit, new Limiter(Number.NaN).limit, new Limiter(2.5).limit], [1, 1, 2]);
 });

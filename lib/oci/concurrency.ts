@@ -42,6 +42,10 @@ export class Limiter {
   #active = 0;
   #queue: { start: () => void; stop: (reason: unknown) => void }[] = [];
   #signal?: AbortSignal;
+  /** Rejects the queued tasks; listening only while some wait, so a long-lived signal keeps no limiter alive. */
+  #onAbort = () => {
+    for (const waiting of this.#queue.splice(0)) waiting.stop(this.#signal!.reason);
+  };
 
   /**
    * @param limit the most tasks that run at once (less than 1, or not a number, counts as 1)
@@ -49,9 +53,6 @@ export class Limiter {
   constructor(limit: number, options: LimiterOptions = {}) {
     this.#limit = Math.max(1, Math.floor(limit) || 1);
     this.#signal = options.signal;
-    this.#signal?.addEventListener("abort", () => {
-      for (const waiting of this.#queue.splice(0)) waiting.stop(this.#signal!.reason);
-    }, { once: true });
   }
 
   /** The most tasks that run at once. */
@@ -74,7 +75,7 @@ export class Limiter {
   async run<T>(task: () => Promise<T>): Promise<T> {
     this.#signal?.throwIfAborted();
     if (this.#active < this.#limit) this.#active++;
-    else await new Promise<void>((start, stop) => this.#queue.push({ start, stop })); // a slot handed over
+    else await this.#wait(); // a slot handed over
     try {
       return await task();
     } finally {
@@ -82,9 +83,16 @@ export class Limiter {
     }
   }
 
+  /** Waits in line for a slot; the signal's abort rejects the wait. */
+  #wait(): Promise<void> {
+    if (this.#queue.length === 0) this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
+    return new Promise<void>((start, stop) => this.#queue.push({ start, stop }));
+  }
+
   /** Hands the slot to the first waiting task, or frees it. */
   #release(): void {
     const next = this.#queue.shift();
+    if (next && this.#queue.length === 0) this.#signal?.removeEventListener("abort", this.#onAbort);
     if (next) next.start();
     else this.#active--;
   }
