@@ -7,7 +7,8 @@
 
 import { join } from "node:path";
 import { resolveClientSettings } from "../lib/config/client_settings.ts";
-import { resolveKpmSettings } from "../lib/config/kpm_settings.ts";
+import { concurrencySetting, resolveKpmSettings } from "../lib/config/kpm_settings.ts";
+import { timeoutSetting } from "../lib/config/timeout.ts";
 import { allowsHttp, usesPlainHttp } from "../lib/config/plain_http.ts";
 import type { Setting } from "../lib/config/setting.ts";
 import { assert, assertEquals } from "./assert.ts";
@@ -97,6 +98,15 @@ Deno.test("every setting names its origin: flag, environment variable, settings 
       );
       assertEquals(origin(settings.plainHttp), [true, "flag", "--plain-http"]);
       assertEquals(origin(settings.credentialsFile), ["/creds.json", "flag", "--registry-config"]);
+    });
+    await t.step("the timeout and the download concurrency, as typed", () => {
+      const env = { KPM_TIMEOUT: "2m", KPM_CONCURRENCY: "4" };
+      assertEquals(origin(timeoutSetting(env, "5s")), ["5s", "flag", "--timeout"]);
+      assertEquals(origin(timeoutSetting(env)), ["2m", "env", "KPM_TIMEOUT"]);
+      assertEquals(origin(timeoutSetting({ KPM_TIMEOUT: "" })), [undefined, "default", "default"]);
+      assertEquals(origin(concurrencySetting(env, "2")), ["2", "flag", "--concurrency"]);
+      assertEquals(origin(concurrencySetting(env)), ["4", "env", "KPM_CONCURRENCY"]);
+      assertEquals(origin(concurrencySetting({})), [undefined, "default", "default"]);
     });
     await t.step("registry commands' settings ignore kpm.json", () => {
       const settings = resolveClientSettings({ KCL_PKG_PATH: dir });

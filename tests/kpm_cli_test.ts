@@ -52,6 +52,8 @@ Deno.test("package commands without a registry", async (t) => {
     const json = JSON.parse((await ok(["config", "--json"], home.dir, { KPM_REPO: "team" })).stdout);
     assertEquals(json.DefaultOciRegistry, { value: "ghcr.io", source: "default", origin: "default" });
     assertEquals(json.DefaultOciRepo, { value: "team", source: "env", origin: "KPM_REPO" });
+    assertEquals(json.compiler, { value: compiler, source: "env", origin: "KPM_KCL_BIN" });
+    assertEquals(json.credentialsFile.origin, "default");
     await Deno.stat(join(home.env.KCL_PKG_PATH!, ".kpm")).then(
       () => assert(false, "kpm config created $KCL_PKG_PATH/.kpm"),
       (error) => assert(error instanceof Deno.errors.NotFound, String(error)),

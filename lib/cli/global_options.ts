@@ -7,6 +7,8 @@
 
 import { type GlobalOptions, type OptionSpecs, UsageError } from "./command.ts";
 import { parseDuration } from "./duration.ts";
+import type { Setting } from "../config/setting.ts";
+import { timeoutSetting } from "../config/timeout.ts";
 
 /** The options every command takes. */
 export const GLOBAL_OPTIONS = {
@@ -69,17 +71,15 @@ export function globalOptions(
       keyFile: stringValue(values["key-file"]),
     },
     registryConfig: stringValue(values["registry-config"]),
-    timeoutMs: timeoutOption(values.timeout, env.KPM_TIMEOUT),
+    timeoutMs: timeoutOption(timeoutSetting(env, stringValue(values.timeout))),
     quiet: values.quiet === true || json && env.KPM_PROGRESS === undefined,
     verbose: values.verbose === true,
   };
 }
 
-/** The idle timeout: `--timeout`, else `KPM_TIMEOUT`, else undefined (the client's 30 s); `0` means none. */
-function timeoutOption(flag: unknown, env: string | undefined): number | undefined {
-  if (typeof flag === "string") return parseDuration(flag, "--timeout");
-  if (env !== undefined && env !== "") return parseDuration(env, "KPM_TIMEOUT");
-  return undefined;
+/** The idle timeout in ms (lib/config's timeoutSetting, parsed); undefined: the client's 30 s; `0` means none. */
+function timeoutOption(setting: Setting<string | undefined>): number | undefined {
+  return setting.value === undefined ? undefined : parseDuration(setting.value, setting.origin);
 }
 
 /**

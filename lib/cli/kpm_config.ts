@@ -1,7 +1,7 @@
 /**
  * `kpm config`: each setting kpm resolved (default registry, repository, plain HTTP), and where its value came
- * from (flag, env, kpm.json or default; `--json` also names the flag, variable or file), and the trust policy's
- * entries. Only `kpm config set|unset` write kpm.json.
+ * from (flag, env, kpm.json or default; `--json` also names the flag, variable or file, and adds the credentials
+ * file and the KCL compiler), and the trust policy's entries. Only `kpm config set|unset` write kpm.json.
  *
  * @module
  */
@@ -9,7 +9,7 @@
 import { kpmJsonPath, writeSetting } from "../config/kpm_json.ts";
 import { type CommandContext, type Output, output } from "./command.ts";
 import { kpmSettings } from "./kpm_context.ts";
-import { clientSettings } from "./registry_context.ts";
+import { kpmHome } from "../config/client_settings.ts";
 import { readTrustPolicy } from "../kpm/trust_policy.ts";
 
 /** Runs `kpm config set KEY VALUE`: persists a default in kpm.json. */
@@ -23,7 +23,7 @@ export function configUnset(ctx: CommandContext): Promise<Output> {
 }
 
 async function changeSetting(ctx: CommandContext, key: string, value: string | undefined): Promise<Output> {
-  const path = kpmJsonPath(clientSettings(ctx).home.value);
+  const path = kpmJsonPath(kpmHome(ctx.env).value);
   await writeSetting(path, key, value);
   return output({ settingsFile: path, key, value: value ?? null }, (v) => [
     v.value === null
@@ -46,6 +46,8 @@ export async function config(ctx: CommandContext): Promise<Output> {
     settingsFile: settings.settingsFile,
     ...rows,
     TrustPolicy: policy,
+    credentialsFile: settings.credentialsFile,
+    compiler: settings.compiler,
   };
   return output(value, (v) => [
     `KCL_PKG_PATH = ${v.home}`,

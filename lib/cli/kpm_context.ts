@@ -7,7 +7,7 @@
 
 import { join } from "node:path";
 import type { RegistryClient } from "../oci/client.ts";
-import { type KpmSettings, resolveKpmSettings } from "../config/kpm_settings.ts";
+import { concurrencySetting, type KpmSettings, resolveKpmSettings } from "../config/kpm_settings.ts";
 import { type PackageSource, parseSource, SourceError } from "../kpm/source.ts";
 import { type PackageVerifier, readTrustPolicy, trustPolicyVerifier } from "../kpm/trust_policy.ts";
 import { ReferenceFormatError } from "../oci/reference.ts";
@@ -46,7 +46,7 @@ export function kpmSettings(ctx: CommandContext): Promise<KpmSettings> {
 export async function kpmContext(ctx: PackageCommandContext): Promise<KpmContext> {
   const settings = await kpmSettings(ctx);
   let warned = false;
-  const limit = ctx.options.concurrency ?? (ctx.env.KPM_CONCURRENCY || undefined);
+  const limit = concurrencySetting(ctx.env, ctx.options.concurrency).value;
   if (limit !== undefined && !/^[1-9]\d*$/.test(limit)) {
     throw new UsageError(`Invalid concurrency "${limit}": expected a whole number of 1 or more`);
   }

@@ -25,6 +25,20 @@ export interface KpmSettings extends ClientSettings {
 }
 
 /**
+ * How many packages to download at once, as typed: `--concurrency N`, else KPM_CONCURRENCY (unset or empty:
+ * not set), else undefined (the resolver's default). The caller checks the number.
+ *
+ * @param env the environment
+ * @param flag the value of `--concurrency`, if given
+ */
+export function concurrencySetting(env: Env, flag?: string): Setting<string | undefined> {
+  return firstSetting<string | undefined>(
+    [[flag, "flag", "--concurrency"], [env.KPM_CONCURRENCY || undefined, "env", "KPM_CONCURRENCY"]],
+    undefined,
+  );
+}
+
+/**
  * Resolves the settings of a package command.
  *
  * @param env the environment
