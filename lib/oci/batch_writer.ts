@@ -31,7 +31,7 @@ export interface BatchWriterOptions {
   /** Bytes gathered before each write (default WRITE_BATCH; smaller for content known to be small). */
   batchSize?: number;
   /**
-   * How many bytes of writes may wait for the disk before adding waits for them (default one batch: a write
+   * How many bytes of writes may be in flight before a new one waits for them (default one batch: a write
    * overlaps the filling of the next batch). More keeps a socket read going while the disk lags.
    */
   ahead?: number;
@@ -133,9 +133,13 @@ export class BatchWriter {
     else if (batch) this.#pool.push(batch);
   }
 
-  /** Queues a write (then gives `recycle` back to the pool), first waiting while the disk is behind. */
+  /**
+   * Queues a write (then gives `recycle` back to the pool), first waiting for those queued when it would put
+   * more than `ahead` bytes in flight: with the default, the previous batch is written before the next one
+   * is queued, so a download holds two batches, not three (a batch is flushed a little short of full).
+   */
   async #write(bytes: Uint8Array, recycle?: Uint8Array): Promise<void> {
-    if (this.#backlog >= this.#ahead) await this.#writes;
+    if (this.#backlog > 0 && this.#backlog + bytes.byteLength > this.#ahead) await this.#writes;
     this.#backlog += bytes.byteLength;
     this.#writes = this.#writes.then(async () => {
       try {
