@@ -76,6 +76,20 @@ Deno.test("a broken kcl.mod names file, line and column", () => {
   );
 });
 
+Deno.test("a broken kcl.mod or kcl.mod.lock is named by kind, file, line and column", () => {
+  const mod = assertThrows(
+    () => parseModFile('[package]\nname = "x"\nversion = \n', "/p/kcl.mod"),
+    ModFileError,
+  );
+  assertEquals(/^Invalid kcl\.mod "\/p\/kcl\.mod:3:\d+": [^\n]+$/.test(mod.message), true, mod.message);
+  const lock = assertThrows(() => parseLockFile("[dependencies\n", "/p/kcl.mod.lock"), ModFileError);
+  assertEquals(
+    /^Invalid kcl\.mod\.lock "\/p\/kcl\.mod\.lock:1:\d+": [^\n]+$/.test(lock.message),
+    true,
+    lock.message,
+  );
+});
+
 Deno.test("kcl.mod.lock round-trips in the reference layout", async (t) => {
   for (const name of ["rename", "mixed"]) {
     await t.step(name, async () => {

@@ -7,9 +7,8 @@
  */
 
 import { join } from "node:path";
-import { parseToml } from "../deps.ts";
 import { writeFileAtomic } from "../oci/atomic_file.ts";
-import { ModFileError, tomlString } from "./modfile.ts";
+import { ModFileError, parseTomlDocument, tomlString } from "./modfile.ts";
 
 /** The file name. */
 export const LOCK_FILE = "kcl.mod.lock";
@@ -69,14 +68,7 @@ const FIELD_ORDER: (keyof LockedDependency)[] = [
  * @throws {ModFileError} naming file:line:col
  */
 export function parseLockFile(text: string, path: string): Map<string, LockedDependency> {
-  let doc: Record<string, unknown>;
-  try {
-    doc = parseToml(text) as Record<string, unknown>;
-  } catch (error) {
-    const e = error as Error & { line?: number; column?: number };
-    const at = e.line !== undefined ? `:${e.line}:${e.column ?? 1}` : "";
-    throw new ModFileError(`Invalid kcl.mod.lock "${path}${at}": ${e.message.split("\n")[0]}`);
-  }
+  const doc = parseTomlDocument(text, "kcl.mod.lock", path);
   const result = new Map<string, LockedDependency>();
   const deps = (doc.dependencies ?? {}) as Record<string, Record<string, unknown>>;
   for (const key of Object.keys(deps).sort()) {

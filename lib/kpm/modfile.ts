@@ -69,6 +69,23 @@ export function tomlString(value: string): string {
   return JSON.stringify(value).replace(/\\u007f/g, "\\u007F");
 }
 
+/**
+ * Parses the TOML text of a kcl.mod or kcl.mod.lock into its top-level table.
+ *
+ * @param label the kind of file, for messages ("kcl.mod", "kcl.mod.lock")
+ * @param path the file's path, for messages
+ * @throws {ModFileError} `Invalid LABEL "PATH:LINE:COL": …` with the parser's first line
+ */
+export function parseTomlDocument(text: string, label: string, path: string): Record<string, unknown> {
+  try {
+    return parseToml(text) as Record<string, unknown>;
+  } catch (error) {
+    const e = error as Error & { line?: number; column?: number };
+    const at = e.line !== undefined ? `:${e.line}:${e.column ?? 1}` : "";
+    throw new ModFileError(`Invalid ${label} "${path}${at}": ${e.message.split("\n")[0]}`);
+  }
+}
+
 function asString(value: unknown, where: string): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== "string") throw new ModFileError(`${where} must be a string`);
@@ -126,14 +143,7 @@ function parseDependency(name: string, value: unknown, file: string): Dependency
  * @throws {ModFileError} naming file:line:col for TOML errors, and the field for bad values
  */
 export function parseModFile(text: string, path: string): ModFile {
-  let doc: Record<string, unknown>;
-  try {
-    doc = parseToml(text) as Record<string, unknown>;
-  } catch (error) {
-    const e = error as Error & { line?: number; column?: number };
-    const at = e.line !== undefined ? `:${e.line}:${e.column ?? 1}` : "";
-    throw new ModFileError(`Invalid kcl.mod "${path}${at}": ${e.message.split("\n")[0]}`);
-  }
+  const doc = parseTomlDocument(text, "kcl.mod", path);
   const pkg = doc.package as Record<string, unknown> | undefined;
   if (!pkg || typeof pkg !== "object") {
     throw new ModFileError(`Invalid kcl.mod "${path}": no [package] table`);
