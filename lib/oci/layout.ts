@@ -11,6 +11,7 @@ import { join, resolve as resolvePath } from "node:path";
 import { writeFileAtomic } from "./atomic_file.ts";
 import type { BlobContent, UploadOutcome } from "./blob_upload.ts";
 import type { ProgressCallback } from "./blobs.ts";
+import { ifFound } from "./if_found.ts";
 import { type Digest, digestAlgorithm, digestHex, digestOf, isDigest, VerifyingStream } from "./digest.ts";
 import { type Descriptor, type ImageIndex, isIndex, isManifestMediaType, parseManifest } from "./manifest.ts";
 import { OCI_INDEX } from "./media_types.ts";
@@ -45,12 +46,7 @@ export class LayoutError extends Error {
 export async function openLayout(dir: string, options: { create?: boolean } = {}): Promise<LayoutStore> {
   const root = resolvePath(dir);
   const marker = join(root, "oci-layout");
-  let text: string | undefined;
-  try {
-    text = await Deno.readTextFile(marker);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
+  const text = await ifFound(Deno.readTextFile(marker), undefined);
   if (text === undefined) {
     if (!options.create) throw new LayoutError(`Cannot open OCI layout "${dir}": it has no oci-layout file`);
     await Deno.mkdir(join(root, "blobs", "sha256"), { recursive: true });
@@ -67,20 +63,10 @@ export async function openLayout(dir: string, options: { create?: boolean } = {}
     }
   }
   const store = new LayoutStore(root);
-  if (options.create && !(await fileExists(join(root, "index.json")))) {
+  if (options.create && !(await ifFound(Deno.lstat(join(root, "index.json")).then(() => true), false))) {
     await store.writeIndex({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] });
   }
   return store;
-}
-
-async function fileExists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
 }
 
 /** An OCI image-layout folder. Use openLayout to make one. */
@@ -228,23 +214,13 @@ export class LayoutStore implements Store {
 
   /** The size of a blob file, or undefined when missing. */
   async statBlob(digest: Digest): Promise<Descriptor | undefined> {
-    try {
-      const info = await Deno.stat(this.blobPath(digest));
-      return { mediaType: "application/octet-stream", digest, size: info.size };
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return undefined;
-      throw error;
-    }
+    const info = await ifFound(Deno.stat(this.blobPath(digest)), undefined);
+    return info && { mediaType: "application/octet-stream", digest, size: info.size };
   }
 
   /** True when the blob file exists with the expected size. */
   async exists(descriptor: Descriptor): Promise<boolean> {
-    try {
-      return (await Deno.stat(this.blobPath(descriptor.digest))).size === descriptor.size;
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return false;
-      throw error;
-    }
+    return (await ifFound(Deno.stat(this.blobPath(descriptor.digest)), undefined))?.size === descriptor.size;
   }
 
   /** Writes a blob unless present: temp file while hashing, renamed when verified. */

@@ -24,6 +24,7 @@
 import { join } from "node:path";
 import { writeFileAtomic } from "../oci/atomic_file.ts";
 import { type Digest, digestAlgorithm, digestHex, isDigest } from "../oci/digest.ts";
+import { ifFound } from "../oci/if_found.ts";
 import { type Descriptor, isIndex, type Manifest } from "../oci/manifest.ts";
 
 /** A manifest as stored: its bytes, media type and digest. */
@@ -33,44 +34,20 @@ export interface StoredManifest {
   digest: Digest;
 }
 
-async function statSize(path: string): Promise<number | undefined> {
-  try {
-    const info = await Deno.stat(path);
-    return info.isFile ? info.size : undefined;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
-  }
+function statSize(path: string): Promise<number | undefined> {
+  return ifFound(Deno.stat(path).then((info) => info.isFile ? info.size : undefined), undefined);
 }
 
-async function readText(path: string): Promise<string | undefined> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
-  }
+function readText(path: string): Promise<string | undefined> {
+  return ifFound(Deno.readTextFile(path), undefined);
 }
 
-async function removeIfPresent(path: string): Promise<boolean> {
-  try {
-    await Deno.remove(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
+function removeIfPresent(path: string): Promise<boolean> {
+  return ifFound(Deno.remove(path).then(() => true), false);
 }
 
-async function listDir(path: string): Promise<Deno.DirEntry[]> {
-  const entries: Deno.DirEntry[] = [];
-  try {
-    for await (const entry of Deno.readDir(path)) entries.push(entry);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return [];
-    throw error;
-  }
-  return entries;
+function listDir(path: string): Promise<Deno.DirEntry[]> {
+  return ifFound(Array.fromAsync(Deno.readDir(path)), []);
 }
 
 /** Writes a small file atomically and durably (fsync of the file and its folder), creating its folder first. */
@@ -231,13 +208,9 @@ export class ServerStorage {
     const digest = await this.resolve(name, reference);
     if (!digest) return undefined;
     const mediaType = (await readText(this.#revisionLink(name, digest)))?.trim();
-    try {
-      const bytes = await Deno.readFile(this.blobPath(digest));
-      return { bytes, mediaType: mediaType || "application/vnd.oci.image.manifest.v1+json", digest };
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return undefined;
-      throw error;
-    }
+    const bytes = await ifFound(Deno.readFile(this.blobPath(digest)), undefined);
+    if (!bytes) return undefined;
+    return { bytes, mediaType: mediaType || "application/vnd.oci.image.manifest.v1+json", digest };
   }
 
   /** True when the repository holds the manifest. */
