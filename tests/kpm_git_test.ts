@@ -5,7 +5,9 @@
  */
 
 import { join } from "node:path";
-import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "./assert.ts";
+import { fetchGitPackage } from "../lib/kpm/git_package.ts";
+import { PackageError } from "../lib/kpm/errors.ts";
 import { git, hasGit } from "./git_support.ts";
 import { describe, kpmHome, ROOT, runKpm } from "./integration/ship_support.ts";
 
@@ -111,3 +113,19 @@ Deno.test(
     });
   },
 );
+
+Deno.test("a git command that is not installed is named, with the clone it was for", async () => {
+  const home = await Deno.makeTempDir();
+  try {
+    const error = await assertRejects(
+      () => fetchGitPackage({ url: "https://example.invalid/x.git" }, { home, gitBin: join(home, "no-git") }),
+      PackageError,
+    );
+    assertEquals(
+      error.message,
+      `Cannot clone "https://example.invalid/x.git" at "HEAD": "${join(home, "no-git")}" is not installed`,
+    );
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});

@@ -41,25 +41,25 @@ export function gitRef(source: GitSource): string {
 }
 
 async function git(args: string[], options: { cwd?: string; bin: string; what: string }): Promise<void> {
+  const failed = (reason: string) => new PackageError(`Cannot ${options.what}: ${reason}`);
+  const command = new Deno.Command(options.bin, {
+    args,
+    cwd: options.cwd,
+    env: { GIT_TERMINAL_PROMPT: "0" },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  });
   let out: Deno.CommandOutput;
   try {
-    out = await new Deno.Command(options.bin, {
-      args,
-      cwd: options.cwd,
-      env: { GIT_TERMINAL_PROMPT: "0" },
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).output();
+    out = await command.output();
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      throw new PackageError(`Cannot ${options.what}: "${options.bin}" is not installed`);
-    }
-    throw new PackageError(`Cannot ${options.what}: ${(error as Error).message}`);
+    const missing = error instanceof Deno.errors.NotFound;
+    throw failed(missing ? `"${options.bin}" is not installed` : (error as Error).message);
   }
   if (!out.success) {
     const reason = new TextDecoder().decode(out.stderr).trim().split("\n").pop() || `exit ${out.code}`;
-    throw new PackageError(`Cannot ${options.what}: ${reason.replace(/^fatal: /, "")}`);
+    throw failed(reason.replace(/^fatal: /, ""));
   }
 }
 
