@@ -100,37 +100,28 @@ function parseDependency(name: string, value: unknown, file: string): Dependency
   }
   const t = value as Record<string, unknown>;
   const str = (key: string) => asString(t[key], `${where}: "${key}"`);
-  const common = {
-    ...(str("version") !== undefined && { version: str("version") }),
-    ...(str("package") !== undefined && { package: str("package") }),
+  /** The keys given as strings, in this order; absent keys are left out. */
+  const fields = <K extends string>(...keys: K[]) => {
+    const given: { [key in K]?: string } = {};
+    for (const key of keys) {
+      const value = str(key);
+      if (value !== undefined) given[key] = value;
+    }
+    return given;
   };
+  const common = fields("version", "package");
   if (t.oci !== undefined) {
     const oci = str("oci")!;
     if (!oci.startsWith("oci://")) {
       throw new ModFileError(`${where}: "oci" must be an oci:// URL, got "${oci}"`);
     }
-    return { kind: "oci", oci, ...(str("tag") !== undefined && { tag: str("tag") }), ...common };
+    return { kind: "oci", oci, ...fields("tag"), ...common };
   }
   if (t.git !== undefined) {
-    return {
-      kind: "git",
-      git: str("git")!,
-      ...(str("tag") !== undefined && { tag: str("tag") }),
-      ...(str("commit") !== undefined && { commit: str("commit") }),
-      ...(str("branch") !== undefined && { branch: str("branch") }),
-      ...common,
-    };
+    return { kind: "git", git: str("git")!, ...fields("tag", "commit", "branch"), ...common };
   }
   if (t.path !== undefined) return { kind: "path", path: str("path")!, ...common };
-  if (t.repo !== undefined) {
-    return {
-      kind: "repo",
-      repo: str("repo")!,
-      ...(str("tag") !== undefined && { tag: str("tag") }),
-      ...(str("reg") !== undefined && { reg: str("reg") }),
-      ...common,
-    };
-  }
+  if (t.repo !== undefined) return { kind: "repo", repo: str("repo")!, ...fields("tag", "reg"), ...common };
   if (common.version !== undefined) return { kind: "registry", version: common.version, ...common };
   throw new ModFileError(`${where} has none of oci, git, path, repo or version`);
 }
