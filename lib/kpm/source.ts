@@ -94,24 +94,18 @@ export function parseSource(
   );
 }
 
+/** What the OCI forms read from parseSource's options. */
+type OciOptions = { tag?: string; onLowercase?: (from: string, to: string) => void };
+
 /** `host/repo/name[:tag]` with docker's rule for the first segment. */
-function dockerStyle(
-  value: string,
-  input: string,
-  options: { tag?: string; onLowercase?: (from: string, to: string) => void },
-): OciSource {
-  const lastSlash = value.lastIndexOf("/");
-  const colon = value.indexOf(":", lastSlash + 1);
-  const path = colon >= 0 ? value.slice(0, colon) : value;
-  const tag = options.tag ?? (colon >= 0 ? value.slice(colon + 1) : undefined);
+function dockerStyle(value: string, input: string, options: OciOptions): OciSource {
+  const { path, tag } = splitTag(value, options.tag);
   let ref;
   try {
     ref = parseReference(path.toLowerCase());
   } catch (error) {
     if (error instanceof ReferenceFormatError) {
-      throw new SourceError(
-        `Invalid package source "${input}": ${error.message.replace(/^Invalid reference "[^"]*": /, "")}`,
-      );
+      throw new SourceError(`Invalid package source "${input}": ${referenceReason(error)}`);
     }
     throw error;
   }
@@ -125,23 +119,23 @@ function dockerStyle(
   );
 }
 
-function ociFromPath(
-  rest: string,
-  input: string,
-  options: { tag?: string; onLowercase?: (from: string, to: string) => void },
-): OciSource {
+function ociFromPath(rest: string, input: string, options: OciOptions): OciSource {
   const slash = rest.indexOf("/");
   if (slash <= 0) throw new SourceError(`Invalid package source "${input}": expected oci://HOST/REPO`);
-  const registry = rest.slice(0, slash);
-  let path = rest.slice(slash + 1).replace(/\/+$/, "");
-  let tag = options.tag;
-  const lastSlash = path.lastIndexOf("/");
-  const colon = path.indexOf(":", lastSlash + 1);
-  if (colon >= 0) {
-    tag ??= path.slice(colon + 1);
-    path = path.slice(0, colon);
-  }
-  return ociSource(registry, path, tag, input, options.onLowercase);
+  const { path, tag } = splitTag(rest.slice(slash + 1).replace(/\/+$/, ""), options.tag);
+  return ociSource(rest.slice(0, slash), path, tag, input, options.onLowercase);
+}
+
+/** Splits `path[:tag]` at a colon after the last slash; an explicit tag (--tag) wins over the written one. */
+function splitTag(value: string, explicit: string | undefined): { path: string; tag: string | undefined } {
+  const colon = value.indexOf(":", value.lastIndexOf("/") + 1);
+  if (colon < 0) return { path: value, tag: explicit };
+  return { path: value.slice(0, colon), tag: explicit ?? value.slice(colon + 1) };
+}
+
+/** A reference error's reason, without its own `Invalid reference "…": ` prefix. */
+function referenceReason(error: Error): string {
+  return error.message.replace(/^Invalid reference "[^"]*": /, "");
 }
 
 function ociSource(
@@ -161,11 +155,7 @@ function ociSource(
   try {
     parseReference(`${registry}/${repository}`);
   } catch (error) {
-    throw new SourceError(
-      `Invalid package source "${input}": ${
-        (error as Error).message.replace(/^Invalid reference "[^"]*": /, "")
-      }`,
-    );
+    throw new SourceError(`Invalid package source "${input}": ${referenceReason(error as Error)}`);
   }
   if (repository !== spelled) onLowercase?.(spelled, repository);
   return { kind: "oci", registry, repository, spelled, ...(tag !== undefined && { tag }) };
