@@ -12,6 +12,7 @@ import type { Descriptor } from "./manifest.ts";
 import { RegistryError } from "./registry_error.ts";
 import { repositoryScope } from "./auth/scope.ts";
 import type { Repository } from "./repository.ts";
+import type { RegistryRequest } from "./client.ts";
 
 /** What a push did with a blob. */
 export type UploadOutcome = "exists" | "mounted" | "uploaded";
@@ -161,19 +162,13 @@ class Upload {
     const counted = countBytes(await open(), onProgress);
     let stored: number;
     try {
-      const response = await this.repo.client.send({
-        registry: this.repo.registry,
-        repository: this.repo.repository,
+      const response = await this.#send({
         method: "PATCH",
-        url: this.url,
         headers: { "Content-Type": "application/octet-stream" },
         body: counted,
-        scopes: this.scopes,
         expect: [202],
-        what: this.what,
         retry: false,
       });
-      await response.body?.cancel();
       this.url = response.headers.get("Location") ?? this.url;
       const range = /^(?:bytes=)?0-(\d+)$/.exec(response.headers.get("Range") ?? "");
       stored = range ? Number(range[1]) + 1 : size;
@@ -192,11 +187,7 @@ class Upload {
       return;
     }
     if (stored > size) {
-      throw new RegistryError(`Cannot ${this.what}: the registry holds ${stored} bytes, more than ${size}`, {
-        status: 0,
-        registry: this.repo.registry,
-        repository: this.repo.repository,
-      });
+      throw this.#failed(`the registry holds ${stored} bytes, more than ${size}`, 0);
     }
     this.#offset = stored;
     await this.sendChunks(skip(await open(), stored), chunkSize, onProgress);
@@ -231,22 +222,16 @@ class Upload {
     for (let attempt = 0; attempt < 3 && sent < chunk.byteLength; attempt++) {
       const part = chunk.subarray(sent);
       const from = start + sent;
-      const response = await this.repo.client.send({
-        registry: this.repo.registry,
-        repository: this.repo.repository,
+      const response = await this.#send({
         method: "PATCH",
-        url: this.url,
         headers: {
           "Content-Type": "application/octet-stream",
           "Content-Range": `${from}-${from + part.byteLength - 1}`,
         },
         body: part,
-        scopes: this.scopes,
         expect: [202, 416],
-        what: this.what,
         retry: false,
       });
-      await response.body?.cancel();
       if (response.status === 202) {
         this.url = response.headers.get("Location") ?? this.url;
         sent = chunk.byteLength;
@@ -254,35 +239,19 @@ class Upload {
       }
       const stored = await this.#status();
       if (stored < start || stored > start + chunk.byteLength) {
-        throw new RegistryError(`Cannot ${this.what}: the registry holds ${stored} bytes, cannot resume`, {
-          status: 416,
-          registry: this.repo.registry,
-          repository: this.repo.repository,
-        });
+        throw this.#failed(`the registry holds ${stored} bytes, cannot resume`, 416);
       }
       sent = stored - start;
     }
     if (sent < chunk.byteLength) {
-      throw new RegistryError(`Cannot ${this.what}: the registry kept refusing chunk at offset ${start}`, {
-        status: 416,
-        registry: this.repo.registry,
-        repository: this.repo.repository,
-      });
+      throw this.#failed(`the registry kept refusing chunk at offset ${start}`, 416);
     }
     this.#offset = start + chunk.byteLength;
   }
 
   /** Asks the registry how many bytes the upload holds (GET upload → Range: 0-N). */
   async #status(): Promise<number> {
-    const response = await this.repo.client.send({
-      registry: this.repo.registry,
-      repository: this.repo.repository,
-      url: this.url,
-      scopes: this.scopes,
-      expect: [204, 200],
-      what: this.what,
-    });
-    await response.body?.cancel();
+    const response = await this.#send({ expect: [204, 200] });
     this.url = response.headers.get("Location") ?? this.url;
     const range = /^(?:bytes=)?0-(\d+)$/.exec(response.headers.get("Range") ?? "");
     return range ? Number(range[1]) + 1 : 0;
@@ -292,19 +261,37 @@ class Upload {
   async finish(digest: Digest, body: Uint8Array): Promise<void> {
     const url = new URL(this.url, this.repo.client.baseUrl(this.repo.registry));
     url.searchParams.set("digest", digest);
-    const response = await this.repo.client.send({
-      registry: this.repo.registry,
-      repository: this.repo.repository,
+    await this.#send({
       method: "PUT",
       url: url.href,
       headers: { "Content-Type": "application/octet-stream" },
       body,
-      scopes: this.scopes,
       expect: [201, 204],
-      what: this.what,
       retry: false,
     });
+  }
+
+  /** Sends one request of this upload (to its session URL unless `url` says otherwise); drops the answer's body. */
+  async #send(request: Pick<RegistryRequest, "method" | "url" | "headers" | "body" | "expect" | "retry">) {
+    const response = await this.repo.client.send({
+      registry: this.repo.registry,
+      repository: this.repo.repository,
+      url: this.url,
+      scopes: this.scopes,
+      what: this.what,
+      ...request,
+    });
     await response.body?.cancel();
+    return response;
+  }
+
+  /** The error of this upload: `Cannot WHAT: REASON`, naming the registry and repository. */
+  #failed(reason: string, status: number): RegistryError {
+    return new RegistryError(`Cannot ${this.what}: ${reason}`, {
+      status,
+      registry: this.repo.registry,
+      repository: this.repo.repository,
+    });
   }
 }
 
