@@ -8,6 +8,7 @@
 import { createHash } from "node:crypto";
 import { dirname, join, posix } from "node:path";
 import { isInside } from "../oci/contained_path.ts";
+import { globSource } from "../oci/glob.ts";
 import { gzipStream, packTar, type TarEntry, walkFolder } from "../oci/tar_pack.ts";
 import { type ExtractLimit, extractTar } from "../oci/untar.ts";
 import { PackageError } from "./errors.ts";
@@ -119,17 +120,7 @@ function globToRegExp(glob: string): RegExp {
   let pattern = glob.replace(/^\.\//, "");
   const dirOnly = pattern.endsWith("/");
   if (dirOnly) pattern = pattern.slice(0, -1);
-  let source = "";
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === "*" && pattern[i + 1] === "*") {
-      source += ".*";
-      i++;
-      if (pattern[i + 1] === "/") i++;
-    } else if (c === "*") source += "[^/]*";
-    else if (c === "?") source += "[^/]";
-    else source += c.replace(/[.+^${}()|[\]\\]/g, "\\$&");
-  }
+  const source = globSource(pattern, { slashAfterGlobstarOptional: true });
   const anchored = pattern.includes("/") ? `^${source}` : `(?:^|/)${source}`;
   return new RegExp(`${anchored}(?:/.*)?$`);
 }

@@ -15,6 +15,7 @@ import { dirname, resolve } from "node:path";
 import type { RegistryClient } from "../oci/client.ts";
 import type { Descriptor } from "../oci/manifest.ts";
 import { formatReference, type Reference } from "../oci/reference.ts";
+import { globSource } from "../oci/glob.ts";
 import { Repository } from "../oci/repository.ts";
 import { verifyManifest } from "../oci/sign/cosign.ts";
 import { type PublicKey, readPublicKey } from "../oci/sign/keys.ts";
@@ -89,9 +90,7 @@ export async function readTrustPolicy(settingsFile: string): Promise<TrustPolicy
 
 /** Whether `repository` (`registry/repository`) matches a scope glob. */
 export function scopeMatches(scope: string, repository: string): boolean {
-  const pattern = scope.toLowerCase().split("**").map((part) =>
-    part.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join("[^/]*")
-  ).join(".*");
+  const pattern = globSource(scope.toLowerCase(), { literalQuestionMark: true });
   return new RegExp(`^${pattern}$`).test(repository.toLowerCase());
 }
 

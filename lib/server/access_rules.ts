@@ -19,6 +19,7 @@
  */
 
 import { loadYaml } from "../deps.ts";
+import { globSource } from "../oci/glob.ts";
 
 /** The actions a rule can grant, as token scopes name them. */
 export const RULE_ACTIONS = ["pull", "push", "delete"] as const;
@@ -46,17 +47,7 @@ const MAX_ACCESS_FILE_BYTES = 1024 * 1024;
  * `/`, `?` one character but `/`; everything else literal.
  */
 export function globToRegExp(glob: string): RegExp {
-  let source = "";
-  for (let i = 0; i < glob.length; i++) {
-    const char = glob[i]!;
-    if (char === "*" && glob[i + 1] === "*") {
-      source += ".*";
-      i++;
-    } else if (char === "*") source += "[^/]*";
-    else if (char === "?") source += "[^/]";
-    else source += char.replace(/[.+^${}()|[\]\\]/g, "\\$&");
-  }
-  return new RegExp(`^${source}$`);
+  return new RegExp(`^${globSource(glob)}$`);
 }
 
 function parseRuleList(value: unknown, where: string): AccessRule[] {
