@@ -82,32 +82,59 @@ export async function extractTar(tar: ReadableStream<Uint8Array>, root: string, 
     } else if (type === "symlink") {
       checked.clear();
       await entry.body.cancel();
-      const link = (header.linkname ?? "").replaceAll("\\", "/");
-      if (!symlinkStaysInside(rel, link, prefix)) {
-        refuse(header.name, `is a symlink pointing outside "${prefix || "."}" ("${header.linkname ?? ""}")`);
-      }
-      await Deno.mkdir(dirname(target), { recursive: true });
-      await Deno.symlink(link, target);
+      await writeSymlink(root, rel, header, prefix, refuse);
     } else if (type === "link") {
       await entry.body.cancel();
-      const linked = entryPath(
-        header.linkname ?? "",
-        prefix,
-        (_, why) => refuse(header.name, `links to a file that ${why}`),
-      );
-      await refuseSymlinkParents(root, linked, header.name, refuse);
-      const info = await Deno.lstat(join(root, linked)).catch(() => undefined);
-      if (!info?.isFile) {
-        refuse(header.name, `is a hard link to "${header.linkname}", which is not an extracted file`);
-      }
-      await Deno.mkdir(dirname(target), { recursive: true });
-      await Deno.remove(target).catch(() => {});
-      await Deno.link(join(root, linked), target);
+      await writeHardLink(root, rel, header, prefix, refuse);
     } else {
       await entry.body.cancel();
       refuse(header.name, `is a ${type}, which ${options.holder} may not hold`);
     }
   }
+}
+
+/** A link entry's name and target, as the tar header gives them. */
+type LinkHeader = { name: string; linkname?: string };
+
+/** Writes a symlink entry at `rel`, refusing a target that leaves the tree. */
+async function writeSymlink(
+  root: string,
+  rel: string,
+  header: LinkHeader,
+  prefix: string,
+  refuse: RefuseEntry,
+) {
+  const link = (header.linkname ?? "").replaceAll("\\", "/");
+  if (!symlinkStaysInside(rel, link, prefix)) {
+    refuse(header.name, `is a symlink pointing outside "${prefix || "."}" ("${header.linkname ?? ""}")`);
+  }
+  const target = join(root, rel);
+  await Deno.mkdir(dirname(target), { recursive: true });
+  await Deno.symlink(link, target);
+}
+
+/** Writes a hard-link entry at `rel`, refusing one to anything but a regular file already extracted. */
+async function writeHardLink(
+  root: string,
+  rel: string,
+  header: LinkHeader,
+  prefix: string,
+  refuse: RefuseEntry,
+) {
+  const linked = entryPath(
+    header.linkname ?? "",
+    prefix,
+    (_, why) => refuse(header.name, `links to a file that ${why}`),
+  );
+  await refuseSymlinkParents(root, linked, header.name, refuse);
+  const info = await Deno.lstat(join(root, linked)).catch(() => undefined);
+  if (!info?.isFile) {
+    refuse(header.name, `is a hard link to "${header.linkname}", which is not an extracted file`);
+  }
+  const target = join(root, rel);
+  await Deno.mkdir(dirname(target), { recursive: true });
+  await Deno.remove(target).catch(() => {});
+  await Deno.link(join(root, linked), target);
 }
 
 /** Adds an entry to `unpacked`, refusing it when the archive would pass `limit`. */
