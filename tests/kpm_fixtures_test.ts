@@ -154,3 +154,54 @@ Deno.test("settings: the old $KCL_PKG_PATH/.kpm/config.json is read when kpm.jso
     await Deno.remove(home, { recursive: true });
   }
 });
+
+Deno.test("kcl.mod include/exclude globs: **/ may match no folder, no slash matches at any depth", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const files = [
+      "kcl.mod",
+      "b.k",
+      "abc.k",
+      "a?c.k",
+      "sub/b.k",
+      "sub/c.k",
+      "sub/deep/b.k",
+      "x/sub/c.k",
+      "x/y.k",
+    ];
+    for (const file of files) {
+      await Deno.mkdir(join(dir, file, ".."), { recursive: true });
+      await Deno.writeTextFile(join(dir, file), "");
+    }
+    const pick = (options: { include?: string[]; exclude?: string[] }) => packageFiles(dir, options);
+    assertEquals(await pick({ exclude: ["**/b.k"] }), [
+      "a?c.k",
+      "abc.k",
+      "kcl.mod",
+      "sub/c.k",
+      "x/sub/c.k",
+      "x/y.k",
+    ]);
+    assertEquals(await pick({ include: ["./sub/"] }), [
+      "kcl.mod",
+      "sub/b.k",
+      "sub/c.k",
+      "sub/deep/b.k",
+      "x/sub/c.k",
+    ]);
+    assertEquals(await pick({ include: ["sub/*.k"] }), ["kcl.mod", "sub/b.k", "sub/c.k"]);
+    assertEquals(await pick({ include: ["sub"] }), [
+      "kcl.mod",
+      "sub/b.k",
+      "sub/c.k",
+      "sub/deep/b.k",
+      "x/sub/c.k",
+    ]);
+    assertEquals(await pick({ include: ["a?c.k"] }), ["a?c.k", "abc.k", "kcl.mod"]);
+    assertEquals(await pick({ include: ["x/**"] }), ["kcl.mod", "x/sub/c.k", "x/y.k"]);
+    assertEquals(await pick({ include: ["sub/**/b.k"] }), ["kcl.mod", "sub/b.k", "sub/deep/b.k"]);
+    assertEquals(await pick({ include: ["s?b/c.k"] }), ["kcl.mod", "sub/c.k"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -117,6 +117,15 @@ Deno.test("trust policy scopes: * stays within a path segment, ** crosses them",
     ["ghcr.io/kcl-lang/k8s", "ghcr.io/kcl-lang/k8sx", false],
     ["ghcr.io/a.b", "ghcr.io/axb", false],
     ["GHCR.io/X", "ghcr.io/x", true],
+    // ? is literal; ** keeps the slash after it
+    ["h/a?c", "h/abc", false],
+    ["h/a?c", "h/a?c", true],
+    ["h/**/b", "h/b", false],
+    ["h/**/b", "h/x/y/b", true],
+    ["h/***", "h/a/b", true],
+    ["H/A*", "h/ab", true],
+    ["h/a", "h/a/b", false],
+    ["h/a+b", "h/a+b", true],
   ];
   for (const [scope, repository, expected] of cases) {
     assertEquals(scopeMatches(scope, repository), expected, `${scope} vs ${repository}`);

@@ -97,6 +97,19 @@ Deno.test("access rules: globs over repository paths", async (t) => {
     ["**", "x", true],
     ["kcl-lang/?8s", "kcl-lang/k8s", true],
     ["a.b/c", "axb/c", false],
+    // ** is any characters and keeps the slash after it; ? is one character
+    ["a/**/b", "a/x/y/b", true],
+    ["a/**/b", "a/b", false],
+    ["a/**", "a/", true],
+    ["**/b", "b", false],
+    ["a?c", "abc", true],
+    ["a?c", "a/c", false],
+    ["a?c", "a?c", true],
+    ["***", "a/b", true],
+    ["A/b", "a/b", false],
+    ["a+b(c)", "a+b(c)", true],
+    ["a/b", "x/a/b", false],
+    ["a/b", "a/b/c", false],
   ];
   for (const [glob, name, matches] of cases) {
     await t.step(`${glob} ${matches ? "matches" : "does not match"} ${name}`, () => {
