@@ -437,6 +437,40 @@ Deno.test("credentials are not sent to another origin after a redirect", async (
   }
 });
 
+Deno.test("a redirect to a file: URL is refused, not read from the local disk", async () => {
+  const dir = await Deno.makeTempDir();
+  const secret = join(dir, "secret.json");
+  await Deno.writeTextFile(secret, '{"tags":["leaked"]}');
+  const registry = startFake([{
+    name: "manifest",
+    method: "GET",
+    path: /^\/v2\/a\/manifests\/v1$/,
+    handle: () =>
+      new Response(null, { status: 307, headers: { Location: new URL(`file://${secret}`).href } }),
+  }]);
+  try {
+    const { client } = fakeClient();
+    const error = await assertRejects(
+      () =>
+        client.send({
+          registry: registry.host,
+          repository: "a",
+          method: "GET",
+          path: "a/manifests/v1",
+          scopes: [],
+          expect: [200],
+          what: "pull manifest",
+        }),
+      RegistryError,
+    );
+    assertStringIncludes(error.message, "which is not an http or https URL");
+    assertEquals(registry.counts["manifest"], 1);
+  } finally {
+    await registry.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("a Basic challenge without credentials fails with a login hint", async () => {
   const fake = startFake([{
     name: "ping",

@@ -41,11 +41,14 @@ export interface ExchangeOptions {
 
 /**
  * Sends a request, following redirects by hand, under an idle timeout that also watches the response body.
+ * Only http and https URLs are fetched: a redirect, upload Location or Link from a registry to `file:` or
+ * `data:` (which fetch would read locally) is refused.
  *
  * @param url where to send it
  * @param init method, headers and body (redirect handling is this function's)
  * @returns the final response; its body, when read, is watched by the same idle timeout
- * @throws {RegistryError} with code TIMEOUT when the peer stalls, or when redirects loop; the signal's reason
+ * @throws {RegistryError} with code TIMEOUT when the peer stalls, or when redirects loop or lead to a URL that
+ *   is not http or https; the signal's reason
  *   when it is aborted
  * @throws {TypeError} as fetch does when the connection fails (see describeFetchError)
  */
@@ -63,6 +66,12 @@ export async function exchange(
       const headers = new Headers(init.headers);
       if (options.authorization && current.origin === options.authOrigin) {
         headers.set("Authorization", options.authorization);
+      }
+      if (current.protocol !== "https:" && current.protocol !== "http:") {
+        throw new RegistryError(
+          `Cannot ${options.what}: refusing "${current.href}", which is not an http or https URL`,
+          { status: 0, registry: options.registry },
+        );
       }
       options.log?.(`${method} ${current.href}`);
       const response = await options.fetch(current, {
