@@ -293,3 +293,23 @@ Deno.test("manifests.head, manifests.push and manifests.delete", async () => {
     await fake.close();
   }
 });
+
+Deno.test("manifests.head asks with a GET when the HEAD's Content-Length is not a byte count", async () => {
+  const bytes = manifestBytes();
+  const digest = digestOf(bytes);
+  for (const length of ["-5", "abc", "1.5"]) {
+    const methods: string[] = [];
+    const fetchStub = (_url: string | URL | Request, init?: RequestInit) => {
+      methods.push(init?.method ?? "GET");
+      const headers = { "Content-Type": OCI_MANIFEST, "Docker-Content-Digest": digest };
+      if (init?.method === "HEAD") {
+        return Promise.resolve(new Response(null, { headers: { ...headers, "Content-Length": length } }));
+      }
+      return Promise.resolve(new Response(bytes, { headers }));
+    };
+    const { client } = fakeClient({ fetch: fetchStub as typeof fetch });
+    const repo = new Repository(client, { registry: "reg.example", repository: "a" });
+    assertEquals(await repo.manifests.head("v1"), { mediaType: OCI_MANIFEST, digest, size: bytes.length });
+    assertEquals(methods, ["HEAD", "GET"], length);
+  }
+});

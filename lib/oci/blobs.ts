@@ -13,7 +13,7 @@ import { type Digest, DigestError, digestHex } from "./digest.ts";
 import { PartialFile, type ProgressCallback } from "./partial_file.ts";
 import type { Descriptor } from "./manifest.ts";
 import { RegistryError } from "./registry_error.ts";
-import { TIMEOUT_CODE } from "./http.ts";
+import { contentLength, TIMEOUT_CODE } from "./http.ts";
 import { repositoryScope } from "./auth/scope.ts";
 import type { Repository } from "./repository.ts";
 
@@ -59,8 +59,8 @@ export class RepositoryBlobs {
     const response = await this.#head(digest);
     await response.body?.cancel();
     if (response.status === 404) return undefined;
-    const size = Number(response.headers.get("Content-Length"));
-    if (!response.headers.has("Content-Length") || !Number.isSafeInteger(size) || size < 0) {
+    const size = contentLength(response);
+    if (size === undefined) {
       throw new RegistryError(
         `Cannot look up ${blobName(this.#repo, digest)}: the registry gave no valid size`,
         {

@@ -102,6 +102,18 @@ export async function exchange(
 }
 
 /**
+ * The size a response declares: its Content-Length when that is a byte count (a registry's header is data),
+ * else undefined.
+ *
+ * @example contentLength(new Response(null, { headers: { "Content-Length": "12" } })) // 12
+ */
+export function contentLength(response: Response): number | undefined {
+  const header = response.headers.get("Content-Length");
+  const size = Number(header);
+  return header !== null && Number.isSafeInteger(size) && size >= 0 ? size : undefined;
+}
+
+/**
  * One line for a failed fetch: the innermost cause, labelled `TLS` when the handshake or certificate failed.
  *
  * @example describeFetchError(error) // "TLS: invalid peer certificate: UnknownIssuer"

@@ -8,6 +8,7 @@
 import { type Digest, digestOf, isDigest } from "./digest.ts";
 import { type Descriptor, MAX_MANIFEST_BYTES, parseManifest } from "./manifest.ts";
 import { MANIFEST_TYPES } from "./media_types.ts";
+import { contentLength } from "./http.ts";
 import { formatReference } from "./reference.ts";
 import { readCapped } from "./read_capped.ts";
 import { RegistryError } from "./registry_error.ts";
@@ -72,7 +73,8 @@ export class RepositoryManifests {
 
   /**
    * Asks whether a manifest exists (HEAD) and returns its descriptor (its media type empty when the registry
-   * sent none), or undefined on 404. A registry that omits the digest on HEAD is asked again with a GET.
+   * sent none), or undefined on 404. A registry that omits the digest or a valid size on HEAD is asked again
+   * with a GET.
    *
    * @param reference a tag or a digest
    * @throws {RegistryError} on any other failure
@@ -83,12 +85,9 @@ export class RepositoryManifests {
     await response.body?.cancel();
     if (response.status === 404) return undefined;
     const digest = response.headers.get("Docker-Content-Digest");
-    if (!digest || !isDigest(digest)) return (await this.fetch(reference)).descriptor;
-    return {
-      mediaType: response.headers.get("Content-Type")?.split(";")[0] ?? "",
-      digest,
-      size: Number(response.headers.get("Content-Length") ?? "0"),
-    };
+    const size = contentLength(response);
+    if (!digest || !isDigest(digest) || size === undefined) return (await this.fetch(reference)).descriptor;
+    return { mediaType: response.headers.get("Content-Type")?.split(";")[0] ?? "", digest, size };
   }
 
   /**
