@@ -6,8 +6,8 @@
  * @module
  */
 
-import { join } from "node:path";
 import process from "node:process";
+import { tempRoot } from "../kpm/cache.ts";
 import type { GitSource } from "../kpm/git_package.ts";
 import { readLockFile, writeLockFile } from "../kpm/lockfile.ts";
 import {
@@ -110,7 +110,7 @@ export async function pushPackage(
   return await pushInternal(new Repository(client, source), dir, {
     tag: source.tag,
     force: options.force,
-    tempDir: join(home, ".kpm", "tmp"),
+    tempDir: tempRoot(home),
   });
 }
 
