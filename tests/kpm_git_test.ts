@@ -8,6 +8,8 @@ import { join } from "node:path";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "./assert.ts";
 import { fetchGitPackage } from "../lib/kpm/git_package.ts";
 import { PackageError } from "../lib/kpm/errors.ts";
+import { readLockFile } from "../lib/kpm/lockfile.ts";
+import { ModFileError, readModFile } from "../lib/kpm/modfile.ts";
 import { git, hasGit } from "./git_support.ts";
 import { describe, kpmHome, ROOT, runKpm } from "./integration/ship_support.ts";
 
@@ -129,3 +131,36 @@ Deno.test("a git command that is not installed is named, with the clone it was f
     await Deno.remove(home, { recursive: true });
   }
 });
+
+Deno.test(
+  { name: "a hostile kcl.mod (a link to a device, or over 1 MiB) is refused with one line", ignore: !hasGit },
+  async () => {
+    const home = await Deno.makeTempDir();
+    try {
+      const repo = join(home, "hostile");
+      await Deno.mkdir(repo);
+      await git(repo, "init", "--quiet");
+      await Deno.symlink("/dev/zero", join(repo, "kcl.mod"));
+      await git(repo, "add", ".");
+      await git(repo, "commit", "--quiet", "-m", "endless kcl.mod");
+      const error = await assertRejects(
+        () => fetchGitPackage({ url: `file://${repo}` }, { home: join(home, "cache") }),
+        ModFileError,
+      );
+      assertStringIncludes(error.message, "kcl.mod");
+      assertStringIncludes(error.message, "not a regular file");
+
+      const big = join(home, "big");
+      await Deno.mkdir(big);
+      const padding = `# ${"x".repeat(1024 * 1024)}\n`;
+      await Deno.writeTextFile(join(big, "kcl.mod"), `${padding}[package]\nname = "big"\n`);
+      await Deno.writeTextFile(join(big, "kcl.mod.lock"), padding);
+      for (const read of [() => readModFile(big), () => readLockFile(big)]) {
+        const refused = await assertRejects(read, ModFileError);
+        assertStringIncludes(refused.message, `over the ${1024 * 1024} byte limit`);
+      }
+    } finally {
+      await Deno.remove(home, { recursive: true });
+    }
+  },
+);

@@ -8,7 +8,7 @@
 
 import { join } from "node:path";
 import { writeFileAtomic } from "../oci/atomic_file.ts";
-import { ModFileError, parseTomlDocument, tomlString } from "./modfile.ts";
+import { ModFileError, parseTomlDocument, readTomlFile, tomlString } from "./modfile.ts";
 
 /** The file name. */
 export const LOCK_FILE = "kcl.mod.lock";
@@ -106,7 +106,7 @@ export function formatLockFile(dependencies: Map<string, LockedDependency>): str
 export async function readLockFile(dir: string): Promise<Map<string, LockedDependency>> {
   const path = join(dir, LOCK_FILE);
   try {
-    return parseLockFile(await Deno.readTextFile(path), path);
+    return parseLockFile(await readTomlFile(path), path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return new Map();
     throw error;

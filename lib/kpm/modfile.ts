@@ -181,14 +181,37 @@ export async function readModFile(dir: string): Promise<ModFile> {
   const path = join(dir, MOD_FILE);
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = await readTomlFile(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       throw new ModFileError(`No kcl.mod in "${dir}": not a KCL package (run \`kpm mod init\`)`);
     }
-    throw new ModFileError(`Cannot read "${path}": ${(error as Error).message}`);
+    throw error;
   }
   return parseModFile(text, path);
+}
+
+/** The largest kcl.mod or kcl.mod.lock read: real ones hold a few KiB. */
+const MAX_TOML_FILE_BYTES = 1024 * 1024;
+
+/**
+ * Reads a kcl.mod or kcl.mod.lock (a link is followed): a downloaded or cloned package's may be hostile, so
+ * one that is not a regular file (a link to a device or fifo) or is over MAX_TOML_FILE_BYTES is refused
+ * before it is read.
+ *
+ * @throws {Deno.errors.NotFound} when it is missing
+ * @throws {ModFileError} `Cannot read "PATH": …` when it cannot be read, is not a regular file or is too large
+ */
+export async function readTomlFile(path: string): Promise<string> {
+  try {
+    const info = await Deno.stat(path);
+    if (!info.isFile) throw new Error("it is not a regular file");
+    if (info.size > MAX_TOML_FILE_BYTES) throw new Error(`it is over the ${MAX_TOML_FILE_BYTES} byte limit`);
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) throw error;
+    throw new ModFileError(`Cannot read "${path}": ${(error as Error).message}`);
+  }
 }
 
 /** The right-hand side of a dependency line, as the reference writes it. */
