@@ -9,7 +9,7 @@ import type { Descriptor } from "../oci/manifest.ts";
 import { copyGraph } from "../oci/copy.ts";
 import { isDigest } from "../oci/digest.ts";
 import { Client } from "./client.ts";
-import { openSpec, type TargetSpec } from "./target_spec.ts";
+import { openSpec, sourceReference, type TargetSpec } from "./target_spec.ts";
 
 /** Options of copy. */
 export interface CopyOptions {
@@ -66,7 +66,7 @@ export async function copy(from: TargetSpec, to: TargetSpec, options: CopyOption
   const client = options.client ?? new Client();
   const source = await openSpec(from, { client });
   const destination = await openSpec(to, { client, create: true, multipleTags: true });
-  const reference = source.digest ?? source.tags[0] ?? options.reference ?? "latest";
+  const reference = sourceReference(source, options.reference);
   const named = [...destination.tags, ...(options.tags ?? [])];
   const tags = named.length ? [...new Set(named)] : isDigest(reference) ? [] : [reference];
   const root = await source.store.resolve(reference);

@@ -12,7 +12,7 @@ import { pullFromStore, selectLayers } from "../artifact/pull.ts";
 import { ArtifactError } from "../artifact/files.ts";
 import type { Client } from "./client.ts";
 import { DEFAULT_MAX_BYTES, targetOf } from "./target.ts";
-import { type OpenedSpec, openSpec, type TargetSpec } from "./target_spec.ts";
+import { type OpenedSpec, openSpec, sourceReference, type TargetSpec } from "./target_spec.ts";
 
 /** Options shared by pull and pullToMemory. */
 export interface PullSourceOptions {
@@ -71,7 +71,7 @@ export interface MemoryPullResult {
 
 async function openSource(from: TargetSpec, options: PullSourceOptions): Promise<[OpenedSpec, string]> {
   const place = await openSpec(from, { client: options.client });
-  return [place, place.digest ?? place.tags[0] ?? options.reference ?? "latest"];
+  return [place, sourceReference(place, options.reference)];
 }
 
 /**

@@ -38,3 +38,11 @@ export async function openSpec(
   });
   return { store, tags: parsed.tags, ...(parsed.digest && { digest: parsed.digest }) };
 }
+
+/**
+ * The tag or digest to read from an opened source: the digest its reference string named, else its first tag,
+ * else `fallback` (the caller's `reference` option), else `latest`.
+ */
+export function sourceReference(place: OpenedSpec, fallback?: string): string {
+  return place.digest ?? place.tags[0] ?? fallback ?? "latest";
+}
