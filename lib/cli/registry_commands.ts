@@ -20,6 +20,13 @@ export const DEFAULT_ROOT = "registry-data";
  */
 export const DEFAULT_DOCKER_CONFIG = "/etc/secret/dockerconfigjson";
 
+/** `--root DIR` of `registry serve` and `registry gc`: the storage folder. */
+const ROOT_OPTION = {
+  type: "string",
+  value: "DIR",
+  description: `storage folder (default ./${DEFAULT_ROOT})`,
+} as const;
+
 /** The options of `kpm registry login`. */
 export const LOGIN_OPTIONS = {
   username: { ...TARGET_OPTIONS.username, description: "user name (asked when missing)" },
@@ -55,7 +62,7 @@ export const SERVE_OPTIONS = {
     value: "HOST:PORT",
     description: `address to listen on (default ${DEFAULT_ADDR})`,
   },
-  root: { type: "string", value: "DIR", description: `storage folder (default ./${DEFAULT_ROOT})` },
+  root: ROOT_OPTION,
   user: {
     type: "string",
     multiple: true,
@@ -126,7 +133,7 @@ export const registryServeCommand = command({
 
 /** The options of `kpm registry gc`. */
 export const GC_OPTIONS = {
-  root: { type: "string", value: "DIR", description: `storage folder (default ./${DEFAULT_ROOT})` },
+  root: ROOT_OPTION,
   "dry-run": { type: "boolean", description: "report what would be freed, remove nothing" },
 } as const;
 
