@@ -219,7 +219,7 @@ export const modCommands: Command[] = [
 export const RUN_OPTIONS = {
   tag: { type: "string", value: "TAG", description: "the tag of an OCI source" },
   oci,
-  concurrency: { type: "string", value: "N", description: "packages downloaded at once (default 8)" },
+  concurrency,
   "no-verify": noVerify,
 } as const;
 
