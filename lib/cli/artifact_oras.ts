@@ -9,8 +9,9 @@ import { resolve as resolvePath } from "node:path";
 import { ArtifactError } from "../artifact/files.ts";
 import { selectManifest } from "../artifact/platform.ts";
 import { formatTarget, type Target, targetReference } from "../artifact/target.ts";
-import { digestOf } from "../oci/digest.ts";
-import { isIndex, parseManifest } from "../oci/manifest.ts";
+import type { BlobContent } from "../oci/blob_upload.ts";
+import { digestOf, digestStream } from "../oci/digest.ts";
+import { type Descriptor, isIndex, parseManifest } from "../oci/manifest.ts";
 import { isValidHost } from "../oci/reference.ts";
 import { Registry, Repository } from "../oci/repository.ts";
 import { type CommandContext, type Output, output, UsageError } from "./command.ts";
@@ -116,20 +117,39 @@ export async function blobDelete(ctx: DeleteContext): Promise<Output> {
   );
 }
 
+/**
+ * A blob to push and its descriptor: FILE is read twice, hashed and then sent, so memory stays flat whatever its
+ * size; stdin (`-`) cannot be read again and is held in memory.
+ */
+async function blobInput(
+  ctx: CommandContext,
+  file: string,
+  mediaType: string,
+): Promise<{ descriptor: Descriptor; content: BlobContent }> {
+  if (file === "-") {
+    const bytes = await readInput(ctx, file);
+    return { descriptor: { mediaType, digest: digestOf(bytes), size: bytes.byteLength }, content: bytes };
+  }
+  const path = resolvePath(ctx.cwd, file);
+  const open = async () => (await Deno.open(path)).readable;
+  try {
+    const { digest, size } = await digestStream(await open());
+    return { descriptor: { mediaType, digest, size }, content: open };
+  } catch (error) {
+    throw new ArtifactError(`Cannot read "${file}": ${(error as Error).message}`);
+  }
+}
+
 /** Runs `kpm artifact blob push`: a file (or stdin) as a blob; prints its descriptor with --json. */
 export async function blobPush(ctx: CommandContext<typeof BLOB_PUSH_OPTIONS>): Promise<Output> {
   const target = parseTargetArg(ctx, ctx.args[0]!);
-  const bytes = await readInput(ctx, ctx.args[1]!);
-  const descriptor = {
-    mediaType: ctx.options["media-type"] ?? "application/octet-stream",
-    digest: digestOf(bytes),
-    size: bytes.byteLength,
-  };
+  const mediaType = ctx.options["media-type"] ?? "application/octet-stream";
+  const { descriptor, content } = await blobInput(ctx, ctx.args[1]!, mediaType);
   if (target.digest && target.digest !== descriptor.digest) {
     throw new UsageError(`"${ctx.args[1]}" has digest ${descriptor.digest}, not ${target.digest}`);
   }
   const store = await targetStore(ctx, target, true);
-  const outcome = await store.pushBlob(descriptor, bytes);
+  const outcome = await store.pushBlob(descriptor, content);
   ctx.log(`${outcome === "exists" ? "Exists" : "Uploaded"} ${descriptor.digest}`);
   return output(descriptor, (v) => pushedText({ reference: `${store.name}@${v.digest}`, digest: v.digest }));
 }
