@@ -8,7 +8,7 @@
 import { resolve } from "node:path";
 import { copyGraph } from "../oci/copy.ts";
 import { ArtifactError } from "../artifact/files.ts";
-import { formatTarget, targetReference } from "../artifact/target.ts";
+import { formatTarget, type Target, targetReference } from "../artifact/target.ts";
 import { isValidTag } from "../oci/reference.ts";
 import { type CommandContext, type CommandResult, type Output, output, UsageError } from "./command.ts";
 import type {
@@ -24,13 +24,17 @@ import { isIndex } from "../oci/manifest.ts";
 import { writeFileAtomic } from "../oci/atomic_file.ts";
 import { interruptSignal } from "./interrupt.ts";
 
+/** What `kpm artifact copy` receives. */
+type CopyContext = CommandContext<typeof ARTIFACT_COPY_OPTIONS>;
+
 /** Runs `kpm artifact copy`. */
-export async function copy(ctx: CommandContext<typeof ARTIFACT_COPY_OPTIONS>): Promise<Output> {
+export async function copy(ctx: CopyContext): Promise<Output> {
   const source = parseTargetArg(ctx, ctx.args[0]!, { layout: ctx.options["from-oci-layout"] });
   const destination = parseTargetArg(ctx, ctx.args[1]!, {
     multipleTags: true,
     layout: ctx.options["to-oci-layout"],
   });
+  oneRegistryForCredential(ctx, source, destination);
   const sourceStore = await targetStore(ctx, source);
   const targetStoreOpened = await targetStore(ctx, destination, true);
   const root = await sourceStore.resolve(targetReference(source, "latest")!);
@@ -51,6 +55,23 @@ export async function copy(ctx: CommandContext<typeof ARTIFACT_COPY_OPTIONS>): P
     referrers: result.referrers,
   };
   return output(value, (v) => [`Copied ${v.source} => ${v.destination}`, `Digest: ${v.digest}`]);
+}
+
+/**
+ * A credential typed for this command (`-u`, `-p`, `--password-stdin`, `--identity-token`) is for one registry:
+ * refused when SRC and DST are two, each of which would be offered it.
+ *
+ * @throws {UsageError} for a typed credential with two registries
+ */
+function oneRegistryForCredential(ctx: CopyContext, source: Target, destination: Target): void {
+  const { username, password, "password-stdin": stdin, "identity-token": token } = ctx.options;
+  if (username === undefined && password === undefined && !stdin && token === undefined) return;
+  if (source.kind !== "registry" || destination.kind !== "registry") return;
+  if (source.ref.registry === destination.ref.registry) return;
+  throw new UsageError(
+    `Cannot use -u/-p/--identity-token to copy between two registries ("${source.ref.registry}" and ` +
+      `"${destination.ref.registry}"): it would be offered to both; log in to each with kpm registry login`,
+  );
 }
 
 /** Runs `kpm artifact tag`. */
