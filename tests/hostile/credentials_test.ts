@@ -4,7 +4,8 @@
  * realms are https (http only for a plain-HTTP registry); a token the registry stops accepting is replaced once.
  */
 
-import { assert, assertEquals, assertRejects } from "../assert.ts";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "../assert.ts";
+import { kpmInProcess } from "../integration/support/kpm_cli.ts";
 import { RegistryClient } from "../../lib/oci/client.ts";
 import { digestOf } from "../../lib/oci/digest.ts";
 import { RegistryError } from "../../lib/oci/registry_error.ts";
@@ -127,5 +128,23 @@ Deno.test("a cached token refused after a registry restart is dropped and fetche
     assertEquals(registry.tokens, tokens + 1, "one new token after the restart");
   } finally {
     await registry.close();
+  }
+});
+
+Deno.test("artifact copy between two registries refuses one -u/-p for both: the source never sees it", async () => {
+  const source = startEvilRegistry({ auth: "basic" });
+  const target = startEvilRegistry({ auth: "basic" });
+  const home = await Deno.makeTempDir();
+  try {
+    const env = { HOME: home, KCL_PKG_PATH: home, DOCKER_CONFIG: home };
+    const args = ["artifact", "copy", "--plain-http", "-u", "me", "-p", "s3cret"];
+    const result = await kpmInProcess([...args, `${source.host}/x:1`, `${target.host}/y:1`], home, env);
+    assertEquals(result.code, 2, result.stderr);
+    assertStringIncludes(result.stderr, "Cannot use -u/-p/--identity-token to copy between two registries");
+    assertEquals([...source.seen, ...target.seen].map((s) => s.authorization).filter(Boolean), []);
+  } finally {
+    await source.close();
+    await target.close();
+    await Deno.remove(home, { recursive: true });
   }
 });
