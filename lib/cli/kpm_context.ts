@@ -5,9 +5,9 @@
  * @module
  */
 
-import { join } from "node:path";
 import type { RegistryClient } from "../oci/client.ts";
 import { concurrencySetting, type KpmSettings, resolveKpmSettings } from "../config/kpm_settings.ts";
+import { tempRoot } from "../kpm/cache.ts";
 import { type PackageSource, parseSource, SourceError } from "../kpm/source.ts";
 import { type PackageVerifier, readTrustPolicy, trustPolicyVerifier } from "../kpm/trust_policy.ts";
 import { ReferenceFormatError } from "../oci/reference.ts";
@@ -58,7 +58,7 @@ export async function kpmContext(ctx: PackageCommandContext): Promise<KpmContext
     settings,
     client,
     home: settings.home.value,
-    tempDir: join(settings.home.value, ".kpm", "tmp"),
+    tempDir: tempRoot(settings.home.value),
     source: (input, tag) =>
       asUsageError(() =>
         parseSource(input, {
