@@ -21,6 +21,7 @@ import { digestOf, digestStream } from "../lib/oci/digest.ts";
 import { OCI_CONFIG, OCI_MANIFEST } from "../lib/oci/media_types.ts";
 import { Repository } from "../lib/oci/repository.ts";
 import { startDistribution } from "../tests/integration/support/distribution.ts";
+import { freePort } from "../tests/integration/support/ports.ts";
 import { median } from "./timed.ts";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -31,13 +32,6 @@ export interface Server {
   host: string;
   pid: number;
   stop(): Promise<void>;
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 async function waitReady(host: string): Promise<void> {

@@ -6,17 +6,10 @@
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
 import { describe, kpmHome, type KpmResult, ROOT, runKpm } from "./integration/ship_support.ts";
 import { join } from "node:path";
+import { freePort } from "./integration/support/ports.ts";
 
 const ENTRY = join(ROOT, "main.ts");
 const FLAGS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env"];
-
-/** A loopback port nothing listens on. */
-function closedPort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
 
 function assertOneErrorLine(result: KpmResult, includes: string): void {
   const lines = result.stderr.trimEnd().split("\n").filter((line) => !line.startsWith("note: "));
@@ -90,7 +83,7 @@ Deno.test("exit codes: 0 for success, 2 for usage errors", async (t) => {
 Deno.test("exit codes: 1 for failures, with one error line and no stack trace", async (t) => {
   await using home = await kpmHome();
   const kpm = (args: string[]) => runKpm(ENTRY, args, { denoArgs: FLAGS, cwd: home.dir, env: home.env });
-  const unreachable = `127.0.0.1:${closedPort()}`;
+  const unreachable = `127.0.0.1:${freePort()}`;
   await t.step("unreachable registry", async () => {
     const result = await kpm(["artifact", "pull", `${unreachable}/x/y:1`]);
     assertEquals(result.code, 1, describe(result));

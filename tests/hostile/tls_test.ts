@@ -10,15 +10,9 @@ import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { describe, kpmHome, type KpmResult, ROOT, runKpm } from "../integration/ship_support.ts";
 import { startEvilRegistry } from "./support/evil_registry.ts";
 import { makeTestPki, type TestPki } from "./support/tls_certs.ts";
+import { freePort } from "../integration/support/ports.ts";
 
 const ENTRY = join(ROOT, "main.ts");
-
-function freePort(): number {
-  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (probe.addr as Deno.NetAddr).port;
-  probe.close();
-  return port;
-}
 
 /** `openssl s_server -WWW` serving `dir`, requiring a client certificate signed by the test CA. */
 async function startMutualTlsServer(pki: TestPki, dir: string) {

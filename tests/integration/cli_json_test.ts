@@ -11,6 +11,7 @@ import { COMMANDS } from "../../lib/cli/commands.ts";
 import { startEmbeddedRegistry } from "./support/embedded.ts";
 import { kpmInProcess } from "./support/kpm_cli.ts";
 import { describe, kpmHome, type KpmResult, ROOT } from "./ship_support.ts";
+import { freePort } from "./support/ports.ts";
 
 /** Commands whose stdout is a stream, not a document: what they print is named in the reason. */
 const STREAMS: Record<string, string> = {
@@ -22,14 +23,6 @@ const STREAMS: Record<string, string> = {
 function oneDocument(result: KpmResult): Record<string, unknown> {
   assert(result.stdout.endsWith("}\n"), describe(result));
   return JSON.parse(result.stdout);
-}
-
-/** A loopback port nothing listens on. */
-function closedPort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 /** Starts a server command of kpm as a process with --json; returns its document and, once stopped, its stdout. */
@@ -66,7 +59,7 @@ Deno.test("--json: every command prints exactly one JSON document, on success an
   const registry = await startEmbeddedRegistry({ delete: true });
   const locked = await startEmbeddedRegistry({ users: [{ username: "ci", password: "secret" }] });
   const host = registry.host;
-  const down = `127.0.0.1:${closedPort()}`;
+  const down = `127.0.0.1:${freePort()}`;
   const env = { ...home.env, KPM_REG: host, KPM_REPO: "test", KPM_SIGN_PASSWORD: "pw" };
   const work = home.dir;
   const app = join(work, "app");

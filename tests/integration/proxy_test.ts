@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { describe, kpmHome, ROOT, runKpm } from "./ship_support.ts";
 import { startEmbeddedRegistry } from "./support/embedded.ts";
+import { freePort } from "./support/ports.ts";
 
 const ENTRY = join(ROOT, "main.ts");
 const FLAGS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env"];
@@ -108,9 +109,7 @@ Deno.test("kpm honours HTTP_PROXY and NO_PROXY for a plain-http registry", async
     await t.step(
       "…and fails with exit 1 when the proxy is down (no DNS lookup of the name is tried)",
       async () => {
-        const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-        const down = `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`;
-        listener.close();
+        const down = `http://127.0.0.1:${freePort()}`;
         const result = await kpm(["artifact", "pull", `registry.test:${port}/proxy/named:v1`, "-o", "none"], {
           HTTP_PROXY: down,
         });

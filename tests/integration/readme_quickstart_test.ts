@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { assertEquals, assertStringIncludes } from "../assert.ts";
 import { describe, kpmHome, ROOT } from "./ship_support.ts";
+import { freePort } from "./support/ports.ts";
 
 /** The first ```sh block after `heading` in README.md. */
 async function readmeBlock(heading: string): Promise<string> {
@@ -14,13 +15,6 @@ async function readmeBlock(heading: string): Promise<string> {
   const section = readme.slice(readme.indexOf(heading));
   const start = section.indexOf("```sh\n") + "```sh\n".length;
   return section.slice(start, section.indexOf("\n```", start));
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 Deno.test("README's quick start runs verbatim in one folder", async () => {

@@ -18,6 +18,7 @@
 
 import { join } from "node:path";
 import { startTokenIssuer, type TokenIssuer } from "./token_issuer.ts";
+import { freePort } from "./ports.ts";
 
 /** A registry user. */
 export interface DistributionUser {
@@ -64,13 +65,6 @@ async function htpasswdLines(users: DistributionUser[]): Promise<string> {
     text += new TextDecoder().decode(out.stdout).trim() + "\n";
   }
   return text;
-}
-
-function freePort(): number {
-  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (probe.addr as Deno.NetAddr).port;
-  probe.close();
-  return port;
 }
 
 /**
