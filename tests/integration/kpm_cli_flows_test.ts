@@ -8,6 +8,7 @@
 
 import { join } from "node:path";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
+import { git, hasGit } from "../git_support.ts";
 import { startEmbeddedRegistry } from "./support/embedded.ts";
 import { hasPty, runInPty } from "./support/pty.ts";
 import { describe, kpmHome, ROOT, runKpm } from "./ship_support.ts";
@@ -24,9 +25,6 @@ async function standInCompiler(dir: string, log: string): Promise<string> {
   await Deno.chmod(path, 0o755);
   return path;
 }
-
-const hasGit = await new Deno.Command("git", { args: ["--version"], stdout: "null", stderr: "null" }).output()
-  .then((out) => out.success, () => false);
 
 Deno.test("KCL flows: pull again, run where the user stands, rename offline, flags, config", async (t) => {
   await using home = await kpmHome();
@@ -180,17 +178,10 @@ Deno.test("KCL flags: mod push --tar_path, mod add --path, mod pull --git", asyn
       fn: async () => {
         const repo = join(home.dir, "gitpkg");
         await ok(["mod", "init", "gitpkg"]);
-        const git = (...args: string[]) =>
-          new Deno.Command("git", {
-            args: ["-c", "user.email=t@t", "-c", "user.name=t", ...args],
-            cwd: repo,
-            stdout: "null",
-            stderr: "null",
-          }).output();
-        await git("init", "--quiet");
-        await git("add", ".");
-        await git("commit", "--quiet", "-m", "one");
-        await git("tag", "v1");
+        await git(repo, "init", "--quiet");
+        await git(repo, "add", ".");
+        await git(repo, "commit", "--quiet", "-m", "one");
+        await git(repo, "tag", "v1");
         const url = `file://${repo}`;
         await ok(["mod", "pull", "--git", url, "--tag", "v1", "fromgit"]);
         const mod = join(home.dir, "fromgit", "git", repo, "v1", "kcl.mod");
