@@ -41,7 +41,7 @@ const HELM_FIELDS = [
 ];
 
 /** The config blob Helm pushes: Chart.yaml's fields as JSON, in Helm's field order. */
-export function helmConfig(metadata: ChartMetadata): Uint8Array {
+function helmConfig(metadata: ChartMetadata): Uint8Array {
   const ordered: Record<string, unknown> = {};
   for (const key of HELM_FIELDS) if (metadata[key] !== undefined) ordered[key] = metadata[key];
   return new TextEncoder().encode(JSON.stringify(ordered));

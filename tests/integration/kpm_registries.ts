@@ -30,7 +30,7 @@ export interface RegistryCase {
 export const USER = { username: "test", password: "1234" };
 
 /** The matrix of registries for the package-manager tests. */
-export async function registryCases(): Promise<RegistryCase[]> {
+async function registryCases(): Promise<RegistryCase[]> {
   const cases: RegistryCase[] = [];
   const absent = await missingPeers(["docker-registry", "htpasswd", "openssl"]);
   const missing = absent.length

@@ -81,7 +81,7 @@ function derOfPem(text: string): string {
 }
 
 /** Parses `type:name:actions` (the name may itself hold colons, e.g. a host:port). */
-export function parseScope(scope: string): Access | undefined {
+function parseScope(scope: string): Access | undefined {
   const first = scope.indexOf(":");
   const last = scope.lastIndexOf(":");
   if (first < 0 || last <= first) return undefined;
