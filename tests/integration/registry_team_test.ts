@@ -8,24 +8,11 @@ import { join } from "node:path";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { describe, kpmHome, ROOT, runKpm } from "./ship_support.ts";
 import { makeTestPki } from "../hostile/support/tls_certs.ts";
+import { runCommand } from "./support/command.ts";
 import { startKpmServe } from "./support/kpm_serve.ts";
 import { ignoreWithoutPeers, peerCommand } from "./support/peers.ts";
 
 const ENTRY = join(ROOT, "main.ts");
-
-async function run(command: string, args: string[], env?: Record<string, string>, cwd?: string) {
-  const out = await new Deno.Command(command, {
-    args,
-    env,
-    cwd,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  })
-    .output();
-  const decoder = new TextDecoder();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
-}
 
 /** The bytes of every file under the storage's content store. */
 async function contentBytes(root: string): Promise<number> {
@@ -85,7 +72,7 @@ Deno.test({
       assertEquals(busy.code, 1, describe(busy));
       assertStringIncludes(busy.stderr, "another kpm process");
 
-      const curl = await run("curl", [
+      const curl = await runCommand("curl", [
         "-s",
         "-o",
         "/dev/null",
@@ -144,7 +131,7 @@ Deno.test({
     ]);
     try {
       assert(server.url.startsWith("https://127.0.0.1:"), server.url);
-      const ping = await run("curl", [
+      const ping = await runCommand("curl", [
         ...["-s", "--http2", "--cacert", cert, "-D", "-", "-o", "/dev/null"],
         ...["-w", "%{http_version}", `${server.url}/v2/`],
       ]);
@@ -152,10 +139,10 @@ Deno.test({
       assertStringIncludes(ping.stdout, `realm="https://${server.host}/token"`);
       assert(ping.stdout.endsWith("2"), ping.stdout);
       const home = { HOME: dir, PATH: Deno.env.get("PATH") ?? "/usr/bin", TMPDIR: dir };
-      const inspect = await run("skopeo", [
+      const inspect = await runCommand("skopeo", [
         ...["--insecure-policy", "inspect", "--cert-dir", join(dir, "certs"), "--creds", "team:pa55"],
         `docker://${server.host}/missing/image:v1`,
-      ], home);
+      ], { env: home });
       assertStringIncludes(
         inspect.stderr,
         "manifest unknown",
@@ -174,21 +161,16 @@ Deno.test({
       assertEquals(await Deno.readTextFile(join(dir, "kpm-out", "module.k")), "tls = True\n");
       const oras = await peerCommand("oras");
       await Deno.writeTextFile(join(dir, "hello.txt"), "over tls\n");
-      const push = await run(
-        oras,
-        [
-          ...["push", "--ca-file", cert, "-u", "team", "-p", "pa55"],
-          ...[`${server.host}/tls/hello:v1`, "hello.txt"],
-        ],
-        home,
-        dir,
-      );
+      const push = await runCommand(oras, [
+        ...["push", "--ca-file", cert, "-u", "team", "-p", "pa55"],
+        ...[`${server.host}/tls/hello:v1`, "hello.txt"],
+      ], { env: home, cwd: dir });
       assertEquals(push.code, 0, push.stderr);
       const pulled = join(dir, "pulled");
-      const pull = await run(oras, [
+      const pull = await runCommand(oras, [
         ...["pull", "--ca-file", cert, "-u", "team", "-p", "pa55", "-o", pulled],
         `${server.host}/tls/hello:v1`,
-      ], home);
+      ], { env: home });
       assertEquals(pull.code, 0, pull.stderr);
       assertEquals(await Deno.readTextFile(join(pulled, "hello.txt")), "over tls\n");
     } finally {
