@@ -17,15 +17,7 @@ import { ANNOTATION_REF_NAME, LayoutError, openLayout } from "../lib/oci/layout.
 import type { Descriptor } from "../lib/oci/manifest.ts";
 import { OCI_LAYER_TAR_GZIP, OCI_MANIFEST } from "../lib/oci/media_types.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "./assert.ts";
-
-async function withTemp(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "kpm-layout-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+import { withTempDir } from "./temp_dir.ts";
 
 function blob(text: string, mediaType = "text/plain"): { bytes: Uint8Array; descriptor: Descriptor } {
   const bytes = new TextEncoder().encode(text);
@@ -33,7 +25,7 @@ function blob(text: string, mediaType = "text/plain"): { bytes: Uint8Array; desc
 }
 
 Deno.test("a new layout has oci-layout and an empty index.json; a folder without oci-layout is refused", async () => {
-  await withTemp(async (dir) => {
+  await withTempDir(async (dir) => {
     await assertRejects(() => openLayout(join(dir, "none")), LayoutError, "no oci-layout file");
     const store = await openLayout(join(dir, "l"), { create: true });
     assertEquals(JSON.parse(await Deno.readTextFile(join(dir, "l", "oci-layout"))), {
@@ -50,7 +42,7 @@ Deno.test("a new layout has oci-layout and an empty index.json; a folder without
 });
 
 Deno.test("layout blobs are verified before they are renamed into place", async () => {
-  await withTemp(async (dir) => {
+  await withTempDir(async (dir) => {
     const store = await openLayout(dir, { create: true });
     const good = blob("hello");
     await store.pushBlob(good.descriptor, good.bytes);
@@ -72,7 +64,7 @@ Deno.test("layout blobs are verified before they are renamed into place", async 
 });
 
 Deno.test("push to a layout, tags in index.json, referrers, copy to another layout, pull", async () => {
-  await withTemp(async (dir) => {
+  await withTempDir(async (dir) => {
     const src = join(dir, "src");
     await Deno.mkdir(join(src, "conf", "sub"), { recursive: true });
     await Deno.writeTextFile(join(src, "hi.txt"), "hi\n");
@@ -159,7 +151,7 @@ Deno.test("push to a layout, tags in index.json, referrers, copy to another layo
 });
 
 Deno.test("pull skips untitled layers and refuses a hostile folder layer with nothing outside -o", async () => {
-  await withTemp(async (dir) => {
+  await withTempDir(async (dir) => {
     const store = await openLayout(join(dir, "layout"), { create: true });
     const { readable, controller } = createTarPacker();
     const feeding = (async () => {
@@ -299,7 +291,7 @@ Deno.test("REF forms: registries and oci-layout folders, tags, digests and tag l
 });
 
 Deno.test("concurrent tags through separate layout stores (as separate processes) are all kept", async () => {
-  await withTemp(async (dir) => {
+  await withTempDir(async (dir) => {
     const stores = await Promise.all([1, 2, 3, 4].map(() => openLayout(dir, { create: true })));
     const config = blob("{}", "application/vnd.oci.empty.v1+json");
     await stores[0]!.pushBlob(config.descriptor, config.bytes);
@@ -320,7 +312,7 @@ Deno.test("concurrent tags through separate layout stores (as separate processes
 });
 
 Deno.test("copy verifies blobs on the fly: a corrupt source blob fails the copy and lands nowhere", async () => {
-  await withTemp(async (dir) => {
+  await withTempDir(async (dir) => {
     const src = join(dir, "files");
     await Deno.mkdir(src);
     await Deno.writeTextFile(join(src, "a.txt"), "original");

@@ -12,17 +12,9 @@ import { RegistryError } from "../lib/oci/registry_error.ts";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { bearerChallenge, concat, fakeClient, randomBytes, startFake } from "./oci_fake.ts";
 import { Repository } from "../lib/oci/repository.ts";
+import { withTempDir } from "./temp_dir.ts";
 
 const BLOB = /^\/v2\/(.+)\/blobs\/(sha256:[a-f0-9]+)$/;
-
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "kpm_blobs_" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 /**
  * A body that sends `bytes` and ends, under a Content-Length promising more: the server closes the connection
@@ -100,7 +92,7 @@ Deno.test("an interrupted download resumes with a Range request", async (t) => {
           });
         },
       }]);
-      await withDir(async (dir) => {
+      await withTempDir(async (dir) => {
         try {
           const { client } = fakeClient();
           const destination = join(dir, "blob.bin");
@@ -134,7 +126,7 @@ Deno.test("a download resumes from a partial file left by an earlier run", async
       return new Response(content.subarray(20_000), { status: 206 });
     },
   }]);
-  await withDir(async (dir) => {
+  await withTempDir(async (dir) => {
     try {
       const destination = join(dir, "blob.bin");
       await Deno.writeFile(partialPath(destination, digest), content.subarray(0, 20_000));
@@ -162,7 +154,7 @@ Deno.test("a registry that ignores Range makes the download start over", async (
         ? new Response(breakingBody(content.subarray(0, 30_000)), { headers: { "Content-Length": "80000" } })
         : new Response(content), // 200, whole blob, although a Range was asked
   }]);
-  await withDir(async (dir) => {
+  await withTempDir(async (dir) => {
     try {
       const destination = join(dir, "blob.bin");
       const { client } = fakeClient();
@@ -195,7 +187,7 @@ Deno.test("a wrong blob leaves no file behind", async (t) => {
         path: BLOB,
         handle: () => new Response(c.served as Uint8Array<ArrayBuffer>),
       }]);
-      await withDir(async (dir) => {
+      await withTempDir(async (dir) => {
         try {
           const { client } = fakeClient();
           const destination = join(dir, "blob.bin");
@@ -624,7 +616,7 @@ Deno.test("a stream that is not a byte stream is copied chunk by chunk, big chun
       else controller.close();
     },
   });
-  await withDir(async (dir) => {
+  await withTempDir(async (dir) => {
     const destination = join(dir, "blob.bin");
     const progress: number[] = [];
     const expected = { digest: digestOf(content), size: content.length };
@@ -650,7 +642,7 @@ Deno.test("a registry body that is not a byte stream is downloaded and verified"
     return Promise.resolve(new Response(body, { status: 200 }));
   };
   const { client } = fakeClient({ fetch: fetchPlain, plainHttp: true });
-  await withDir(async (dir) => {
+  await withTempDir(async (dir) => {
     const destination = join(dir, "blob.bin");
     const descriptor = { digest: digestOf(content), size: content.length };
     await downloadBlob(

@@ -13,15 +13,7 @@ import { type Descriptor, encodeManifest } from "../lib/oci/manifest.ts";
 import { OCI_INDEX } from "../lib/oci/media_types.ts";
 import type { Store } from "../lib/oci/store.ts";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
-
-async function withTemp(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "kpm-concurrency-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+import { withTempDir } from "./temp_dir.ts";
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
 
@@ -82,7 +74,7 @@ async function deepGraph(dir: string): Promise<{ source: Store; root: Descriptor
 }
 
 Deno.test("copy --concurrency 3 runs at most 3 blob transfers at once over the whole graph", async () => {
-  await withTemp(async (dir) => {
+  await withTempDir(async (dir) => {
     const { source, root } = await deepGraph(dir);
     const target = counting(await openLayout(join(dir, "target"), { create: true }));
     const result = await copyGraph(source, target.store, root, { tags: ["v1"], concurrency: 3 });
@@ -96,7 +88,7 @@ Deno.test("copy --concurrency 3 runs at most 3 blob transfers at once over the w
 Deno.test("a deep graph (index → index → manifests → blobs) copies with concurrency 1 and 3", async (t) => {
   for (const concurrency of [1, 3]) {
     await t.step(`concurrency ${concurrency}`, async () => {
-      await withTemp(async (dir) => {
+      await withTempDir(async (dir) => {
         const { source, root } = await deepGraph(dir);
         const target = counting(await openLayout(join(dir, "target"), { create: true }));
         const result = await copyGraph(source, target.store, root, { tags: ["v1"], concurrency });
@@ -111,7 +103,7 @@ Deno.test("a deep graph (index → index → manifests → blobs) copies with co
 });
 
 Deno.test("aborting a copy's signal stops its queued transfers and rejects with the reason", async () => {
-  await withTemp(async (dir) => {
+  await withTempDir(async (dir) => {
     const { source, root } = await deepGraph(dir);
     const target = counting(await openLayout(join(dir, "target"), { create: true }));
     const controller = new AbortController();
@@ -126,7 +118,7 @@ Deno.test("aborting a copy's signal stops its queued transfers and rejects with 
 });
 
 Deno.test("a failed transfer ends the copy: its queued transfers never start", async () => {
-  await withTemp(async (dir) => {
+  await withTempDir(async (dir) => {
     const { source, root } = await deepGraph(dir);
     const target = counting(await openLayout(join(dir, "target"), { create: true }));
     target.onStart = () => {

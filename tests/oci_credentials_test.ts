@@ -14,17 +14,9 @@ import {
   normalizeRegistryKey,
 } from "../lib/oci/credentials.ts";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
+import { withTempDir } from "./temp_dir.ts";
 
 const b64 = (text: string) => btoa(text);
-
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "kpm_creds_" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 async function writeJson(path: string, value: unknown): Promise<void> {
   await Deno.writeTextFile(path, JSON.stringify(value));
@@ -101,7 +93,7 @@ Deno.test("CredentialStore.get reads docker config.json entries", async (t) => {
     { name: "an empty entry is no credential", registry: "empty.example", expected: undefined },
     { name: "an unknown host", registry: "nowhere.example", expected: undefined },
   ];
-  await withDir(async (dir) => {
+  await withTempDir(async (dir) => {
     const path = join(dir, "config.json");
     await writeJson(path, config);
     const store = new CredentialStore({ path });
@@ -112,7 +104,7 @@ Deno.test("CredentialStore.get reads docker config.json entries", async (t) => {
 });
 
 Deno.test("CredentialStore.get falls back to the docker config files in order", async () => {
-  await withDir(async (dir) => {
+  await withTempDir(async (dir) => {
     const primary = join(dir, "kpm.json");
     const docker = join(dir, "docker.json");
     await writeJson(primary, { auths: { "a.example": { auth: b64("kpm:1") } } });
@@ -141,7 +133,7 @@ Deno.test("CredentialStore refuses invalid files with a CredentialError", async 
       includes: 'invalid "auth"',
     },
   ];
-  await withDir(async (dir) => {
+  await withTempDir(async (dir) => {
     for (const c of cases) {
       await t.step(c.name, async () => {
         const path = join(dir, `${c.name.replaceAll(" ", "_")}.json`);
@@ -163,7 +155,7 @@ Deno.test("CredentialStore refuses invalid files with a CredentialError", async 
 });
 
 Deno.test("CredentialStore.store writes atomically with mode 0600 and keeps unknown keys", async () => {
-  await withDir(async (dir) => {
+  await withTempDir(async (dir) => {
     const path = join(dir, "config.json");
     await writeJson(path, {
       auths: {
@@ -193,7 +185,7 @@ Deno.test("CredentialStore.store writes atomically with mode 0600 and keeps unkn
 });
 
 Deno.test("CredentialStore.store creates the folder and uses docker.io's legacy key", async () => {
-  await withDir(async (dir) => {
+  await withTempDir(async (dir) => {
     const path = join(dir, "nested", "deeper", "config.json");
     const store = new CredentialStore({ path });
     await store.store("docker.io", { username: "u", password: "p" });
@@ -211,7 +203,7 @@ Deno.test("CredentialStore.store creates the folder and uses docker.io's legacy 
 });
 
 Deno.test("CredentialStore.erase removes every key of a host", async () => {
-  await withDir(async (dir) => {
+  await withTempDir(async (dir) => {
     const path = join(dir, "config.json");
     const store = new CredentialStore({ path });
     assertEquals(await store.erase("a.example"), false, "no file");
@@ -255,7 +247,7 @@ function fakeRunner(secrets: Map<string, { Username: string; Secret: string }>) 
 }
 
 Deno.test("credsStore and credHelpers go through the helper runner", async (t) => {
-  await withDir(async (dir) => {
+  await withTempDir(async (dir) => {
     const path = join(dir, "config.json");
     await writeJson(path, {
       credsStore: "desktop",
@@ -335,7 +327,7 @@ Deno.test({
   name: "a real docker-credential-test program on PATH stores, gets and erases",
   ignore: Deno.build.os === "windows",
   fn: async () => {
-    await withDir(async (dir) => {
+    await withTempDir(async (dir) => {
       const bin = join(dir, "bin");
       await Deno.mkdir(bin);
       await Deno.writeTextFile(join(bin, "docker-credential-test"), HELPER_SCRIPT, { mode: 0o755 });
@@ -366,7 +358,7 @@ Deno.test({
 });
 
 Deno.test("a missing helper program is a CredentialError", async () => {
-  await withDir(async (dir) => {
+  await withTempDir(async (dir) => {
     const path = join(dir, "config.json");
     await writeJson(path, { credsStore: "kpm-test-does-not-exist" });
     await assertRejects(

@@ -11,15 +11,7 @@ import { PartialFile, writeVerifiedFile } from "../lib/oci/partial_file.ts";
 import { forEachChunk } from "../lib/oci/read_chunks.ts";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { concat, randomBytes } from "./oci_fake.ts";
-
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "kpm_partial_file_" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+import { withTempDir } from "./temp_dir.ts";
 
 /** `bytes` as a stream of `size`-byte chunks: a byte stream (as fetch's bodies) or a default one (as Deno.serve's). */
 function chunked(bytes: Uint8Array, size: number, byteStream: boolean): ReadableStream<Uint8Array> {
@@ -62,7 +54,7 @@ Deno.test("a partial file commits content that matches, from byte streams and ot
   for (const byteStream of [true, false]) {
     for (const size of [1, 4096, 65_536, 300_000, 5 * 1024 * 1024]) {
       await t.step(`${byteStream ? "byte stream" : "default stream"}, ${size}-byte chunks`, async () => {
-        await withDir(async (dir) => {
+        await withTempDir(async (dir) => {
           const destination = join(dir, "blob");
           const file = await PartialFile.create(join(dir, "blob.partial"), { what: "the blob", expected });
           const progress: number[] = [];
@@ -98,7 +90,7 @@ Deno.test("a mismatch removes the partial file and leaves nothing at the destina
   for (const { name, served, error } of cases) {
     for (const byteStream of [true, false]) {
       await t.step(`${name} (${byteStream ? "byte stream" : "default stream"})`, async () => {
-        await withDir(async (dir) => {
+        await withTempDir(async (dir) => {
           const destination = join(dir, "blob");
           const partial = join(dir, "blob.partial");
           const file = await PartialFile.create(partial, { what: "the blob", expected });
@@ -124,7 +116,7 @@ Deno.test("a mismatch removes the partial file and leaves nothing at the destina
 });
 
 Deno.test("commit removes the partial file itself when the content does not match", async () => {
-  await withDir(async (dir) => {
+  await withTempDir(async (dir) => {
     const file = await PartialFile.create(join(dir, "blob.partial"), { what: "the blob", expected });
     await file.append(chunked(randomBytes(content.length), 65_536, true));
     await assertRejects(() => file.commit(join(dir, "blob")), DigestError, "Digest mismatch");
@@ -133,7 +125,7 @@ Deno.test("commit removes the partial file itself when the content does not matc
 });
 
 Deno.test("too many bytes fail at once: the rest of the stream is not read, nothing past the size is written", async () => {
-  await withDir(async (dir) => {
+  await withTempDir(async (dir) => {
     let pulls = 0;
     const endless = new ReadableStream<Uint8Array>({
       pull(controller) {
@@ -154,7 +146,7 @@ Deno.test("too many bytes fail at once: the rest of the stream is not read, noth
 
 Deno.test("a partial file resumes from what an earlier run left", async (t) => {
   await t.step("the bytes on disk are hashed and the rest is appended", async () => {
-    await withDir(async (dir) => {
+    await withTempDir(async (dir) => {
       const partial = join(dir, "blob.partial");
       await Deno.writeFile(partial, content.subarray(0, 123_456));
       const file = await PartialFile.create(partial, { what: "the blob", expected, resume: true });
@@ -165,7 +157,7 @@ Deno.test("a partial file resumes from what an earlier run left", async (t) => {
     });
   });
   await t.step("a partial file longer than the content is emptied and written again", async () => {
-    await withDir(async (dir) => {
+    await withTempDir(async (dir) => {
       const partial = join(dir, "blob.partial");
       await Deno.writeFile(partial, concat([content, randomBytes(10)]));
       const file = await PartialFile.create(partial, { what: "the blob", expected, resume: true });
@@ -176,7 +168,7 @@ Deno.test("a partial file resumes from what an earlier run left", async (t) => {
     });
   });
   await t.step("a wrong partial file is found out at the end and removed", async () => {
-    await withDir(async (dir) => {
+    await withTempDir(async (dir) => {
       const partial = join(dir, "blob.partial");
       await Deno.writeFile(partial, randomBytes(1000));
       const file = await PartialFile.create(partial, { what: "the blob", expected, resume: true });
@@ -186,7 +178,7 @@ Deno.test("a partial file resumes from what an earlier run left", async (t) => {
     });
   });
   await t.step("without resume, an existing file is refused and left as it is", async () => {
-    await withDir(async (dir) => {
+    await withTempDir(async (dir) => {
       const partial = join(dir, "blob.partial");
       await Deno.writeFile(partial, content.subarray(0, 10));
       await assertRejects(
@@ -197,7 +189,7 @@ Deno.test("a partial file resumes from what an earlier run left", async (t) => {
     });
   });
   await t.step("restart empties the file and the hash", async () => {
-    await withDir(async (dir) => {
+    await withTempDir(async (dir) => {
       const partial = join(dir, "blob.partial");
       await Deno.writeFile(partial, randomBytes(5000));
       const file = await PartialFile.create(partial, { what: "the blob", expected, resume: true });
@@ -212,7 +204,7 @@ Deno.test("a partial file resumes from what an earlier run left", async (t) => {
 Deno.test("suspend keeps a partial file only while it holds part of the content", async (t) => {
   for (const [held, kept] of [[0, false], [1000, true], [content.length, false]] as const) {
     await t.step(`${held} bytes: ${kept ? "kept" : "removed"}`, async () => {
-      await withDir(async (dir) => {
+      await withTempDir(async (dir) => {
         const partial = join(dir, "blob.partial");
         const file = await PartialFile.create(partial, { what: "the blob", expected });
         await file.append(chunked(content.subarray(0, held), 65_536, true));
@@ -226,7 +218,7 @@ Deno.test("suspend keeps a partial file only while it holds part of the content"
 Deno.test("an upload learns its digest at the end; another algorithm is checked by hashing the file again", async (t) => {
   for (const digest of [digestOf(content), digestOf(content, "sha512")]) {
     await t.step(digest.slice(0, 6), async () => {
-      await withDir(async (dir) => {
+      await withTempDir(async (dir) => {
         const file = await PartialFile.create(join(dir, "upload"), {
           what: "the upload",
           algorithm: "sha256",
@@ -240,7 +232,7 @@ Deno.test("an upload learns its digest at the end; another algorithm is checked 
     });
   }
   await t.step("a wrong digest removes the file", async () => {
-    await withDir(async (dir) => {
+    await withTempDir(async (dir) => {
       const file = await PartialFile.create(join(dir, "upload"), { what: "the upload", algorithm: "sha256" });
       await file.append(chunked(content, 65_536, false));
       await assertRejects(
@@ -255,7 +247,7 @@ Deno.test("an upload learns its digest at the end; another algorithm is checked 
 
 Deno.test("writeVerifiedFile leaves nothing behind on a mismatch and replaces nothing", async (t) => {
   await t.step("matching content is renamed into place", async () => {
-    await withDir(async (dir) => {
+    await withTempDir(async (dir) => {
       await writeVerifiedFile(join(dir, "blob"), chunked(content, 65_536, true), expected);
       assertEquals(await Deno.readFile(join(dir, "blob")), content);
       assertEquals(await names(dir), ["blob"]);
@@ -265,7 +257,7 @@ Deno.test("writeVerifiedFile leaves nothing behind on a mismatch and replaces no
     const [name, served] of [["short", content.subarray(5)], ["long", concat([content, content])]] as const
   ) {
     await t.step(`${name} content`, async () => {
-      await withDir(async (dir) => {
+      await withTempDir(async (dir) => {
         await Deno.writeFile(join(dir, "blob"), new TextEncoder().encode("old"));
         await assertRejects(
           () => writeVerifiedFile(join(dir, "blob"), chunked(served, 65_536, true), expected),
@@ -289,7 +281,7 @@ Deno.test("BatchWriter writes pieces in order, held, copied or whole, and report
   ];
   for (const borrowed of [false, true]) {
     await t.step(borrowed ? "borrowed pieces" : "pieces of its own", async () => {
-      await withDir(async (dir) => {
+      await withTempDir(async (dir) => {
         const path = join(dir, "out");
         {
           using file = await Deno.open(path, { write: true, createNew: true });
@@ -306,7 +298,7 @@ Deno.test("BatchWriter writes pieces in order, held, copied or whole, and report
     });
   }
   await t.step("a failed write fails the next add or the close, naming the content", async () => {
-    await withDir(async (dir) => {
+    await withTempDir(async (dir) => {
       const path = join(dir, "out");
       await Deno.writeFile(path, new Uint8Array());
       using readOnly = await Deno.open(path, { read: true });
