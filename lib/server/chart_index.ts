@@ -10,7 +10,7 @@
 import type { RegistryClient } from "../oci/client.ts";
 import { Limiter } from "../oci/concurrency.ts";
 import { Registry } from "../oci/repository.ts";
-import { type Digest, VerifyingStream } from "../oci/digest.ts";
+import type { Digest } from "../oci/digest.ts";
 import { type Descriptor, isIndex, type Manifest } from "../oci/manifest.ts";
 import {
   ANNOTATION_CREATED,
@@ -47,8 +47,7 @@ export function registryChartSource(client: RegistryClient, host: string): Chart
     fetchManifest: async (repository, digest) =>
       (await registry.repository(repository).manifests.fetch(digest)).manifest,
     fetchBlob: async (repository, descriptor) => {
-      const { body } = await registry.repository(repository).blobs.open(descriptor.digest);
-      const verified = body.pipeThrough(new VerifyingStream(descriptor, `blob "${descriptor.digest}"`));
+      const verified = await registry.repository(repository).fetchBlob(descriptor);
       return new Uint8Array(await new Response(verified).arrayBuffer());
     },
   };

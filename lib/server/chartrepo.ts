@@ -9,10 +9,10 @@
  */
 
 import type { RegistryClient } from "../oci/client.ts";
-import { type Digest, digestHex, digestOf, VerifyingStream } from "../oci/digest.ts";
+import { digestHex, digestOf } from "../oci/digest.ts";
 import type { Descriptor } from "../oci/manifest.ts";
 import { RegistryError } from "../oci/registry_error.ts";
-import { Registry, Repository } from "../oci/repository.ts";
+import { Registry } from "../oci/repository.ts";
 import {
   type ChartCatalog,
   ChartIndexer,
@@ -287,13 +287,7 @@ class ChartRepo {
   }
 
   async #open(repository: string, layer: Descriptor): Promise<ReadableStream<Uint8Array>> {
-    const { body } = await new Repository(this.#client, { registry: this.#registry, repository }).blobs.open(
-      layer.digest,
-    );
-    const what = `blob "${layer.digest}" of "${this.#registry}/${repository}"`;
-    const verified = body.pipeThrough(
-      new VerifyingStream({ digest: layer.digest as Digest, size: layer.size }, what),
-    );
+    const verified = await new Registry(this.#client, this.#registry).repository(repository).fetchBlob(layer);
     return holdLastChunk(verified, (error) => this.#log(`aborted a download: ${(error as Error).message}`));
   }
 
