@@ -150,6 +150,25 @@ Deno.test("registry: ping answers with the API version header", async () => {
   });
 });
 
+Deno.test("registry: /metrics counts unknown request methods as OTHER (callers cannot grow its labels)", async () => {
+  const root = await Deno.makeTempDir();
+  const registry = await startRegistry({ root });
+  try {
+    for (const method of ["GET", "FOO1", "BAR2"]) {
+      await (await fetch(`${registry.url}/v2/`, { method })).body?.cancel();
+    }
+    const lines = (await (await fetch(`${registry.url}/metrics`)).text()).split("\n")
+      .filter((line) => line.startsWith('kpm_registry_requests_total{route="base"'));
+    assertEquals(lines, [
+      'kpm_registry_requests_total{route="base",method="GET",status="200"} 1',
+      'kpm_registry_requests_total{route="base",method="OTHER",status="200"} 2',
+    ]);
+  } finally {
+    await registry.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("registry: blob uploads", async (t) => {
   await withRegistry(async (s) => {
     const repo = { registry: s.registry.host, repository: "team/app" };

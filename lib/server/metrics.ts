@@ -1,7 +1,7 @@
 /**
  * The embedded registry's metrics in the Prometheus text format (`GET /metrics`): requests by route, method
  * and status, bytes received and sent, uploads in flight and the storage's size. Labels never carry repository
- * names or users.
+ * names, users or other values a caller chooses.
  *
  * @module
  */
@@ -13,6 +13,12 @@ export interface MetricGauges {
   storageBytes: number;
 }
 
+/**
+ * The methods the registry answers, counted by name; any other (a client may send any token as its method)
+ * counts as `OTHER`, so that callers cannot grow the label set and the counters without bound.
+ */
+const METHOD_LABELS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]);
+
 /** Counters of one registry. */
 export class RegistryMetrics {
   #requests = new Map<string, number>();
@@ -21,7 +27,8 @@ export class RegistryMetrics {
 
   /** Counts one answered request and the body bytes it sends. */
   record(entry: { route: string; method: string; status: number; bytesOut: number }): void {
-    const key = `route="${entry.route}",method="${entry.method}",status="${entry.status}"`;
+    const method = METHOD_LABELS.has(entry.method) ? entry.method : "OTHER";
+    const key = `route="${entry.route}",method="${method}",status="${entry.status}"`;
     this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
     this.#bytesOut += entry.bytesOut;
   }
