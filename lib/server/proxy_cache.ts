@@ -9,10 +9,13 @@
  */
 
 import { join } from "node:path";
+import { partialPath } from "../oci/blobs.ts";
 import type { RegistryClient } from "../oci/client.ts";
 import { type Digest, isDigest } from "../oci/digest.ts";
+import { ifFound } from "../oci/if_found.ts";
 import { RegistryError } from "../oci/registry_error.ts";
 import { Registry, type Repository } from "../oci/repository.ts";
+import type { Descriptor } from "../oci/manifest.ts";
 import { isNotFound } from "../oci/store.ts";
 import { DistributionError } from "./registry_errors.ts";
 import type { ServerStorage } from "./storage.ts";
@@ -102,16 +105,25 @@ export class ProxyCache {
         this.#checkUp();
         const found = await this.#upstream(() => this.#repository(name).blobs.stat(digest));
         if (found === undefined) return;
-        if (!(await this.#storage.contentExists(digest))) {
-          const temp = join(this.#storage.uploadsDir, `proxy-${crypto.randomUUID()}`);
-          await this.#upstream(() => this.#repository(name).downloadBlob(found, temp));
-          await this.#storage.adoptContent(temp, digest);
-        }
+        if (!(await this.#storage.contentExists(digest))) await this.#download(name, found);
         await this.#storage.linkBlob(name, digest);
       } catch (error) {
         throw this.#unreachable(`blob "${digest}" of "${name}"`, error);
       }
     });
+  }
+
+  /** Downloads a blob of `name` into the content store; a download that fails leaves no file behind. */
+  async #download(name: string, blob: Descriptor): Promise<void> {
+    const temp = join(this.#storage.uploadsDir, `proxy-${crypto.randomUUID()}`);
+    try {
+      await this.#upstream(() => this.#repository(name).downloadBlob(blob, temp));
+    } catch (error) {
+      // downloadBlob keeps what arrived for a resume, under a name no later request uses
+      await ifFound(Deno.remove(partialPath(temp, blob.digest)), undefined);
+      throw error;
+    }
+    await this.#storage.adoptContent(temp, blob.digest);
   }
 
   /** The upstream's repository `name`. */
