@@ -296,7 +296,9 @@ export class RegistryAuth {
 
   #issue(caller: Caller, scopes: string[], offline: boolean): Record<string, unknown> {
     const now = this.#now();
-    for (const [token, grant] of this.#tokens) if (grant.expires <= now) this.#tokens.delete(token);
+    for (const tokens of [this.#tokens, this.#refresh]) {
+      for (const [token, grant] of tokens) if (grant.expires <= now) tokens.delete(token);
+    }
     const access = new Map<string, Set<string>>();
     for (const a of parseScopes(scopes)) {
       const key = `${a.type}:${a.name}`;
