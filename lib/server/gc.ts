@@ -9,6 +9,7 @@
 
 import { join } from "node:path";
 import type { Digest } from "../oci/digest.ts";
+import { ifFound } from "../oci/if_found.ts";
 import { isIndex, parseManifest } from "../oci/manifest.ts";
 import { ServerStorage } from "./storage.ts";
 
@@ -29,13 +30,8 @@ export interface GcReport {
 async function mark(storage: ServerStorage, digest: Digest, marked: Set<string>): Promise<void> {
   if (marked.has(digest)) return;
   marked.add(digest);
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(storage.blobPath(digest));
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return;
-    throw error;
-  }
+  const bytes = await ifFound(Deno.readFile(storage.blobPath(digest)), undefined);
+  if (!bytes) return;
   let manifest;
   try {
     manifest = parseManifest(bytes).manifest;
@@ -51,19 +47,14 @@ async function mark(storage: ServerStorage, digest: Digest, marked: Set<string>)
 
 /** Removes what is in the uploads folder; returns how many entries and bytes. */
 async function sweepUploads(dir: string, dryRun: boolean): Promise<{ count: number; bytes: number }> {
-  let count = 0;
+  const entries = await ifFound(Array.fromAsync(Deno.readDir(dir)), []);
   let bytes = 0;
-  try {
-    for await (const entry of Deno.readDir(dir)) {
-      const path = join(dir, entry.name);
-      bytes += (await Deno.stat(path)).size;
-      count++;
-      if (!dryRun) await Deno.remove(path, { recursive: true });
-    }
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    bytes += (await Deno.stat(path)).size;
+    if (!dryRun) await Deno.remove(path, { recursive: true });
   }
-  return { count, bytes };
+  return { count: entries.length, bytes };
 }
 
 /**
