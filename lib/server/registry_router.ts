@@ -88,24 +88,19 @@ function unsupported(method: string, path: string): DistributionError {
 
 /** Refuses what the server's mode forbids: deletes without `--delete`, writes to a pull-through cache. */
 function checkMode(deps: RouterDeps, method: string, uploadsPart: boolean, path: string): void {
-  const write = method === "PUT" || method === "POST" || method === "PATCH" ||
-    (uploadsPart && method === "DELETE");
-  if (deps.proxy && (write || method === "DELETE")) {
+  const write = method === "PUT" || method === "POST" || method === "PATCH" || method === "DELETE";
+  if (deps.proxy && write) {
     throw new DistributionError(
       "UNSUPPORTED",
       `Cannot ${method} "${path}": this registry is a read-only pull-through cache`,
-      {
-        status: 405,
-      },
+      { status: 405 },
     );
   }
   if (method === "DELETE" && !uploadsPart && !deps.delete) {
     throw new DistributionError(
       "UNSUPPORTED",
       `Cannot ${method} "${path}": deletes are disabled (start the registry with --delete)`,
-      {
-        status: 405,
-      },
+      { status: 405 },
     );
   }
 }
