@@ -281,6 +281,7 @@ export class ChartIndexer {
   }
 }
 
-function firstLine(error: unknown): string {
+/** The first line of an error's message, for a one-line log entry or answer. */
+export function firstLine(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split("\n")[0]!;
 }

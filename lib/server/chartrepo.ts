@@ -18,6 +18,7 @@ import {
   ChartIndexer,
   type ChartRecord,
   type ChartSource,
+  firstLine,
   registryChartSource,
 } from "./chart_index.ts";
 import { conflictMessage, type RenderedIndex, renderIndex } from "./chart_index_yaml.ts";
@@ -99,7 +100,7 @@ async function unreachable(client: RegistryClient, registry: string): Promise<st
     return undefined;
   } catch (error) {
     if (error instanceof RegistryError && error.status !== 0) return undefined;
-    return (error as Error).message.split("\n")[0];
+    return firstLine(error);
   }
 }
 
@@ -206,7 +207,7 @@ class ChartRepo {
       if (path === "/") return text(200, "kpm chart repository: add it with `helm repo add NAME URL`");
       return text(404, `Not found: "${path}"`);
     } catch (error) {
-      const message = (error as Error).message.split("\n")[0];
+      const message = firstLine(error);
       this.#log(`${request.method} ${path}: ${message}`);
       return text(502, `Cannot answer ${request.method} ${path}: ${message}`);
     }
@@ -238,7 +239,7 @@ class ChartRepo {
     try {
       catalog = await this.#indexer.walk();
     } catch (error) {
-      this.#log(`cannot index "${this.#registry}": ${(error as Error).message.split("\n")[0]}`);
+      this.#log(`cannot index "${this.#registry}": ${firstLine(error)}`);
       if (this.#snapshot) return this.#snapshot; // serve the last good index while the registry is away
       throw error;
     }
@@ -319,7 +320,7 @@ class ChartRepo {
     try {
       return await this.#indexer.lookup(repository, tagFromVersion(version));
     } catch (error) {
-      this.#log(`cannot look up "${repository}:${version}": ${(error as Error).message.split("\n")[0]}`);
+      this.#log(`cannot look up "${repository}:${version}": ${firstLine(error)}`);
       return undefined;
     }
   }
