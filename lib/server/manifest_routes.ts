@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type Digest, digestOf, isDigest } from "../oci/digest.ts";
+import { type Digest, digestAlgorithm, digestOf, isDigest } from "../oci/digest.ts";
 import { isIndex, type Manifest, ManifestError, MAX_MANIFEST_BYTES, parseManifest } from "../oci/manifest.ts";
 import { isManifestMediaType } from "../oci/manifest.ts";
 import { OCI_INDEX } from "../oci/media_types.ts";
@@ -69,8 +69,7 @@ export async function putManifest(ctx: RouteContext, reference: string): Promise
     );
   }
   const mediaType = header && isManifestMediaType(header) ? header : parsed.mediaType;
-  const algorithm = isDigest(reference) ? reference.slice(0, reference.indexOf(":")) : "sha256";
-  const digest = digestOf(bytes, algorithm);
+  const digest = digestOf(bytes, isDigest(reference) ? digestAlgorithm(reference) : "sha256");
   if (isDigest(reference) && reference !== digest) {
     throw new DistributionError(
       "DIGEST_INVALID",
