@@ -14,6 +14,7 @@ import { encodeManifest, type ImageManifest } from "../lib/oci/manifest.ts";
 import { OCI_CONFIG, OCI_MANIFEST } from "../lib/oci/media_types.ts";
 import { RegistryError } from "../lib/oci/registry_error.ts";
 import { globToRegExp, grantedActions, parseAccessRules } from "../lib/server/access_rules.ts";
+import { MAX_TOKENS, RegistryAuth } from "../lib/server/registry_auth.ts";
 import { type RunningRegistry, startRegistry } from "../lib/server/registry.ts";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { Registry, Repository } from "../lib/oci/repository.ts";
@@ -303,4 +304,26 @@ Deno.test("docs/registry.md: its access rules, config file and Kubernetes manife
   const auth = objects[1] as { stringData: Record<string, string> };
   const rules = await parseAccessRules(auth.stringData["access.yaml"]!, "the Secret's access.yaml");
   assertEquals([...grantedActions(rules, "reader", "x/y")], ["pull"]);
+});
+
+Deno.test("access rules: anonymous token requests cannot grow the tokens held beyond MAX_TOKENS; the oldest goes first", async () => {
+  const rules = await parseAccessRules(ISSUE_EXAMPLE, "access.yaml");
+  const auth = (await RegistryAuth.create({ rules, now: () => 0 }))!;
+  const ask = async () => {
+    const answer = await auth.token(new Request("http://registry/token?scope=repository:public/app:pull"));
+    return ((await answer.json()) as { token: string }).token;
+  };
+  const realm = "http://registry/token";
+  const needed = [{ type: "repository", name: "public/app", actions: ["pull"] }];
+  const first = await ask();
+  const second = await ask();
+  for (let i = 2; i < MAX_TOKENS; i++) await ask();
+  assertEquals(await auth.authorize(`Bearer ${first}`, { needed, realm }), undefined);
+  await ask(); // one more than the cap: the oldest is forgotten
+  await assertRejects(
+    () => auth.authorize(`Bearer ${first}`, { needed, realm }),
+    Error,
+    "Authentication required",
+  );
+  assertEquals(await auth.authorize(`Bearer ${second}`, { needed, realm }), undefined);
 });

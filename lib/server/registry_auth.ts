@@ -66,6 +66,12 @@ interface TokenAsk {
 }
 
 const REFRESH_SECONDS = 24 * 60 * 60;
+/**
+ * Most access tokens (and most refresh tokens) held at once: beyond, issuing one forgets the oldest, whose
+ * client is challenged again and asks anew. Anonymous callers may ask for tokens when access rules are set, and
+ * each answer would otherwise be kept for its lifetime, however many are asked for.
+ */
+export const MAX_TOKENS = 100_000;
 const MAX_FORM_BYTES = 64 * 1024;
 
 function sha256(text: string): Buffer {
@@ -75,6 +81,18 @@ function sha256(text: string): Buffer {
 function randomToken(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
   return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+/**
+ * Forgets the expired tokens, and the oldest one when MAX_TOKENS are held. Tokens of one kind share a lifetime,
+ * so they expire in the order they were issued, which is the order a Map iterates in: the walk stops at the
+ * first one that stays (each issue costs a few steps, not one per token held).
+ */
+function forgetOldest(tokens: Map<string, { expires: number }>, now: number): void {
+  for (const [token, { expires }] of tokens) {
+    if (expires > now && tokens.size < MAX_TOKENS) return;
+    tokens.delete(token);
+  }
 }
 
 /**
@@ -296,9 +314,8 @@ export class RegistryAuth {
 
   #issue(caller: Caller, scopes: string[], offline: boolean): Record<string, unknown> {
     const now = this.#now();
-    for (const tokens of [this.#tokens, this.#refresh]) {
-      for (const [token, grant] of tokens) if (grant.expires <= now) tokens.delete(token);
-    }
+    forgetOldest(this.#tokens, now);
+    forgetOldest(this.#refresh, now);
     const access = new Map<string, Set<string>>();
     for (const a of parseScopes(scopes)) {
       const key = `${a.type}:${a.name}`;
