@@ -9,7 +9,7 @@
 import { isValidRepository } from "../oci/reference.ts";
 import { DistributionError } from "./registry_errors.ts";
 import { digestParam, fileStream, parseRange, type RouteContext } from "./registry_http.ts";
-import { uploadHeaders } from "./uploads.ts";
+import { uploadHeaders, type UploadSession } from "./uploads.ts";
 
 function blobUnknown(ctx: RouteContext, digest: string): DistributionError {
   return new DistributionError("BLOB_UNKNOWN", `Cannot find blob "${digest}" in "${ctx.name}"`, {
@@ -104,15 +104,15 @@ export async function startUpload(ctx: RouteContext): Promise<Response> {
 }
 
 /** Parses a PATCH's `Content-Range: start-end` (also `bytes start-end/*`); returns its start. */
-function contentRangeStart(header: string | null, ctx: RouteContext, id: string): number | undefined {
+function contentRangeStart(header: string | null, session: UploadSession): number | undefined {
   if (header === null) return undefined;
   const match = /^(?:bytes[ =])?(\d+)-(\d+)(?:\/(?:\d+|\*))?$/.exec(header.trim());
   if (!match || Number(match[2]) < Number(match[1])) {
-    const session = ctx.uploads.get(ctx.name, id);
-    throw new DistributionError("RANGE_INVALID", `Invalid Content-Range "${header}" for upload "${id}"`, {
-      status: 416,
-      headers: uploadHeaders(session),
-    });
+    throw new DistributionError(
+      "RANGE_INVALID",
+      `Invalid Content-Range "${header}" for upload "${session.id}"`,
+      { status: 416, headers: uploadHeaders(session) },
+    );
   }
   return Number(match[1]);
 }
@@ -120,7 +120,7 @@ function contentRangeStart(header: string | null, ctx: RouteContext, id: string)
 /** PATCH `/v2/<name>/blobs/uploads/<id>`: appends a chunk (416 when it does not start where the upload ends). */
 export async function patchUpload(ctx: RouteContext, id: string): Promise<Response> {
   const session = ctx.uploads.get(ctx.name, id);
-  const start = contentRangeStart(ctx.request.headers.get("Content-Range"), ctx, id);
+  const start = contentRangeStart(ctx.request.headers.get("Content-Range"), session);
   await ctx.uploads.append(session, { body: ctx.request.body, start });
   return new Response(null, { status: 202, headers: { ...uploadHeaders(session), "Content-Length": "0" } });
 }
@@ -132,7 +132,7 @@ export async function patchUpload(ctx: RouteContext, id: string): Promise<Respon
 export async function finishUpload(ctx: RouteContext, id: string): Promise<Response> {
   const session = ctx.uploads.get(ctx.name, id);
   const digest = digestParam(ctx.query.get("digest"), `the digest parameter of upload "${id}"`);
-  const start = contentRangeStart(ctx.request.headers.get("Content-Range"), ctx, id);
+  const start = contentRangeStart(ctx.request.headers.get("Content-Range"), session);
   await ctx.uploads.finish(session, { digest, body: ctx.request.body, start });
   return created(ctx, digest);
 }
