@@ -41,6 +41,22 @@ Deno.test("a new layout has oci-layout and an empty index.json; a folder without
   });
 });
 
+Deno.test("an endless oci-layout, index.json or manifest blob (a link to /dev/zero) is refused, not read", async () => {
+  await withTemp(async (dir) => {
+    const root = join(dir, "l");
+    const store = await openLayout(root, { create: true });
+    const manifest = blob("{}", OCI_MANIFEST).descriptor;
+    await Deno.symlink("/dev/zero", store.blobPath(manifest.digest));
+    await assertRejects(() => store.fetchManifest(manifest.digest), LayoutError, "byte limit of a manifest");
+    await Deno.remove(join(root, "index.json"));
+    await Deno.symlink("/dev/zero", join(root, "index.json"));
+    await assertRejects(() => store.resolve("v1"), LayoutError, "byte limit of a manifest");
+    await Deno.remove(join(root, "oci-layout"));
+    await Deno.symlink("/dev/zero", join(root, "oci-layout"));
+    await assertRejects(() => openLayout(root), LayoutError, "byte limit of a manifest");
+  });
+});
+
 Deno.test("layout blobs are verified before they are renamed into place", async () => {
   await withTempDir(async (dir) => {
     const store = await openLayout(dir, { create: true });

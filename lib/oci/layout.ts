@@ -13,10 +13,18 @@ import type { BlobContent, UploadOutcome } from "./blob_upload.ts";
 import type { ProgressCallback } from "./blobs.ts";
 import { ifFound } from "./if_found.ts";
 import { type Digest, digestAlgorithm, digestHex, digestOf, isDigest, VerifyingStream } from "./digest.ts";
-import { type Descriptor, type ImageIndex, isIndex, isManifestMediaType, parseManifest } from "./manifest.ts";
+import {
+  type Descriptor,
+  type ImageIndex,
+  isIndex,
+  isManifestMediaType,
+  MAX_MANIFEST_BYTES,
+  parseManifest,
+} from "./manifest.ts";
 import { OCI_INDEX } from "./media_types.ts";
 import { contentStream, type FetchedManifest, type Store, type StorePushBlobOptions } from "./store.ts";
 import { writeVerifiedFile } from "./partial_file.ts";
+import { readCapped } from "./read_capped.ts";
 
 /** The annotation that names a manifest's tag in index.json. */
 export const ANNOTATION_REF_NAME = "org.opencontainers.image.ref.name";
@@ -46,15 +54,16 @@ export class LayoutError extends Error {
 export async function openLayout(dir: string, options: { create?: boolean } = {}): Promise<LayoutStore> {
   const root = resolvePath(dir);
   const marker = join(root, "oci-layout");
-  const text = await ifFound(Deno.readTextFile(marker), undefined);
-  if (text === undefined) {
+  const bytes = await ifFound(readLayoutFile(marker), undefined);
+  if (bytes === undefined) {
     if (!options.create) throw new LayoutError(`Cannot open OCI layout "${dir}": it has no oci-layout file`);
     await Deno.mkdir(join(root, "blobs", "sha256"), { recursive: true });
     await writeFileAtomic(marker, JSON.stringify({ imageLayoutVersion: LAYOUT_VERSION }));
   } else {
     let version: unknown;
     try {
-      version = (JSON.parse(text) as { imageLayoutVersion?: unknown }).imageLayoutVersion;
+      version =
+        (JSON.parse(new TextDecoder().decode(bytes)) as { imageLayoutVersion?: unknown }).imageLayoutVersion;
     } catch {
       throw new LayoutError(`Cannot open OCI layout "${dir}": oci-layout is not JSON`);
     }
@@ -93,9 +102,9 @@ export class LayoutStore implements Store {
 
   /** Reads index.json (an empty index when it is missing). */
   async readIndex(): Promise<ImageIndex> {
-    let text: string;
+    let bytes: Uint8Array;
     try {
-      text = await Deno.readTextFile(join(this.root, "index.json"));
+      bytes = await readLayoutFile(join(this.root, "index.json"));
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) {
         return { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] };
@@ -103,7 +112,7 @@ export class LayoutStore implements Store {
       throw error;
     }
     try {
-      const { manifest } = parseManifest(new TextEncoder().encode(text), OCI_INDEX);
+      const { manifest } = parseManifest(bytes, OCI_INDEX);
       if (!isIndex(manifest)) throw new Error("not an index");
       return manifest;
     } catch (error) {
@@ -159,7 +168,7 @@ export class LayoutStore implements Store {
     const digest = (descriptor?.digest ?? reference) as Digest;
     let bytes: Uint8Array;
     try {
-      bytes = await Deno.readFile(this.blobPath(digest));
+      bytes = await readLayoutFile(this.blobPath(digest));
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
       throw new LayoutError(`Cannot find manifest "${digest}" in OCI layout "${this.root}"`, {
@@ -350,4 +359,21 @@ function strip(descriptor: Descriptor): Descriptor {
     Object.entries(annotations ?? {}).filter(([k]) => k !== ANNOTATION_REF_NAME),
   );
   return Object.keys(others).length ? { ...rest, annotations: others } : rest;
+}
+
+/**
+ * Reads a JSON file of the layout (oci-layout, index.json, a manifest blob), at most MAX_MANIFEST_BYTES: a
+ * bigger or endless file (a link to /dev/zero) is refused, not read into memory.
+ *
+ * @throws {Deno.errors.NotFound} when the file is missing; {LayoutError} when it is too big
+ */
+async function readLayoutFile(path: string): Promise<Uint8Array> {
+  const file = await Deno.open(path);
+  const bytes = await readCapped(file.readable, { limit: MAX_MANIFEST_BYTES + 1, truncate: true });
+  if (bytes.byteLength > MAX_MANIFEST_BYTES) {
+    throw new LayoutError(
+      `Cannot read "${path}": it is over the ${MAX_MANIFEST_BYTES} byte limit of a manifest`,
+    );
+  }
+  return bytes;
 }
