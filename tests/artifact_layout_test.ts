@@ -42,7 +42,7 @@ Deno.test("a new layout has oci-layout and an empty index.json; a folder without
 });
 
 Deno.test("an endless oci-layout, index.json or manifest blob (a link to /dev/zero) is refused, not read", async () => {
-  await withTemp(async (dir) => {
+  await withTempDir(async (dir) => {
     const root = join(dir, "l");
     const store = await openLayout(root, { create: true });
     const manifest = blob("{}", OCI_MANIFEST).descriptor;
