@@ -25,7 +25,7 @@ const MAX_RESUMES = 5;
 export type { ProgressCallback } from "./partial_file.ts";
 
 function blobName(repo: Repository, digest: string): string {
-  return `blob "${digest}" ${"of"} "${repo.registry}/${repo.repository}"`;
+  return `blob "${digest}" of "${repo.registry}/${repo.repository}"`;
 }
 
 /** The blob endpoints of a repository. */
