@@ -95,6 +95,46 @@ Deno.test("warm refreshes cost one HEAD per tag; manifests and configs are fetch
   }
 });
 
+Deno.test("unknown chart files are answered from the index: no registry walk, at most one rebuild per refresh", async () => {
+  const registry = fakeRegistry();
+  for (let i = 0; i < 5; i++) registry.addChart(`team${i}/web`, "web", "1.0.0");
+  registry.addChart("charts/app", "app", "1.0.0");
+  let clock = Date.parse("2026-01-01T00:00:00Z");
+  const repo = await startChartRepo({
+    hostname: "127.0.0.1",
+    port: 0,
+    registry: registry.host,
+    client: new RegistryClient({ plainHttp: true }),
+    scheme: "http",
+    refreshSeconds: 60,
+    now: () => new Date(clock),
+  });
+  const total = () => Object.values(registry.counts).reduce((a, b) => a + b, 0);
+  const unknown = (i: number) => [`nope-${i}.0.0.tgz`, `web-${i}.0.1.tgz`, `app-${i}.9.9.tgz.prov`];
+  const ask = async (files: string[]) => {
+    for (const response of await Promise.all(files.map((f) => fetch(`${repo.url}/charts/${f}`)))) {
+      assertEquals(response.status, 404, response.url);
+      await response.body?.cancel();
+    }
+  };
+  try {
+    await (await fetch(`${repo.url}/index.yaml`)).text();
+    const indexed = total();
+    for (let i = 0; i < 20; i++) await ask(unknown(i));
+    assertEquals(total(), indexed, "a fresh index answers unknown names alone");
+    clock += 61_000;
+    await ask(Array.from({ length: 20 }, (_, i) => unknown(i)).flat());
+    for (let i = 0; i < 20; i++) await ask(unknown(i));
+    assertEquals(registry.counts.catalog, 2, "a stale index is rebuilt once, not once per name");
+    const download = await fetch(`${repo.url}/charts/app-1.0.0.tgz`);
+    assertEquals(download.status, 200);
+    await download.arrayBuffer();
+  } finally {
+    await repo.close();
+    await registry.close();
+  }
+});
+
 Deno.test("a chart layer that does not match its digest aborts the download", async () => {
   const registry = fakeRegistry();
   const { layer } = registry.addChart("charts/bad", "bad", "1.0.0");

@@ -74,7 +74,7 @@ export function renderIndex(
  *
  * @param repositories at least two repository names
  */
-export function conflictMessage(file: string, repositories: readonly string[]): string {
+function conflictMessage(file: string, repositories: readonly string[]): string {
   const quoted = [...repositories].sort().map((r) => `"${r}"`);
   return `chart "${file}" is in ${quoted.slice(0, -1).join(", ")} and ${quoted.at(-1)}: ` +
     "left out of the index until only one repository holds it";

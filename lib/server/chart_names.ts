@@ -71,16 +71,3 @@ export function chartFileName(name: string, version: string): string {
 export function chartUrl(name: string, version: string): string {
   return `charts/${encodeURIComponent(chartFileName(name, version))}`;
 }
-
-/**
- * The version a file name would have in a repository, by Helm's rule: `web-1.0.0.tgz` in `team/web` is
- * version `1.0.0`.
- *
- * @returns the version, or undefined when the repository cannot hold a chart of that file name
- */
-export function versionInFile(repository: string, file: string): string | undefined {
-  const name = chartNameOf(repository);
-  if (name === undefined || !file.startsWith(`${name}-`) || !file.endsWith(".tgz")) return undefined;
-  const version = file.slice(name.length + 1, -".tgz".length);
-  return isChartVersion(version) ? version : undefined;
-}

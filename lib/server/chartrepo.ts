@@ -21,8 +21,7 @@ import {
   firstLine,
   registryChartSource,
 } from "./chart_index.ts";
-import { conflictMessage, type RenderedIndex, renderIndex } from "./chart_index_yaml.ts";
-import { tagFromVersion, versionInFile } from "./chart_names.ts";
+import { type RenderedIndex, renderIndex } from "./chart_index_yaml.ts";
 
 /** Options of startChartRepo. */
 export interface ChartRepoOptions {
@@ -157,7 +156,6 @@ class ChartRepo {
   #client: RegistryClient;
   #registry: string;
   #indexer: ChartIndexer;
-  #source: ChartSource;
   #refreshMs: number;
   #log: (line: string) => void;
   #now: () => Date;
@@ -173,7 +171,6 @@ class ChartRepo {
   ) {
     this.#client = client;
     this.#registry = registry;
-    this.#source = source;
     this.#refreshMs = options.refreshMs;
     this.#log = options.log;
     this.#now = options.now;
@@ -293,36 +290,19 @@ class ChartRepo {
   }
 
   /**
-   * Finds where a chart file is stored. A file indexed from one repository is looked up there again (the tag
-   * is resolved on each download, so a download always matches the registry). Any other file, pushed since the
-   * last index or gone from its indexed repository, is looked for in every repository of a fresh catalog that
-   * may hold it by Helm's rule (`team/nginx` for `nginx-1.3.0.tgz`), and is served only when exactly one
-   * does. A file the index left out because several repositories hold it stays refused.
+   * Finds where a chart file is stored, from the index alone: the file names a repository and tag, whose tag
+   * is resolved again on each download (so a download always matches the registry). A file the index does not
+   * name costs no registry request unless the index is stale, when it is rebuilt first, as a request for
+   * index.yaml would (one shared build, at most once per refresh interval however many names are asked for).
+   * A file the index left out because several repositories hold it stays refused.
    */
   async #findChart(file: string): Promise<ChartRecord | { conflict: string } | undefined> {
-    const conflict = this.#snapshot?.conflicts.get(file);
+    let snapshot = this.#snapshot ?? await this.index(false);
+    if (!snapshot.files.has(file) && !snapshot.conflicts.has(file)) snapshot = await this.index(false);
+    const conflict = snapshot.conflicts.get(file);
     if (conflict) return { conflict };
-    const indexed = this.#snapshot?.files.get(file);
-    const found = indexed && await this.#indexer.lookup(indexed.repository, indexed.tag);
-    if (found) return found;
-    const holders: ChartRecord[] = [];
-    for (const repository of await this.#source.listRepositories()) {
-      const version = versionInFile(repository, file);
-      const held = version === undefined ? undefined : await this.#lookupFile(repository, version);
-      if (held) holders.push(held);
-    }
-    if (holders.length > 1) return { conflict: conflictMessage(file, holders.map((c) => c.repository)) };
-    return holders[0];
-  }
-
-  /** Looks a chart version up in a repository; a failure is logged and counts as not found. */
-  async #lookupFile(repository: string, version: string): Promise<ChartRecord | undefined> {
-    try {
-      return await this.#indexer.lookup(repository, tagFromVersion(version));
-    } catch (error) {
-      this.#log(`cannot look up "${repository}:${version}": ${firstLine(error)}`);
-      return undefined;
-    }
+    const indexed = snapshot.files.get(file);
+    return indexed && await this.#indexer.lookup(indexed.repository, indexed.tag);
   }
 
   /** `200 ok`, followed by one `error:` line per chart file left out of the index as ambiguous. */
