@@ -7,7 +7,7 @@
 
 import { resolve } from "node:path";
 import type { RegistryClient } from "../oci/client.ts";
-import { digestOf, digestStream } from "../oci/digest.ts";
+import { digestOf } from "../oci/digest.ts";
 import { pushArtifactManifest } from "../oci/artifact_manifest.ts";
 import type { Descriptor } from "../oci/manifest.ts";
 import {
@@ -145,13 +145,12 @@ async function pushFile(store: Store, file: FileSpec, options: PushArtifactOptio
   });
   if (info.isDirectory) return await pushFolder(store, path, file, { annotations, onProgress, onOutcome });
   if (!info.isFile) throw new ArtifactError(`Cannot push "${file.path}": not a regular file or folder`);
-  const { digest, size } = await digestStream((await Deno.open(path)).readable);
-  const descriptor: Descriptor = { mediaType: file.mediaType ?? OCI_LAYER_TAR, digest, size, annotations };
-  onOutcome(
-    await store.pushBlob(descriptor, async () => (await Deno.open(path)).readable, {
-      onProgress: onProgress(size),
-    }),
+  const { descriptor, outcome } = await store.pushUnhashedBlob(
+    { mediaType: file.mediaType ?? OCI_LAYER_TAR, annotations },
+    { open: async () => (await Deno.open(path)).readable, size: info.size, what: `file "${file.path}"` },
+    { onProgress: onProgress(info.size) },
   );
+  onOutcome(outcome);
   return descriptor;
 }
 

@@ -9,6 +9,7 @@
 import { DEFAULT_CHUNK_SIZE, type ProgressCallback } from "./blobs.ts";
 import type { Digest } from "./digest.ts";
 import type { Descriptor } from "./manifest.ts";
+import { describe, hashContent, type PushedBlob, type UnhashedContent } from "./store.ts";
 import { RegistryError } from "./registry_error.ts";
 import { repositoryScope } from "./auth/scope.ts";
 import type { Repository } from "./repository.ts";
@@ -71,6 +72,58 @@ export async function uploadBlob(
   await upload.send(descriptor, content, options);
   options.onProgress?.(descriptor.size);
   return "uploaded";
+}
+
+/**
+ * Unhashed content from this size up is uploaded while it is hashed (Repository.pushUnhashedBlob): hashing a
+ * GiB takes ~0.6 s of one core, which the upload then hides. Below it the hash is too quick to be worth an
+ * upload that may be sent for nothing.
+ */
+export const HASH_WHILE_UPLOADING_FROM = 32 * 1024 * 1024;
+
+/**
+ * Uploads content whose digest is not known yet while it is hashed in a second read pass: the upload (POST,
+ * then one streamed PATCH) starts at once; when the digest is known, a HEAD asks whether the repository has
+ * the blob, and if so the upload is abandoned (its session deleted); else it is closed with PUT ?digest=,
+ * which the registry verifies. A push of a new blob so takes the upload's time instead of hash + upload; one of
+ * a blob the registry has takes the hash's time, as before, plus part of an upload sent for nothing.
+ *
+ * @returns the content's descriptor and whether the blob existed or was uploaded
+ * @throws {DigestError} when the content changed while read; {RegistryError} when the registry refuses
+ */
+export async function uploadWhileHashing(
+  repo: Repository,
+  base: Pick<Descriptor, "mediaType" | "annotations">,
+  content: UnhashedContent,
+  options: Pick<PushBlobOptions, "onProgress" | "chunkSize"> = {},
+): Promise<PushedBlob> {
+  const what = `push ${content.what} to "${repo.registry}/${repo.repository}"`;
+  const scopes = [repositoryScope(repo.repository, ["pull", "push"])];
+  const hashing = hashContent(content);
+  hashing.catch(() => {}); // awaited below; until then a failure must not count as unhandled
+  const abandon = new AbortController();
+  let upload: Upload | undefined;
+  let sending: Promise<void> | undefined;
+  try {
+    upload = (await Upload.start(repo, what, scopes))!;
+    const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+    sending = upload.sendStream(content.open, content.size, chunkSize, options.onProgress, abandon.signal);
+    sending.catch(() => {}); // likewise
+    const descriptor = describe(base, await hashing);
+    if (await repo.blobs.exists(descriptor.digest, { scopes })) {
+      options.onProgress?.(descriptor.size);
+      return { descriptor, outcome: "exists" };
+    }
+    await sending;
+    sending = undefined;
+    await upload.finish(descriptor.digest, new Uint8Array());
+    options.onProgress?.(descriptor.size);
+    return { descriptor, outcome: "uploaded" };
+  } finally {
+    abandon.abort(new Error("upload abandoned"));
+    await Promise.allSettled([hashing, sending]);
+    if (sending) await upload?.cancel();
+  }
 }
 
 function location(response: Response, what: string, repo: Repository): string {
@@ -158,6 +211,7 @@ class Upload {
     size: number,
     chunkSize: number,
     onProgress?: ProgressCallback,
+    signal?: AbortSignal,
   ) {
     const counted = countBytes(await open(), onProgress);
     let stored: number;
@@ -168,11 +222,13 @@ class Upload {
         body: counted,
         expect: [202],
         retry: false,
+        signal,
       });
       this.url = response.headers.get("Location") ?? this.url;
       const range = /^(?:bytes=)?0-(\d+)$/.exec(response.headers.get("Range") ?? "");
       stored = range ? Number(range[1]) + 1 : size;
     } catch (error) {
+      signal?.throwIfAborted();
       if (
         error instanceof RegistryError && error.status >= 400 && error.status < 500 && error.status !== 416
       ) {
@@ -190,11 +246,16 @@ class Upload {
       throw this.#failed(`the registry holds ${stored} bytes, more than ${size}`, 0);
     }
     this.#offset = stored;
-    await this.sendChunks(skip(await open(), stored), chunkSize, onProgress);
+    await this.sendChunks(skip(await open(), stored), chunkSize, onProgress, signal);
   }
 
   /** Sends a stream as PATCH chunks of `chunkSize` bytes, from the current offset. */
-  async sendChunks(stream: ReadableStream<Uint8Array>, chunkSize: number, onProgress?: ProgressCallback) {
+  async sendChunks(
+    stream: ReadableStream<Uint8Array>,
+    chunkSize: number,
+    onProgress?: ProgressCallback,
+    signal?: AbortSignal,
+  ) {
     let buffer = new Uint8Array(chunkSize);
     let filled = 0;
     for await (const piece of stream) {
@@ -205,18 +266,18 @@ class Upload {
         filled += take;
         rest = rest.subarray(take);
         if (filled === chunkSize) {
-          await this.#patch(buffer);
+          await this.#patch(buffer, signal);
           onProgress?.(this.#offset);
           buffer = new Uint8Array(chunkSize);
           filled = 0;
         }
       }
     }
-    if (filled > 0) await this.#patch(buffer.subarray(0, filled));
+    if (filled > 0) await this.#patch(buffer.subarray(0, filled), signal);
   }
 
   /** PATCHes one chunk at the current offset; on 416 asks the registry where it is and sends the rest. */
-  async #patch(chunk: Uint8Array): Promise<void> {
+  async #patch(chunk: Uint8Array, signal?: AbortSignal): Promise<void> {
     const start = this.#offset;
     let sent = 0;
     for (let attempt = 0; attempt < 3 && sent < chunk.byteLength; attempt++) {
@@ -231,6 +292,7 @@ class Upload {
         body: part,
         expect: [202, 416],
         retry: false,
+        signal,
       });
       if (response.status === 202) {
         this.url = response.headers.get("Location") ?? this.url;
@@ -271,8 +333,15 @@ class Upload {
     });
   }
 
+  /** Deletes the upload session, as far as the registry allows (best effort: an abandoned upload expires). */
+  async cancel(): Promise<void> {
+    await this.#send({ method: "DELETE", expect: [200, 202, 204], retry: false }).catch(() => {});
+  }
+
   /** Sends one request of this upload (to its session URL unless `url` says otherwise); drops the answer's body. */
-  async #send(request: Pick<RegistryRequest, "method" | "url" | "headers" | "body" | "expect" | "retry">) {
+  async #send(
+    request: Pick<RegistryRequest, "method" | "url" | "headers" | "body" | "expect" | "retry" | "signal">,
+  ) {
     const response = await this.repo.client.send({
       registry: this.repo.registry,
       repository: this.repo.repository,

@@ -65,6 +65,8 @@ export interface RegistryRequest {
   what: string;
   /** Retry on 429/5xx/connection errors (default: true for GET/HEAD/PUT/DELETE with a replayable body). */
   retry?: boolean;
+  /** Cancels this request alone (the client's own signal cancels every request): it fails with the reason. */
+  signal?: AbortSignal;
 }
 
 type HostAuth = { scheme: "none" } | { scheme: "basic" } | {
@@ -201,6 +203,7 @@ export class RegistryClient {
    */
   async #afterFetchError(error: unknown, request: RegistryRequest, url: URL, tries: Tries): Promise<void> {
     this.#signal?.throwIfAborted();
+    request.signal?.throwIfAborted();
     if (error instanceof RegistryError) throw error;
     const reason = describeFetchError(error);
     if (this.#mayFallBack(request.registry, url)) {
@@ -333,7 +336,9 @@ export class RegistryClient {
       authorization,
       authOrigin: new URL(this.baseUrl(request.registry)).origin,
       log: this.#log,
-      signal: this.#signal,
+      signal: request.signal && this.#signal
+        ? AbortSignal.any([this.#signal, request.signal])
+        : request.signal ?? this.#signal,
     });
   }
 }

@@ -22,7 +22,15 @@ import {
   parseManifest,
 } from "./manifest.ts";
 import { OCI_INDEX } from "./media_types.ts";
-import { contentStream, type FetchedManifest, type Store, type StorePushBlobOptions } from "./store.ts";
+import {
+  contentStream,
+  type FetchedManifest,
+  hashThenPush,
+  type PushedBlob,
+  type Store,
+  type StorePushBlobOptions,
+  type UnhashedContent,
+} from "./store.ts";
 import { writeVerifiedFile } from "./partial_file.ts";
 import { readCapped } from "./read_capped.ts";
 
@@ -249,6 +257,15 @@ export class LayoutStore implements Store {
       onProgress: options.onProgress,
     });
     return "uploaded";
+  }
+
+  /** Hashes the content, then writes it unless present. */
+  async pushUnhashedBlob(
+    base: Pick<Descriptor, "mediaType" | "annotations">,
+    content: UnhashedContent,
+    options?: StorePushBlobOptions,
+  ): Promise<PushedBlob> {
+    return await hashThenPush(this, base, content, options);
   }
 
   /**

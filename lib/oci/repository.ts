@@ -9,7 +9,12 @@
  * @module
  */
 
-import type { BlobContent, UploadOutcome } from "./blob_upload.ts";
+import {
+  type BlobContent,
+  HASH_WHILE_UPLOADING_FROM,
+  type UploadOutcome,
+  uploadWhileHashing,
+} from "./blob_upload.ts";
 import { downloadBlob, type ProgressCallback, RepositoryBlobs } from "./blobs.ts";
 import type { RegistryClient } from "./client.ts";
 import { type Digest, isDigest, VerifyingStream } from "./digest.ts";
@@ -27,7 +32,14 @@ import { readListing, strings } from "./listing.ts";
 import { formatReference, type Reference, repositoryName } from "./reference.ts";
 import { RegistryError } from "./registry_error.ts";
 import { repositoryScope } from "./auth/scope.ts";
-import type { FetchedManifest, Store, StorePushBlobOptions } from "./store.ts";
+import {
+  type FetchedManifest,
+  hashThenPush,
+  type PushedBlob,
+  type Store,
+  type StorePushBlobOptions,
+  type UnhashedContent,
+} from "./store.ts";
 
 /** A registry host: the ping and the catalog, and its repositories. */
 export class Registry {
@@ -215,6 +227,19 @@ export class Repository implements Store {
       ? options.from.repository
       : undefined;
     return await this.blobs.push(descriptor, content, { mountFrom: from, onProgress: options.onProgress });
+  }
+
+  /**
+   * Hashes content and uploads it unless present; from HASH_WHILE_UPLOADING_FROM bytes up the upload runs while
+   * the content is hashed (uploadWhileHashing).
+   */
+  async pushUnhashedBlob(
+    base: Pick<Descriptor, "mediaType" | "annotations">,
+    content: UnhashedContent,
+    options: StorePushBlobOptions = {},
+  ): Promise<PushedBlob> {
+    if (content.size < HASH_WHILE_UPLOADING_FROM) return await hashThenPush(this, base, content, options);
+    return await uploadWhileHashing(this, base, content, { onProgress: options.onProgress });
   }
 
   /** Uploads a manifest (by tag or digest) and keeps the referrers tag-schema index when needed. */

@@ -8,7 +8,7 @@
 
 import type { BlobContent, UploadOutcome } from "./blob_upload.ts";
 import type { ProgressCallback } from "./blobs.ts";
-import type { Digest } from "./digest.ts";
+import { type Digest, DigestError, digestStream } from "./digest.ts";
 import type { Descriptor, Manifest } from "./manifest.ts";
 
 /** A manifest read from a store: parsed, its raw bytes, and its descriptor. */
@@ -76,6 +76,18 @@ export interface Store {
     content: BlobContent,
     options?: StorePushBlobOptions,
   ): Promise<UploadOutcome>;
+  /**
+   * Stores content whose digest is not known yet (a file to push): hashes it and stores it unless present. A
+   * registry starts uploading a big one while it is hashed (see Repository.pushUnhashedBlob).
+   *
+   * @returns the content's descriptor (`base` with its digest and size) and what the push did
+   * @throws {DigestError} when the content's size is not `content.size` (it changed while read)
+   */
+  pushUnhashedBlob(
+    base: Pick<Descriptor, "mediaType" | "annotations">,
+    content: UnhashedContent,
+    options?: StorePushBlobOptions,
+  ): Promise<PushedBlob>;
   /** Stores a manifest, under `tag` when given (else by digest), and returns its descriptor. */
   pushManifest(bytes: Uint8Array, mediaType: string, options?: { tag?: string }): Promise<Descriptor>;
   /** Points `tag` at an existing manifest. */
@@ -84,6 +96,56 @@ export interface Store {
   tags(): Promise<string[]>;
   /** The manifests whose `subject` is `subject`, optionally of one artifact type. */
   referrers(subject: Descriptor, options?: { artifactType?: string }): Promise<Descriptor[]>;
+}
+
+/** Content whose digest is not known yet: how to open it (each call a fresh stream) and its expected size. */
+export interface UnhashedContent {
+  open: () => Promise<ReadableStream<Uint8Array>>;
+  size: number;
+  /** Names the content in errors, e.g. `file "big.bin"`. */
+  what: string;
+}
+
+/** What Store.pushUnhashedBlob stored and did. */
+export interface PushedBlob {
+  descriptor: Descriptor;
+  outcome: UploadOutcome;
+}
+
+/**
+ * Hashes unhashed content in one read pass.
+ *
+ * @throws {DigestError} when its size is not the expected one (the content changed while read)
+ */
+export async function hashContent(content: UnhashedContent): Promise<{ digest: Digest; size: number }> {
+  const hashed = await digestStream(await content.open());
+  if (hashed.size !== content.size) {
+    throw new DigestError(
+      `${content.what} changed while it was read: ${content.size} bytes, then ${hashed.size}`,
+    );
+  }
+  return hashed;
+}
+
+/** Hashes the content, then pushes it: Store.pushUnhashedBlob for a store with no faster way. */
+export async function hashThenPush(
+  store: Store,
+  base: Pick<Descriptor, "mediaType" | "annotations">,
+  content: UnhashedContent,
+  options?: StorePushBlobOptions,
+): Promise<PushedBlob> {
+  const descriptor = describe(base, await hashContent(content));
+  return { descriptor, outcome: await store.pushBlob(descriptor, content.open, options) };
+}
+
+/** The descriptor of hashed content, its fields in the order oras writes them (manifest bytes depend on it). */
+export function describe(
+  base: Pick<Descriptor, "mediaType" | "annotations">,
+  hashed: { digest: Digest; size: number },
+): Descriptor {
+  const descriptor: Descriptor = { mediaType: base.mediaType, digest: hashed.digest, size: hashed.size };
+  if (base.annotations) descriptor.annotations = base.annotations;
+  return descriptor;
 }
 
 /** Opens a BlobContent as a stream. */
