@@ -9,23 +9,36 @@
  * deno task bench -- --size-mib 64      # the same, quicker
  * deno task bench all                   # every benchmark
  * deno task bench oci_transfer -- --size-mib 256
+ * deno task bench --help                # this usage and the benchmarks there are
  * ```
+ *
+ * Names come first; from the first option on (with or without `--` before it) the arguments go to the scripts.
  *
  * @module
  */
 
 import { basename } from "node:path";
 
-const dashes = Deno.args.indexOf("--");
-const named = dashes >= 0 ? Deno.args.slice(0, dashes) : Deno.args;
+const firstOption = Deno.args.findIndex((arg) => arg.startsWith("-"));
+const named = firstOption >= 0 ? Deno.args.slice(0, firstOption) : Deno.args;
 const names = named.length === 0 ? ["limits"] : named;
-const passthrough = dashes >= 0 ? Deno.args.slice(dashes + 1) : [];
+const options = firstOption >= 0 ? Deno.args.slice(firstOption) : [];
+const passthrough = options[0] === "--" ? options.slice(1) : options;
 const here = new URL(".", import.meta.url);
 const scripts: string[] = [];
 for await (const entry of Deno.readDir(here)) {
   if (entry.isFile && entry.name.endsWith("_bench.ts")) scripts.push(entry.name);
 }
 scripts.sort();
+if (passthrough.includes("--help") || passthrough.includes("-h")) {
+  console.log(`Usage: deno task bench [NAME... | all] [-- OPTIONS]
+
+Runs bench/NAME_bench.ts scripts one after the other (default: limits, issue 15's table).
+Benchmarks: ${scripts.map((script) => basename(script, "_bench.ts")).join(", ")}
+Options most scripts take: --size-mib N (default 1024), --runs N (default 3);
+limits also takes --only ROW,... (transfer, small, serve, version, mod-add).`);
+  Deno.exit(0);
+}
 const selected = names.includes("all")
   ? scripts
   : scripts.filter((script) => names.some((name) => basename(script, "_bench.ts") === name));
