@@ -95,10 +95,11 @@ export async function startUpload(ctx: RouteContext): Promise<Response> {
   const digestValue = ctx.query.get("digest");
   if (digestValue !== null && mount === null) {
     const digest = digestParam(digestValue, "the digest parameter");
-    await ctx.uploads.finish(await ctx.uploads.start(ctx.name), { digest, body: ctx.request.body });
+    const session = await ctx.uploads.start(ctx.name, ctx.client);
+    await ctx.uploads.finish(session, { digest, body: ctx.request.body });
     return created(ctx, digest);
   }
-  const session = await ctx.uploads.start(ctx.name);
+  const session = await ctx.uploads.start(ctx.name, ctx.client);
   await ctx.request.body?.cancel();
   return new Response(null, { status: 202, headers: { ...uploadHeaders(session), "Content-Length": "0" } });
 }

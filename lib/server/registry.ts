@@ -210,7 +210,7 @@ class RegistryServer {
     const started = performance.now();
     this.#inFlight.add(info.completed);
     const { log, logJson = false } = this.#options;
-    const seen: { caller?: string } = {};
+    const seen: { remote: string; caller?: string } = { remote: info.remoteAddr.hostname };
     const response = await this.#answer(request, seen).catch((error) => failure(request, error, log));
     response.headers.set("Docker-Distribution-API-Version", API_VERSION);
     const { method } = request;
@@ -218,7 +218,7 @@ class RegistryServer {
     const bytesOut = Number(response.headers.get("Content-Length") ?? 0) || 0;
     this.#metrics.record({ route: routeLabel(path), method, status: response.status, bytesOut });
     if (log) {
-      const remote = info.remoteAddr.hostname;
+      const { remote } = seen;
       const ms = (performance.now() - started).toFixed(1);
       const time = new Date().toISOString();
       const user = seen.caller ?? "-";
@@ -227,7 +227,7 @@ class RegistryServer {
     return response;
   }
 
-  async #answer(request: Request, seen: { caller?: string }): Promise<Response> {
+  async #answer(request: Request, seen: { remote: string; caller?: string }): Promise<Response> {
     if (this.#draining) {
       throw new DistributionError("UNAVAILABLE", "The registry is shutting down", {
         headers: { "Connection": "close", "Retry-After": "1" },

@@ -17,6 +17,8 @@ export interface RouteContext {
   request: Request;
   /** The repository name, already validated. */
   name: string;
+  /** Who asks: `account "NAME"`, or `address IP` for an anonymous caller (upload sessions count by it). */
+  client: string;
   /** The query string's parameters. */
   query: URLSearchParams;
   storage: ServerStorage;

@@ -109,14 +109,14 @@ function checkMode(deps: RouterDeps, method: string, uploadsPart: boolean, path:
  * Answers one request of the distribution API (and the token endpoint).
  *
  * @param request the request
- * @param deps what the router works with; `seen.caller` receives the account the request authenticated as
- *   (for the access log)
+ * @param deps what the router works with; `seen` is who made the request: `remote`, the client's address
+ *   (given), and `caller`, the account the request authenticated as (filled in, for the access log)
  * @throws {DistributionError} for every refusal; the caller turns it into the spec's JSON answer
  */
 export async function route(
   request: Request,
   deps: RouterDeps,
-  seen: { caller?: string } = {},
+  seen: { remote?: string; caller?: string } = {},
 ): Promise<Response> {
   const { path, query } = rawTarget(request.url);
   const { auth, storage } = deps;
@@ -155,11 +155,12 @@ export async function route(
   if (!isValidRepository(name)) {
     throw new DistributionError("NAME_INVALID", `Invalid repository name "${name}"`, { detail: { name } });
   }
-  await check([repositoryAccess(name, method)]);
+  const caller = await check([repositoryAccess(name, method)]);
   checkMode(deps, method, match[2] !== undefined, path);
   const ctx: RouteContext = {
     request,
     name,
+    client: caller !== undefined ? `account "${caller}"` : `address ${seen.remote ?? "unknown"}`,
     query,
     storage,
     uploads: deps.uploads,

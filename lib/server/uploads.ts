@@ -4,7 +4,8 @@
  * batches of ~4 MiB); finishing checks the digest and only then moves the file into the content store.
  *
  * Sessions live in memory: after a restart their files are gone and their ids answer BLOB_UPLOAD_UNKNOWN.
- * Sessions untouched for the TTL (default one hour) expire on a timer, with their files.
+ * Sessions untouched for the TTL (default one hour) expire on a timer, with their files. How many may be open
+ * at once is capped, per client and overall: over the cap a new upload answers 429 TOOMANYREQUESTS.
  *
  * @module
  */
@@ -19,12 +20,27 @@ import type { ServerStorage } from "./storage.ts";
 /** Sessions untouched for this long are dropped with their file, unless told otherwise. */
 export const DEFAULT_UPLOAD_TTL_MS = 60 * 60 * 1000;
 
+/**
+ * Open upload sessions one client (an account, or the address of an anonymous caller) may hold at once. A push
+ * holds one per blob in flight (docker, oras and kpm send 3 to 5 at a time), so this leaves room for some
+ * twenty pushes at once from one account, while one caller cannot take the whole server's sessions.
+ */
+export const MAX_UPLOADS_PER_CLIENT = 100;
+
+/**
+ * Open upload sessions the server holds at once, whoever opened them: each holds a file and memory until it
+ * ends or expires (distribution sets no limit; anyone allowed to push could open sessions without end).
+ */
+export const MAX_UPLOADS = 1000;
+
 /** One upload in progress. */
 export interface UploadSession {
   /** The session id (a UUID), the last segment of its Location. */
   readonly id: string;
   /** The repository it uploads into. */
   readonly name: string;
+  /** Who opened it: `account "NAME"`, or `address IP` for an anonymous caller; its uploads count together. */
+  readonly client: string;
   /** Its file under the uploads folder, with the size and sha256 of the bytes received so far. */
   readonly file: PartialFile;
   /** Time of the last request, for expiry. */
@@ -87,6 +103,10 @@ async function checkChunkStart(
 export class UploadSessions {
   #storage: ServerStorage;
   #sessions = new Map<string, UploadSession>();
+  /** Open sessions by client, those being opened included. */
+  #byClient = new Map<string, number>();
+  /** Sessions being opened (counted against the caps before their file exists). */
+  #opening = 0;
   #now: () => number;
   #ttlMs: number;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -127,18 +147,34 @@ export class UploadSessions {
     this.#timer = undefined;
   }
 
-  /** Opens a new, empty session for the repository `name`. */
-  async start(name: string): Promise<UploadSession> {
+  /**
+   * Opens a new, empty session for the repository `name`, once idle sessions past the TTL are dropped.
+   *
+   * @param client who opens it (see UploadSession.client)
+   * @throws {DistributionError} TOOMANYREQUESTS (429) when the client holds MAX_UPLOADS_PER_CLIENT sessions,
+   *   or the server MAX_UPLOADS
+   */
+  async start(name: string, client: string): Promise<UploadSession> {
     await this.#expire();
+    this.#admit(name, client);
     const id = crypto.randomUUID();
-    const file = await PartialFile.create(join(this.#storage.uploadsDir, id), {
-      what: `the upload "${id}"`,
-      algorithm: "sha256",
-    });
+    let file: PartialFile;
+    try {
+      file = await PartialFile.create(join(this.#storage.uploadsDir, id), {
+        what: `the upload "${id}"`,
+        algorithm: "sha256",
+      });
+    } catch (error) {
+      this.#release(client);
+      throw error;
+    } finally {
+      this.#opening--;
+    }
     file.close();
     const session: UploadSession = {
       id,
       name,
+      client,
       file,
       touched: this.#now(),
       queue: Promise.resolve(),
@@ -146,6 +182,32 @@ export class UploadSessions {
     };
     this.#sessions.set(id, session);
     return session;
+  }
+
+  /** Counts a session about to open for `client`, or refuses it over a cap. */
+  #admit(name: string, client: string): void {
+    const held = this.#byClient.get(client) ?? 0;
+    const open = this.#sessions.size + this.#opening;
+    const full = held >= MAX_UPLOADS_PER_CLIENT
+      ? `${client} has ${held} uploads open, the most one client may`
+      : open >= MAX_UPLOADS
+      ? `the registry has ${open} uploads open, the most it holds`
+      : undefined;
+    if (full) {
+      throw new DistributionError(
+        "TOOMANYREQUESTS",
+        `Cannot start an upload to "${name}": ${full}; finish or cancel uploads, or wait for idle ones to expire`,
+      );
+    }
+    this.#byClient.set(client, held + 1);
+    this.#opening++;
+  }
+
+  /** Uncounts a session of `client` that ended (or never opened). */
+  #release(client: string): void {
+    const held = (this.#byClient.get(client) ?? 1) - 1;
+    if (held > 0) this.#byClient.set(client, held);
+    else this.#byClient.delete(client);
   }
 
   /**
@@ -208,8 +270,7 @@ export class UploadSessions {
         await this.#storage.adoptContent(session.file.path, digest);
         await this.#storage.linkBlob(session.name, digest);
       } finally {
-        this.#sessions.delete(session.id);
-        await session.file.remove();
+        await this.cancel(session);
       }
     });
   }
@@ -219,9 +280,9 @@ export class UploadSessions {
     await this.#serial(session, () => Promise.resolve());
   }
 
-  /** Cancels a session and deletes its file. */
+  /** Ends a session (cancelled, finished or expired) and deletes its file. */
   async cancel(session: UploadSession): Promise<void> {
-    this.#sessions.delete(session.id);
+    if (this.#sessions.delete(session.id)) this.#release(session.client);
     await session.file.remove();
   }
 
