@@ -14,8 +14,9 @@
  * | `mod add` of a 626-file package | `kpm mod add` | the KCL CLI (cannot be built here); kcl-lib's `update_dependencies` |
  *
  * Pull, push and the small pull run against distribution 2.8; ORAS is the CLI v1.3.6 found by `peerPath`. Both
- * clients are told the registry is plain HTTP (`--plain-http`, `OCI_REG_PLAIN_HTTP=on`), so neither tries https
- * first.
+ * clients are told the registry is plain HTTP (`--plain-http`), so neither tries https first. `mod add` runs
+ * over https against `kpm registry serve`, as kcl-lib takes nothing else: its certificate is signed by a CA
+ * that kcl-lib's copy in the temp folder is made to trust (./kcl_lib_trust.ts); kpm is given `--ca-file`.
  *
  * ```sh
  * deno task bench                                   # = deno run -A bench/limits_bench.ts (1 GiB, 3 runs)
@@ -28,6 +29,9 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { digestStream } from "../lib/oci/digest.ts";
+import { OCI_LAYER_TAR } from "../lib/oci/media_types.ts";
+import { packageSum } from "../lib/kpm/package.ts";
+import { ANNOTATION_NAME, ANNOTATION_SUM, ANNOTATION_VERSION } from "../lib/kpm/oci_package.ts";
 import { currentDenoDir, kpmHome, ROOT } from "../tests/integration/ship_support.ts";
 import { peerPath } from "../tests/integration/support/peers.ts";
 import {
@@ -35,10 +39,12 @@ import {
   memory,
   run,
   type Server,
+  type ServerTls,
   startDistributionServer,
   startKpm,
   uploadBig,
 } from "./registry_bench.ts";
+import { borrowedRootTls, kclLibTrusting } from "./kcl_lib_trust.ts";
 import { type Case, time } from "./startup_bench.ts";
 import { writePackage } from "./kpm_bench.ts";
 import { median, SIZE_OPTIONS, timed } from "./timed.ts";
@@ -227,12 +233,17 @@ async function version(bench: Bench): Promise<Row> {
   };
 }
 
-/** kcl-lib's update_dependencies (the Go kpm inside the KCL runtime) downloading the app's dependencies. */
+/** kcl-lib's update_dependencies (oci-client in kcl-lib's Rust core) downloading the app's dependencies. */
 const KCL_LIB_UPDATE = `import os, kcl_lib.api as api
 api.API().update_dependencies(api.UpdateDependenciesArgs(manifest_path=os.getcwd()))`;
 
-/** A package of 626 files (as many as k8s 1.31.2's), ~8 KiB each, pushed with kpm. */
-async function bigPackage(bench: Bench, src: string): Promise<void> {
+/**
+ * A package of 626 files (as many as k8s 1.31.2's), ~8 KiB each, pushed as the KCL CLI pushes it (and as
+ * kcl-lib, which takes no other layer type, needs it): one plain tar layer with the package annotations.
+ *
+ * @returns the package's checksum
+ */
+async function bigPackage(bench: Bench, src: string, ref: string, caFile: string): Promise<string> {
   await writePackage(src, "k8s", [], 8);
   for (let i = 0; i < 624; i++) {
     const dir = join(src, "api", `group${i % 24}`);
@@ -240,46 +251,89 @@ async function bigPackage(bench: Bench, src: string): Promise<void> {
     const fields = Array.from({ length: 160 }, (_, f) => `    field${f}: str = "${crypto.randomUUID()}"`);
     await Deno.writeTextFile(join(dir, `kind${i}.k`), `schema Kind${i}:\n${fields.join("\n")}\n`);
   }
-  await timed([bench.deno, "run", "-A", bench.main, "mod", "push"], { cwd: src, env: bench.env });
+  const tar = "k8s_0.0.1.tar";
+  const entries = [...Deno.readDirSync(src)].map((e) => e.name);
+  await run(["tar", "-C", src, "-cf", join(bench.work, tar), ...entries]);
+  const sum = await packageSum(src);
+  const annotations = [`${ANNOTATION_NAME}=k8s`, `${ANNOTATION_VERSION}=0.0.1`, `${ANNOTATION_SUM}=${sum}`];
+  const push = ["artifact", "push", "--ca-file", caFile, ref, `${tar}:${OCI_LAYER_TAR}`];
+  await timed([bench.deno, "run", "-A", bench.main, ...push, ...annotations.flatMap((a) => ["-a", a])], {
+    cwd: bench.work,
+    env: bench.env,
+  });
+  return sum;
 }
 
-/** `kpm mod add` of the big package into a new app, empty cache each run; kcl-lib's download of the same. */
-async function modAdd(bench: Bench): Promise<Row> {
-  const { work, deno, main, registry } = bench;
-  const env = { ...bench.env, KPM_REG: registry.host, KPM_REPO: "bench", OCI_REG_PLAIN_HTTP: "on" };
-  await bigPackage({ ...bench, env }, join(work, "k8s"));
+/** kcl-lib's copy that trusts `tls`'s CA (see ./kcl_lib_trust.ts), or why there is none. */
+async function trustingKclLib(
+  work: string,
+  tls: ServerTls,
+): Promise<{ python: string; path: string } | string> {
   const python = await peerPath("kcl-python");
-  const kpm = sample("kpm mod add (626 files)");
-  const kclLib = sample("kcl-lib update_dependencies");
-  let kclLibError: string | undefined;
-  for (let i = 0; i < bench.runs * 2; i++) {
-    const app = join(work, `app${i}`);
-    await writePackage(join(app, "kpm"), "app", [], 1);
-    await measure(kpm, [deno, "run", "-A", main, "mod", "add", "k8s:0.0.1"], {
-      ...bench,
-      env: { ...env, KCL_PKG_PATH: join(app, "kpm-cache") },
-    }, join(app, "kpm"));
-    if (!python || kclLibError) continue;
-    await writePackage(join(app, "kcl"), "app", [], 1);
-    await Deno.writeTextFile(
-      join(app, "kcl", "kcl.mod"),
-      `\n[dependencies]\nk8s = { oci = "oci://${registry.host}/bench/k8s", tag = "0.0.1" }\n`,
-      { append: true },
-    );
-    const kclEnv = { ...env, KCL_PKG_PATH: join(app, "kcl-cache") };
-    try {
-      await measure(kclLib, [python, "-c", KCL_LIB_UPDATE], { ...bench, env: kclEnv }, join(app, "kcl"));
-    } catch (error) {
-      const lines = (error as Error).message.split("\n");
-      const reason = lines.find((line) => line.startsWith("Exception: "))?.slice(11) ?? lines[0];
-      kclLibError = `kcl-lib cannot download from the plain-HTTP loopback registry: ${reason}`;
-    }
+  if (!python) return "kcl-lib not installed";
+  try {
+    return { python, path: await kclLibTrusting(python, tls.caFile, join(work, "kcl-lib")) };
+  } catch (error) {
+    return `kcl-lib cannot be made to trust a test CA: ${(error as Error).message.split("\n")[0]}`;
   }
-  const references = [
-    "KCL CLI: not built here (the Go module proxy refuses it)",
-    kclLibError ?? (python ? kclLib : "kcl-lib not installed"),
-  ];
-  return { task: "`mod add` of a 626-file package", kpm, references, target: "≤ 0.5× the KCL CLI" };
+}
+
+/**
+ * `kpm mod add` of the big package into a new app, and kcl-lib's download of the same package, alternating,
+ * empty cache each run, both over https from `kpm registry serve` (a CA named as a root kcl-lib trusts).
+ */
+async function modAdd(bench: Bench): Promise<Row> {
+  const { work, deno, main } = bench;
+  const tls = await borrowedRootTls(join(work, "tls"));
+  const registry = await startKpm(join(work, "tls-registry"), tls);
+  try {
+    const env = { ...bench.env, KPM_REG: registry.host, KPM_REPO: "bench" };
+    const sum = await bigPackage(
+      { ...bench, env },
+      join(work, "k8s"),
+      `${registry.host}/bench/k8s:0.0.1`,
+      tls.caFile,
+    );
+    const kcl = await trustingKclLib(work, tls);
+    const kpm = sample("kpm mod add (626 files)");
+    let kclLib: Sample | string = typeof kcl === "string" ? kcl : sample("kcl-lib update_dependencies");
+    for (let i = 0; i < bench.runs * 2; i++) {
+      const app = join(work, `app${i}`);
+      await writePackage(join(app, "kpm"), "app", [], 1);
+      await measure(kpm, [deno, "run", "-A", main, "mod", "add", "--ca-file", tls.caFile, "k8s:0.0.1"], {
+        ...bench,
+        env: { ...env, KCL_PKG_PATH: join(app, "kpm-cache") },
+      }, join(app, "kpm"));
+      if (typeof kcl === "string" || typeof kclLib === "string") continue;
+      await writePackage(join(app, "kcl"), "app", [], 1);
+      await Deno.writeTextFile(
+        join(app, "kcl", "kcl.mod"),
+        `\n[dependencies]\nk8s = { oci = "oci://${registry.host}/bench/k8s", tag = "0.0.1" }\n`,
+        { append: true },
+      );
+      const kclEnv = { ...env, KCL_PKG_PATH: join(app, "kcl-cache"), PYTHONPATH: kcl.path };
+      try {
+        await measure(
+          kclLib,
+          [kcl.python, "-c", KCL_LIB_UPDATE],
+          { ...bench, env: kclEnv },
+          join(app, "kcl"),
+        );
+      } catch (error) {
+        const lines = (error as Error).message.split("\n");
+        const reason = lines.find((line) => line.startsWith("Exception: "))?.slice(11) ?? lines[0];
+        kclLib = `kcl-lib cannot download from the loopback registry: ${reason}`;
+        continue;
+      }
+      if (await packageSum(join(app, "kcl-cache", "k8s_0.0.1")) !== sum) {
+        throw new Error(`kcl-lib's download in ${app} is not the package pushed`);
+      }
+    }
+    const references = ["KCL CLI: not built here (the Go module proxy refuses it)", kclLib];
+    return { task: "`mod add` of a 626-file package", kpm, references, target: "≤ 0.5× the KCL CLI" };
+  } finally {
+    await registry.stop();
+  }
 }
 
 /** "0.84 s, 68 MiB" for a timed sample, "161 MiB" for a memory-only one. */

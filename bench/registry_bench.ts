@@ -34,10 +34,19 @@ export interface Server {
   stop(): Promise<void>;
 }
 
-async function waitReady(host: string): Promise<void> {
+/** A server certificate and key (PEM files), and the CA file that verifies the certificate. */
+export interface ServerTls {
+  certFile: string;
+  keyFile: string;
+  caFile: string;
+}
+
+/** Waits until `/v2/` answers 200: over https trusting `tls.caFile` when given, else plain HTTP. */
+async function waitReady(host: string, tls?: ServerTls): Promise<void> {
+  using client = Deno.createHttpClient(tls ? { caCerts: [await Deno.readTextFile(tls.caFile)] } : {});
   for (let i = 0; i < 200; i++) {
     try {
-      const response = await fetch(`http://${host}/v2/`);
+      const response = await fetch(`${tls ? "https" : "http"}://${host}/v2/`, { client });
       await response.body?.cancel();
       if (response.ok) return;
     } catch {
@@ -48,8 +57,11 @@ async function waitReady(host: string): Promise<void> {
   throw new Error(`Cannot reach the registry at "${host}"`);
 }
 
-/** Starts `kpm registry serve` (a `deno run -A main.ts` subprocess) on a free port over the folder `storage`. */
-export async function startKpm(storage: string): Promise<Server> {
+/**
+ * Starts `kpm registry serve` (a `deno run -A main.ts` subprocess) on a free port over the folder `storage`;
+ * over https (`--tls-cert`, `--tls-key`) when `tls` is given.
+ */
+export async function startKpm(storage: string, tls?: ServerTls): Promise<Server> {
   const port = freePort();
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -62,12 +74,13 @@ export async function startKpm(storage: string): Promise<Server> {
       `127.0.0.1:${port}`,
       "--root",
       storage,
+      ...(tls ? ["--tls-cert", tls.certFile, "--tls-key", tls.keyFile] : []),
     ],
     stdout: "null",
     stderr: "null",
   }).spawn();
   const host = `127.0.0.1:${port}`;
-  await waitReady(host);
+  await waitReady(host, tls);
   return {
     name: "kpm registry serve",
     host,
