@@ -238,8 +238,9 @@ const KCL_LIB_UPDATE = `import os, kcl_lib.api as api
 api.API().update_dependencies(api.UpdateDependenciesArgs(manifest_path=os.getcwd()))`;
 
 /**
- * A package of 626 files (as many as k8s 1.31.2's), ~8 KiB each, pushed as the KCL CLI pushes it (and as
- * kcl-lib, which takes no other layer type, needs it): one plain tar layer with the package annotations.
+ * A package of 626 files (as many as k8s 1.31.2's), ~8 KiB each, pushed as the KCL CLI pushed packages until
+ * its kpm v0.12.5 (2026; k8s 1.31.2 is older): one plain tar layer (`…layer.v1.tar`, the only layer type
+ * kcl-lib 0.13 pulls; `kpm mod push` writes tar+gzip) with the package annotations.
  *
  * @returns the package's checksum
  */
