@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import { parseToml } from "../deps.ts";
 import { writeFileAtomic } from "../oci/atomic_file.ts";
+import { readCappedFile } from "../oci/read_capped.ts";
 
 /** The file name. */
 export const MOD_FILE = "kcl.mod";
@@ -196,21 +197,18 @@ const MAX_TOML_FILE_BYTES = 1024 * 1024;
 
 /**
  * Reads a kcl.mod or kcl.mod.lock (a link is followed): a downloaded or cloned package's may be hostile, so
- * one that is not a regular file (a link to a device or fifo) or is over MAX_TOML_FILE_BYTES is refused
- * before it is read.
+ * one that is not a regular file (a link to a device or fifo) or is over MAX_TOML_FILE_BYTES is refused,
+ * never read whole (readCappedFile).
  *
  * @throws {Deno.errors.NotFound} when it is missing
  * @throws {ModFileError} `Cannot read "PATH": …` when it cannot be read, is not a regular file or is too large
  */
 export async function readTomlFile(path: string): Promise<string> {
   try {
-    const info = await Deno.stat(path);
-    if (!info.isFile) throw new Error("it is not a regular file");
-    if (info.size > MAX_TOML_FILE_BYTES) throw new Error(`it is over the ${MAX_TOML_FILE_BYTES} byte limit`);
-    return await Deno.readTextFile(path);
+    return new TextDecoder().decode(await readCappedFile(path, { limit: MAX_TOML_FILE_BYTES }));
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) throw error;
-    throw new ModFileError(`Cannot read "${path}": ${(error as Error).message}`);
+    throw new ModFileError((error as Error).message);
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * The one capped body reader: a body read whole into memory, but never more than a cap (token, error and
- * manifest responses from a registry; manifest and token request bodies in the embedded registry).
+ * manifest responses from a registry; manifest and token request bodies in the embedded registry), and the one
+ * capped reader of a small local file (kcl.mod and its lock, the registry's access file).
  *
  * @module
  */
@@ -75,6 +76,41 @@ export async function readCapped(
     reader.releaseLock();
   }
   return join(parts, Math.min(total, limit));
+}
+
+/**
+ * Reads a regular file whole, at most `limit` bytes (a link is followed). Anything else is refused before it is
+ * opened (a fifo would block the open); the open handle is checked again, and the content is read from that one
+ * handle through readCapped, so a file swapped for a device (a link to /dev/zero) or one that grows is refused,
+ * never read without end. (A fifo swapped in between the check and the open would still block the open: Deno
+ * cannot open without blocking.)
+ *
+ * @param options `limit`, and `what` names the file in errors (default: the quoted path)
+ * @returns the bytes
+ * @throws {Deno.errors.NotFound} `Cannot read WHAT: …` when it is missing
+ * @throws {BodyTooLargeError} `Cannot read WHAT: it is over the LIMIT byte limit`
+ * @throws {Error} `Cannot read WHAT: it is not a regular file`, or the system's reason
+ * @example
+ * ```ts
+ * const text = new TextDecoder().decode(await readCappedFile("kcl.mod", { limit: 1024 * 1024 }));
+ * ```
+ */
+export async function readCappedFile(
+  path: string,
+  options: Omit<ReadCappedOptions, "truncate">,
+): Promise<Uint8Array> {
+  const what = options.what ?? `"${path}"`;
+  let file: Deno.FsFile | undefined;
+  try {
+    if (!(await Deno.stat(path)).isFile) throw new Error("it is not a regular file");
+    file = await Deno.open(path);
+    if (!(await file.stat()).isFile) throw new Error("it is not a regular file");
+  } catch (error) {
+    file?.close();
+    const message = `Cannot read ${what}: ${(error as Error).message}`;
+    throw error instanceof Deno.errors.NotFound ? new Deno.errors.NotFound(message) : new Error(message);
+  }
+  return await readCapped(file.readable, { limit: options.limit, what });
 }
 
 /** The first `length` bytes of `parts`, in one buffer. */

@@ -20,6 +20,7 @@
 
 import { loadYaml } from "../deps.ts";
 import { globSource } from "../oci/glob.ts";
+import { readCappedFile } from "../oci/read_capped.ts";
 
 /** The actions a rule can grant, as token scopes name them. */
 export const RULE_ACTIONS = ["pull", "push", "delete"] as const;
@@ -39,7 +40,7 @@ export interface AccessRules {
   users: Map<string, AccessRule[]>;
 }
 
-/** Largest access file read, in bytes. */
+/** Largest access file read, in bytes: a rules file of thousands of entries is far smaller. */
 const MAX_ACCESS_FILE_BYTES = 1024 * 1024;
 
 /**
@@ -114,20 +115,15 @@ export async function parseAccessRules(text: string, file: string): Promise<Acce
 }
 
 /**
- * Reads and parses an access file.
+ * Reads and parses an access file: a regular file (a link is followed) of at most MAX_ACCESS_FILE_BYTES, read
+ * once (readCappedFile).
  *
- * @throws {Error} when it cannot be read, is too large or is not valid
+ * @throws {Error} `Cannot read access file "PATH": …` when it is missing, not a regular file or too large;
+ *   `Invalid access file …` when it is not valid
  */
 export async function readAccessRules(path: string): Promise<AccessRules> {
-  let text: string;
-  try {
-    const info = await Deno.stat(path);
-    if (info.size > MAX_ACCESS_FILE_BYTES) throw new Error(`it is over ${MAX_ACCESS_FILE_BYTES} bytes`);
-    text = await Deno.readTextFile(path);
-  } catch (error) {
-    throw new Error(`Cannot read access file "${path}": ${(error as Error).message}`);
-  }
-  return await parseAccessRules(text, path);
+  const bytes = await readCappedFile(path, { limit: MAX_ACCESS_FILE_BYTES, what: `access file "${path}"` });
+  return await parseAccessRules(new TextDecoder().decode(bytes), path);
 }
 
 /**
