@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { assertEquals, assertStringIncludes } from "../assert.ts";
 import { startChartRepoCli } from "./support/chart_repo.ts";
 import { findHelm, HELM_PEERS, HelmHome } from "./support/helm.ts";
-import { ignoreWithoutPeers } from "./support/peers.ts";
+import { ignoreWithoutPeers, runPeer } from "./support/peers.ts";
 import { makeTestPki, type TestPki } from "../hostile/support/tls_certs.ts";
 
 const SETUP = `set -e
@@ -78,17 +78,12 @@ async function namespacesWork(): Promise<boolean> {
   }
 }
 
-async function run(command: string[], dir: string): Promise<string> {
-  const [program, ...args] = command;
-  const out = await new Deno.Command(program!, { args, cwd: dir, stdout: "piped", stderr: "piped" }).output();
-  const text = new TextDecoder().decode(out.stdout);
-  if (!out.success) throw new Error(`${command.join(" ")}: ${text}${new TextDecoder().decode(out.stderr)}`);
-  return text;
-}
-
 /** A bcrypt htpasswd file for alice, and the Kubernetes secret with her credentials. */
 async function makeSecrets(dir: string): Promise<void> {
-  await Deno.writeTextFile(join(dir, "htpasswd"), await run(["htpasswd", "-Bbn", "alice", "s3cret"], dir));
+  await Deno.writeTextFile(
+    join(dir, "htpasswd"),
+    await runPeer("htpasswd", ["-Bbn", "alice", "s3cret"], { cwd: dir }),
+  );
   // As `kubectl create secret docker-registry` writes it.
   await Deno.writeTextFile(
     join(dir, "dockerconfigjson"),
@@ -132,14 +127,14 @@ async function startRegistry(
     stderr: "null",
   }).spawn();
   const url = `${tls ? "https" : "http"}://registry.test:${port}/v2/`;
-  const probe = [
+  const [enter, ...probe] = [
     ...ns.enter,
     ..."curl -s -o /dev/null -w %{http_code}".split(" "),
     ...(tls ? ["--cacert", tls.caFile] : []),
     url,
   ];
   for (let i = 0; i < 100; i++) {
-    const code = await run(probe, dir).catch(() => "");
+    const code = await runPeer(enter!, probe, { cwd: dir }).catch(() => "");
     if (code === (tls ? "401" : "200")) return child;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

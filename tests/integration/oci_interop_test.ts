@@ -18,11 +18,10 @@ import {
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { describe, kpmHome, ROOT, runKpm } from "./ship_support.ts";
 import { type Distribution, startDistribution } from "./support/distribution.ts";
-import { ignoreWithoutPeers } from "./support/peers.ts";
+import { ignoreWithoutPeers, runPeer } from "./support/peers.ts";
 
 const MAIN = join(ROOT, "main.ts");
 const ignore = await ignoreWithoutPeers();
-const decoder = new TextDecoder();
 
 function randomBytes(size: number): Uint8Array {
   const bytes = new Uint8Array(size);
@@ -41,18 +40,6 @@ function sampleFiles(): { path: string; type?: string; bytes: Uint8Array }[] {
     { path: "data/blob.bin", bytes: randomBytes(300 * 1024) },
     { path: "data/big.bin", bytes: randomBytes(17 * 1024 * 1024) },
   ];
-}
-
-async function skopeo(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command("skopeo", { args, stdout: "piped", stderr: "piped", stdin: "null" })
-    .output();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
-}
-
-async function skopeoOk(args: string[]): Promise<string> {
-  const result = await skopeo(args);
-  assertEquals(result.code, 0, `skopeo ${args.join(" ")}\n${result.stderr}`);
-  return result.stdout;
 }
 
 function creds(registry: Distribution, mode: string): string[] {
@@ -169,7 +156,7 @@ for (const mode of ["none", "htpasswd", "token"] as const) {
         });
 
         await t.step("skopeo inspect --raw sees the manifest with ORAS defaults", async () => {
-          const raw = await skopeoOk([
+          const raw = await runPeer("skopeo", [
             "inspect",
             "--raw",
             "--tls-verify=false",
@@ -194,7 +181,7 @@ for (const mode of ["none", "htpasswd", "token"] as const) {
 
         await t.step("skopeo copy to dir: gets byte-identical blobs", async () => {
           const out = join(home.dir, "skopeo-dir");
-          await skopeoOk([
+          await runPeer("skopeo", [
             "copy",
             "--src-tls-verify=false",
             ...srcCreds(registry, mode),
@@ -218,7 +205,7 @@ for (const mode of ["none", "htpasswd", "token"] as const) {
             { title: "nested/blob.bin", bytes: files[2]!.bytes },
           ];
           const digest = await writeLayout(layout, "v2", layoutFiles);
-          await skopeoOk([
+          await runPeer("skopeo", [
             "copy",
             "--dest-tls-verify=false",
             ...destCreds(registry, mode),

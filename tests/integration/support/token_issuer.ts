@@ -12,6 +12,7 @@
  */
 
 import { join } from "node:path";
+import { runPeer } from "./peers.ts";
 
 /** A user of the issuer. */
 export interface IssuerUser {
@@ -92,13 +93,6 @@ function parseScope(scope: string): Access | undefined {
   };
 }
 
-async function run(command: string, args: string[]): Promise<void> {
-  const out = await new Deno.Command(command, { args, stdout: "null", stderr: "piped" }).output();
-  if (!out.success) {
-    throw new Error(`Cannot run "${command}": ${new TextDecoder().decode(out.stderr).trim()}`);
-  }
-}
-
 /**
  * Generates a key pair and a self-signed certificate, then serves tokens on 127.0.0.1 (any free port).
  *
@@ -127,7 +121,7 @@ export async function startTokenIssuer(options: TokenIssuerOptions): Promise<Tok
   const certFile = join(options.dir, "issuer-cert.pem");
   const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", keys.privateKey));
   await Deno.writeTextFile(keyFile, pem("PRIVATE KEY", pkcs8), { mode: 0o600 });
-  await run("openssl", [
+  await runPeer("openssl", [
     "req",
     "-x509",
     "-new",
