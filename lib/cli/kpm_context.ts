@@ -8,11 +8,13 @@
 import type { RegistryClient } from "../oci/client.ts";
 import { concurrencySetting, type KpmSettings, resolveKpmSettings } from "../config/kpm_settings.ts";
 import { tempRoot } from "../kpm/cache.ts";
+import type { GitOptions } from "../kpm/git_command.ts";
 import { type PackageSource, parseSource, SourceError } from "../kpm/source.ts";
 import { type PackageVerifier, readTrustPolicy, trustPolicyVerifier } from "../kpm/trust_policy.ts";
 import { ReferenceFormatError } from "../oci/reference.ts";
 import { asUsageError, type CommandContext, UsageError } from "./command.ts";
 import { registryClient, settingFlags } from "./registry_context.ts";
+import { interruptSignal } from "./interrupt.ts";
 
 /** The options a package command may have that its context reads. */
 type PackageCommandContext = CommandContext & { options: { concurrency?: string; "no-verify"?: boolean } };
@@ -29,6 +31,8 @@ export interface KpmContext {
   concurrency?: number;
   /** The trust policy's checks; undefined without a policy or with --no-verify. */
   verify?: PackageVerifier;
+  /** How git sources are cloned: `--timeout` as git's idle timeout, and Ctrl-C stops git. */
+  git: GitOptions;
   /** Parses a SOURCE argument with the default registry/repository. */
   source(input: string, tag?: string): PackageSource;
 }
@@ -59,6 +63,7 @@ export async function kpmContext(ctx: PackageCommandContext): Promise<KpmContext
     client,
     home: settings.home.value,
     tempDir: tempRoot(settings.home.value),
+    git: { timeoutMs: ctx.global.timeoutMs, signal: interruptSignal() },
     source: (input, tag) =>
       asUsageError(() =>
         parseSource(input, {

@@ -187,6 +187,7 @@ async function relock(
     concurrency: kc.concurrency,
     signal: interruptSignal(),
     verify: kc.verify,
+    git: kc.git,
   });
   if (modText !== undefined && modText !== current.text) await writeModFile(dir, modText);
   if (!noSumCheck) await writeLockFile(dir, resolution.lock);
@@ -212,7 +213,7 @@ async function addedDependency(
       throw new UsageError("Usage: kpm mod add --git URL [--tag T | --commit C | --branch B]");
     }
     const git = { url: gitUrl, ...Object.fromEntries(given) };
-    const cached = await fetchGitPackage(git, { home: kc.home });
+    const cached = await fetchGitPackage(git, { home: kc.home, ...kc.git });
     return { spec: { kind: "git", git: gitUrl, ...Object.fromEntries(given) }, ...cached };
   }
   const input = ctx.options.oci ?? ctx.options.path ?? ctx.args[0];

@@ -120,7 +120,7 @@ async function pullGit(ctx: CommandContext<typeof MOD_PULL_OPTIONS>, kc: KpmCont
   } catch {
     throw new UsageError(`Invalid --git "${url}": expected a URL`);
   }
-  return { ...await fetchGitPackage(git, { home: kc.home }), where };
+  return { ...await fetchGitPackage(git, { home: kc.home, ...kc.git }), where };
 }
 
 /** Runs `kpm mod pull`. */

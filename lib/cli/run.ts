@@ -50,6 +50,7 @@ async function resolveAndRun(ctx: CommandContext, kc: KpmContext, dir: string, w
     concurrency: kc.concurrency,
     signal: interruptSignal(),
     verify: kc.verify,
+    git: kc.git,
   });
   if (writeLock) await writeLockFile(dir, resolution.lock);
   const dependencies = [...resolution.packages.values()].map((pkg) => ({ name: pkg.name, path: pkg.dir }));

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { PackageError } from "./errors.ts";
 import { readModFile } from "./modfile.ts";
 import { entryDir, replaceEntry, sweepStale, tempRoot, withEntryLock } from "./cache.ts";
+import { type GitOptions, runGit } from "./git_command.ts";
 import { fullName } from "./names.ts";
 import { packageSum, removeUncovered } from "./package.ts";
 
@@ -38,29 +39,6 @@ export interface CachedGitPackage {
 /** The reference a git source asks for, or "HEAD" for the default branch. */
 export function gitRef(source: GitSource): string {
   return source.tag ?? source.commit ?? source.branch ?? "HEAD";
-}
-
-async function git(args: string[], options: { cwd?: string; bin: string; what: string }): Promise<void> {
-  const failed = (reason: string) => new PackageError(`Cannot ${options.what}: ${reason}`);
-  const command = new Deno.Command(options.bin, {
-    args,
-    cwd: options.cwd,
-    env: { GIT_TERMINAL_PROMPT: "0" },
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  });
-  let out: Deno.CommandOutput;
-  try {
-    out = await command.output();
-  } catch (error) {
-    const missing = error instanceof Deno.errors.NotFound;
-    throw failed(missing ? `"${options.bin}" is not installed` : (error as Error).message);
-  }
-  if (!out.success) {
-    const reason = new TextDecoder().decode(out.stderr).trim().split("\n").pop() || `exit ${out.code}`;
-    throw failed(reason.replace(/^fatal: /, ""));
-  }
 }
 
 /**
@@ -95,31 +73,34 @@ const GIT_REF = /^[A-Za-z0-9_][A-Za-z0-9_.+\/-]*$/;
  * `expectedSum` (from kcl.mod.lock). Files the checksum does not cover are removed before the copy enters the
  * cache; the cache folder `NAME_REF` is checked by fullName and written under the entry's lock.
  *
- * @param options `home` the cache, `gitBin` the git command (default "git")
- * @throws {PackageError} when git is missing, the source is invalid, the clone fails, there is no kcl.mod, or
- *   the sum does not match
+ * @param options `home` the cache; how git runs (GitOptions: its idle timeout, a signal that stops it)
+ * @throws {PackageError} when git is missing, the source is invalid, the clone fails or stalls, there is no
+ *   kcl.mod, or the sum does not match; the signal's reason when it aborts (no clone is left behind)
  */
 export async function fetchGitPackage(
   source: GitSource,
-  options: { home: string; expectedSum?: string; gitBin?: string },
+  options: GitOptions & { home: string; expectedSum?: string },
 ): Promise<CachedGitPackage> {
   checkGitSource(source);
-  const bin = options.gitBin ?? "git";
   const ref = gitRef(source);
-  const what = `clone ${JSON.stringify(source.url)} at ${JSON.stringify(ref)}`;
+  const git = { ...options, what: `clone ${JSON.stringify(source.url)} at ${JSON.stringify(ref)}` };
   await sweepStale(options.home);
   await Deno.mkdir(tempRoot(options.home), { recursive: true });
   const temp = join(tempRoot(options.home), `git-${crypto.randomUUID().slice(0, 8)}`);
   try {
     if (source.commit) {
-      await git(["clone", "--quiet", "--no-checkout", "--", source.url, temp], { bin, what });
-      await git(["checkout", "--quiet", "--detach", source.commit, "--"], { bin, what, cwd: temp });
+      await runGit(["clone", "--quiet", "--progress", "--no-checkout", "--", source.url, temp], git);
+      await runGit(["checkout", "--quiet", "--progress", "--detach", source.commit, "--"], {
+        ...git,
+        cwd: temp,
+      });
     } else {
       const branch = source.tag ?? source.branch;
-      await git(
+      await runGit(
         [
           "clone",
           "--quiet",
+          "--progress",
           "--depth",
           "1",
           ...(branch ? [`--branch=${branch}`] : []),
@@ -127,7 +108,7 @@ export async function fetchGitPackage(
           source.url,
           temp,
         ],
-        { bin, what },
+        git,
       );
     }
     await removeUncovered(temp);

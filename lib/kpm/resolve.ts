@@ -8,6 +8,7 @@
 
 import type { RegistryClient } from "../oci/client.ts";
 import { type ConcurrencyOptions, operationLimiter } from "../oci/concurrency.ts";
+import type { GitOptions } from "./git_command.ts";
 import { concreteDependencies, type ConcreteDependency, type RegistryDefaults } from "./dependency.ts";
 import { lockEntry, type ResolvedPackage } from "./locked.ts";
 import type { LockedDependency } from "./lockfile.ts";
@@ -43,6 +44,8 @@ export interface ResolveOptions extends ConcurrencyOptions {
   root?: ModFile;
   /** The trust policy's checks (a package it covers is refused unless signed by one of its keys). */
   verify?: PackageVerifier;
+  /** How git sources are cloned (the idle timeout; `signal` stops a clone too). */
+  git?: GitOptions;
 }
 
 /**

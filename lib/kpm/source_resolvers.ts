@@ -11,6 +11,7 @@ import type { RegistryClient } from "../oci/client.ts";
 import type { Limiter } from "../oci/concurrency.ts";
 import type { ConcreteDependency, GitDependency, OciDependency, PathDependency } from "./dependency.ts";
 import { PackageError } from "./errors.ts";
+import type { GitOptions } from "./git_command.ts";
 import { fetchGitPackage, gitRef } from "./git_package.ts";
 import { cachedFromLock, findPackage, lockedGit, lockedOci, type ResolvedPackage } from "./locked.ts";
 import type { LockedDependency } from "./lockfile.ts";
@@ -31,6 +32,8 @@ export interface LoadContext {
   verify?: PackageVerifier;
   /** The resolution's limiter: each download takes one slot. */
   limiter: Limiter;
+  /** How git sources are cloned (the limiter's signal stops a clone too). */
+  git?: GitOptions;
 }
 
 /** How dependencies of one source kind are loaded. */
@@ -97,8 +100,11 @@ const GIT_RESOLVER: SourceResolver<GitDependency> = {
     const git = dep.git;
     const locked = lockedGit(context.lock?.get(dep.name), git);
     const offline = locked ? await cachedFromLock(context.home, locked) : undefined;
+    const { home, limiter } = context;
     const cached = offline ??
-      await context.limiter.run(() => fetchGitPackage(git, { home: context.home, expectedSum: locked?.sum }));
+      await limiter.run(() =>
+        fetchGitPackage(git, { home, expectedSum: locked?.sum, signal: limiter.signal, ...context.git })
+      );
     const pkg: ResolvedPackage = { ...resolved(dep.name, cached), git };
     return await pickPackage(pkg, dep.package, `${git.url}@${gitRef(git)}`);
   },

@@ -96,7 +96,8 @@ export async function kpmHome(): Promise<KpmHome> {
  * closed, and collects the outcome.
  *
  * @param entry main.ts as a path or URL
- * @param options `denoArgs` the permission flags etc. (default `-A`), `cwd`, `env`, `stdin` text
+ * @param options `denoArgs` the permission flags etc. (default `-A`), `cwd`, `env`, `stdin` text, `signal`
+ *   kills it, `interrupt` sends it SIGINT when it settles
  */
 export async function runKpm(
   entry: string,
@@ -107,6 +108,7 @@ export async function runKpm(
     env: Record<string, string>;
     stdin?: string;
     signal?: AbortSignal;
+    interrupt?: Promise<unknown>;
   },
 ): Promise<KpmResult> {
   return await runCommand(Deno.execPath(), ["run", ...(options.denoArgs ?? ["-A"]), entry, ...args], {
@@ -115,6 +117,7 @@ export async function runKpm(
     clearEnv: true,
     stdin: options.stdin,
     signal: options.signal,
+    interrupt: options.interrupt,
   });
 }
 

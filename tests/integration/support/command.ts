@@ -14,7 +14,8 @@ export interface CommandResult {
 /**
  * Runs `command args…` with stdin from `options.stdin` (or closed) and collects its exit status and output.
  *
- * @param options `cwd`, `env`, `clearEnv` (inherit nothing but `env`), `stdin` text, `signal` to kill it
+ * @param options `cwd`, `env`, `clearEnv` (inherit nothing but `env`), `stdin` text, `signal` to kill it,
+ *   `interrupt`: when it settles the process gets SIGINT (as Ctrl-C sends)
  */
 export async function runCommand(
   command: string,
@@ -25,6 +26,7 @@ export async function runCommand(
     clearEnv?: boolean;
     stdin?: string;
     signal?: AbortSignal;
+    interrupt?: Promise<unknown>;
   } = {},
 ): Promise<CommandResult> {
   const child = new Deno.Command(command, {
@@ -37,6 +39,7 @@ export async function runCommand(
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  options.interrupt?.then(() => child.kill("SIGINT"));
   if (options.stdin !== undefined) {
     const writer = child.stdin.getWriter();
     await writer.write(new TextEncoder().encode(options.stdin));
