@@ -20,7 +20,13 @@ import { type ModFile, readModFile } from "./modfile.ts";
 import { highestSemverTag } from "./mvs.ts";
 import { entryDir, replaceEntry, sweepStale, withEntryLock } from "./cache.ts";
 import { fullName } from "./names.ts";
-import { extractPackage, packageFiles, packageSum, packPackage } from "./package.ts";
+import {
+  extractPackage,
+  PACKAGE_ARCHIVE_LIMIT_BYTES,
+  packageFiles,
+  packageSum,
+  packPackage,
+} from "./package.ts";
 import type { PackageVerifier } from "./trust_policy.ts";
 
 /** kcl.mod's package name, as an annotation. */
@@ -291,18 +297,26 @@ export async function fetchStoredPackage(
 }
 
 /**
- * The package layer of a manifest: its tar+gzip (or tar) layer, else its only layer.
+ * The package layer of a manifest: its one tar+gzip (or tar) layer, else its only layer, declared no larger
+ * than PACKAGE_ARCHIVE_LIMIT_BYTES. Other layers are never downloaded.
  *
- * @throws {PackageError} for an index or a manifest without such a layer
+ * @throws {PackageError} for an index, a manifest without such a layer or with two (which would be the package
+ *   is anyone's guess), or a layer declared larger than a package archive may be
  */
 function packageLayer(manifest: Manifest, where: string): Descriptor {
-  if (isIndex(manifest)) {
-    throw new PackageError(`Cannot pull package "${where}": it is an index, not a KCL package`);
+  const refuse = (why: string) => new PackageError(`Cannot pull package "${where}": ${why}`);
+  if (isIndex(manifest)) throw refuse("it is an index, not a KCL package");
+  const tars = manifest.layers.filter((l) =>
+    l.mediaType === OCI_LAYER_TAR_GZIP || l.mediaType === OCI_LAYER_TAR
+  );
+  if (tars.length > 1) throw refuse(`it holds ${tars.length} package layers (tar or tar+gzip), not one`);
+  const layer = tars[0] ?? (manifest.layers.length === 1 ? manifest.layers[0] : undefined);
+  if (!layer) throw refuse("it holds no package layer");
+  if (layer.size > PACKAGE_ARCHIVE_LIMIT_BYTES) {
+    throw refuse(
+      `its layer "${layer.digest}" declares ${layer.size} bytes, over the ${PACKAGE_ARCHIVE_LIMIT_BYTES} bytes a package archive may have`,
+    );
   }
-  const layer =
-    manifest.layers.find((l) => l.mediaType === OCI_LAYER_TAR_GZIP || l.mediaType === OCI_LAYER_TAR) ??
-      (manifest.layers.length === 1 ? manifest.layers[0] : undefined);
-  if (!layer) throw new PackageError(`Cannot pull package "${where}": it holds no package layer`);
   return layer;
 }
 

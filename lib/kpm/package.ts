@@ -177,6 +177,14 @@ async function* packageEntries(
 export const PACKAGE_LIMIT: ExtractLimit = { entries: 100_000, bytes: 1024 * 1024 * 1024 };
 
 /**
+ * The largest package archive (a package layer) kpm downloads, checked against the size its manifest declares
+ * before any byte is fetched: what PACKAGE_LIMIT lets a package unpack to, plus its tar framing (1 KiB for each
+ * of its entries: a 512-byte header and up to 511 bytes of padding; gzip adds far less). A larger archive
+ * cannot be extracted anyway; without this bound a registry could fill the disk before extraction refused it.
+ */
+export const PACKAGE_ARCHIVE_LIMIT_BYTES: number = PACKAGE_LIMIT.bytes + PACKAGE_LIMIT.entries * 1024;
+
+/**
  * Extracts a package archive (gzip or plain tar, sniffed) into `folder`, an empty folder the caller owns.
  * Absolute paths, `..`, links pointing outside and special files are refused; files the package checksum
  * does not cover (see sumCovers) are skipped, so nothing unverified is ever extracted.
