@@ -27,6 +27,7 @@ import {
   targetReference,
 } from "../artifact/target.ts";
 import { isDigest } from "../oci/digest.ts";
+import { ReferrerWalk } from "../oci/referrer_walk.ts";
 import { credentialOptions } from "./credential_options.ts";
 import { isLayoutArchive, unpackLayoutArchive } from "./layout_archive.ts";
 import type { RegistryClient } from "../oci/client.ts";
@@ -220,6 +221,7 @@ export async function pull(ctx: CommandContext<typeof ARTIFACT_PULL_OPTIONS>): P
   const { options } = ctx;
   const bar = progress(ctx, "Pulling");
   const results: PullResult[] = [];
+  const walk = new ReferrerWalk(`pull the subjects of "${formatTarget(target)}"`);
   try {
     let reference: string | undefined = targetReference(target, "latest")!;
     while (reference !== undefined) {
@@ -234,8 +236,9 @@ export async function pull(ctx: CommandContext<typeof ARTIFACT_PULL_OPTIONS>): P
         onProgress: bar.update,
       });
       results.push(result);
+      if (results.length === 1) walk.visit(result.manifest.digest, 0);
       const next = options["include-subject"] ? result.subject?.digest : undefined;
-      reference = next && !results.some((r) => r.manifest.digest === next) ? next : undefined;
+      reference = next && walk.visit(next, results.length) ? next : undefined;
     }
   } finally {
     bar.done();

@@ -11,6 +11,7 @@ import { pushToStore } from "../artifact/push.ts";
 import { formatTarget, type Target, targetReference } from "../artifact/target.ts";
 import type { Descriptor } from "../oci/manifest.ts";
 import type { Store } from "../oci/store.ts";
+import { ReferrerWalk } from "../oci/referrer_walk.ts";
 import { type CommandContext, type Output, output, UsageError } from "./command.ts";
 import type { ARTIFACT_ATTACH_OPTIONS, ARTIFACT_DISCOVER_OPTIONS } from "./artifact_commands.ts";
 import { annotationOptions, concurrencyOption, parseTargetArg, targetStore } from "./artifact.ts";
@@ -65,18 +66,24 @@ interface ReferrerNode extends Descriptor {
   referrers: ReferrerNode[];
 }
 
-/** The referrers of `subject`, and theirs, down to `depth` levels (signatures of SBOMs…); each manifest once. */
+/**
+ * The referrers of `subject`, and theirs, down to `depth` levels (signatures of SBOMs…); each manifest is
+ * listed once, and the walk keeps to its bounds (lib/oci/referrer_walk.ts).
+ */
 async function referrerTree(
   store: Store,
   subject: Descriptor,
-  options: { artifactType?: string; depth: number; seen: Set<string> },
+  options: { artifactType?: string; depth: number; level: number; walk: ReferrerWalk },
 ): Promise<ReferrerNode[]> {
-  if (options.depth <= 0 || options.seen.has(subject.digest)) return [];
-  options.seen.add(subject.digest);
   const referrers = await store.referrers(subject, { artifactType: options.artifactType });
-  return await Promise.all(referrers.map(async (referrer) => ({
+  const level = options.level + 1;
+  // the whole listing is counted before any of it is followed
+  const follow = referrers.map((referrer) => options.walk.visit(referrer.digest, level) && options.depth > 1);
+  return await Promise.all(referrers.map(async (referrer, i) => ({
     ...referrer,
-    referrers: await referrerTree(store, referrer, { ...options, depth: options.depth - 1 }),
+    referrers: follow[i]
+      ? await referrerTree(store, referrer, { ...options, depth: options.depth - 1, level })
+      : [],
   })));
 }
 
@@ -103,10 +110,13 @@ export async function discover(ctx: CommandContext<typeof ARTIFACT_DISCOVER_OPTI
   }
   const store = await targetStore(ctx, target);
   const subject = await store.resolve(targetReference(target, "latest")!);
+  const walk = new ReferrerWalk(`discover the referrers of "${pinned(target, subject.digest)}"`);
+  walk.visit(subject.digest, 0);
   const tree = await referrerTree(store, subject, {
     artifactType: ctx.options["artifact-type"],
     depth,
-    seen: new Set(),
+    level: 0,
+    walk,
   });
   return output(
     { subject, manifests: tree },

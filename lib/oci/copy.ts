@@ -13,6 +13,7 @@ import { isManifestMediaType, referencedDescriptors } from "./manifest.ts";
 import type { Store } from "./store.ts";
 import { type ConcurrencyOptions, operationLimiter } from "./concurrency.ts";
 import { attachedTags } from "./sign/cosign.ts";
+import { ReferrerWalk } from "./referrer_walk.ts";
 
 /** What happened to one node of the graph. */
 export type CopyOutcome = "copied" | "skipped";
@@ -21,7 +22,10 @@ export type CopyOutcome = "copied" | "skipped";
 export interface CopyOptions extends ConcurrencyOptions {
   /** Tags the root gets in the target (the first is used for the push itself). */
   tags?: string[];
-  /** Also copy the referrers (signatures, SBOMs…) and cosign's tags of every copied manifest, recursively. */
+  /**
+   * Also copy the referrers (signatures, SBOMs…) and cosign's tags of every copied manifest, recursively (within
+   * the bounds of lib/oci/referrer_walk.ts).
+   */
   referrers?: boolean;
   /** Called once per node copied or skipped. */
   onNode?: (descriptor: Descriptor, outcome: CopyOutcome) => void;
@@ -42,7 +46,7 @@ export interface CopyResult {
  *
  * @param root the root manifest (or index) in the source, e.g. from `source.resolve("v1")`
  * @throws whatever the stores throw: RegistryError, LayoutError, DigestError on corrupt content; the signal's
- *   reason when it is aborted
+ *   reason when it is aborted; ReferrerWalkError when the referrers go deeper or wider than kpm follows
  * @example await copyGraph(new Repository(client, ref), await openLayout("out", { create: true }), root, { tags: ["v1"] })
  */
 export async function copyGraph(
@@ -68,6 +72,7 @@ class GraphCopy {
   #slot: <T>(task: () => Promise<T>) => Promise<T>;
   #nodes = new Map<string, Promise<void>>();
   #sourceTags?: Promise<Set<string>>;
+  #walk: ReferrerWalk;
 
   constructor(source: Store, target: Store, root: Descriptor, options: CopyOptions) {
     this.#source = source;
@@ -75,15 +80,20 @@ class GraphCopy {
     this.#options = options;
     this.#slot = operationLimiter(options).group();
     this.result = { root, copied: 0, skipped: 0, referrers: [] };
+    this.#walk = new ReferrerWalk(`copy the referrers of "${source.name}@${root.digest}"`);
   }
 
-  /** Copies a node (and what it references) once, however many parents name it. */
-  node(descriptor: Descriptor, tag?: string): Promise<void> {
+  /**
+   * Copies a node (and what it references) once, however many parents name it.
+   *
+   * @param level how many referrer links away from the root it is
+   */
+  node(descriptor: Descriptor, tag?: string, level = 0): Promise<void> {
     const key = `${descriptor.digest}\n${tag ?? ""}`;
     let running = this.#nodes.get(key);
     if (!running) {
       running = isManifestMediaType(descriptor.mediaType)
-        ? this.#manifest(descriptor, tag)
+        ? this.#manifest(descriptor, tag, level)
         : this.#slot(() => this.#blob(descriptor));
       this.#nodes.set(key, running);
     }
@@ -105,7 +115,7 @@ class GraphCopy {
   }
 
   /** A manifest: its children first, then itself; no slot is held while the children are copied. */
-  async #manifest(descriptor: Descriptor, tag?: string): Promise<void> {
+  async #manifest(descriptor: Descriptor, tag: string | undefined, level: number): Promise<void> {
     const slot = this.#slot;
     if (await slot(() => this.#target.exists(descriptor))) {
       if (tag !== undefined) await slot(() => this.#target.tag(descriptor, tag));
@@ -114,14 +124,15 @@ class GraphCopy {
       const { bytes, manifest, descriptor: fetched } = await slot(() =>
         this.#source.fetchManifest(descriptor)
       );
-      await Promise.all(referencedDescriptors(manifest).map((child) => this.node(child)));
+      await Promise.all(referencedDescriptors(manifest).map((child) => this.node(child, undefined, level)));
       await slot(() => this.#target.pushManifest(bytes, fetched.mediaType, { tag }));
       this.#report(descriptor, "copied");
     }
     if (this.#options.referrers) {
       const referrers = await slot(() => this.#attached(descriptor));
+      for (const [referrer] of referrers) this.#walk.visit(referrer.digest, level + 1);
       this.result.referrers.push(...referrers.map(([referrer]) => referrer));
-      await Promise.all(referrers.map(([referrer, tag]) => this.node(referrer, tag)));
+      await Promise.all(referrers.map(([referrer, tag]) => this.node(referrer, tag, level + 1)));
     }
   }
 
