@@ -11,7 +11,7 @@
 import { type Digest, digestHex, digestOf } from "../digest.ts";
 import { type Descriptor, encodeManifest, type ImageManifest, isIndex } from "../manifest.ts";
 import { OCI_CONFIG, OCI_MANIFEST } from "../media_types.ts";
-import type { Store } from "../store.ts";
+import { type FetchedManifest, isNotFound, type Store } from "../store.ts";
 import { encodeBase64 } from "../base64.ts";
 import { signDer, verifyDer } from "./ecdsa.ts";
 import { type PublicKey, publicKeyOf } from "./keys.ts";
@@ -28,8 +28,14 @@ import { SignatureError } from "./signature_error.ts";
 export const SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature";
 /** The artifact type (and config media type) of cosign's OCI 1.1 signature referrers. */
 export const COSIGN_SIGNATURE_ARTIFACT = "application/vnd.dev.cosign.artifact.sig.v1+json";
-/** Cosign refuses signature manifests with more layers than this; so does kpm. */
+/** Cosign refuses signature manifests with more layers than this; so does kpm, and checks no more in all. */
 const MAX_SIGNATURES = 1000;
+/**
+ * The most cosign signature referrers of one manifest kpm looks at (each is a manifest to fetch). kpm's sign
+ * writes one per key that signs; cosign itself reads only the last referrer listed, and refuses more than 100
+ * signatures of an image.
+ */
+export const MAX_SIGNATURE_REFERRERS = 100;
 
 /** The tag cosign stores the signatures of `digest` under: `sha256-<hex>.sig`. */
 export function signatureTag(digest: Digest): string {
@@ -58,13 +64,14 @@ export interface SignResult {
   referrer?: Descriptor;
 }
 
-/** The tagged signature manifest of `subject`, if there is one. */
-async function taggedSignatures(store: Store, subject: Descriptor): Promise<ImageManifest | undefined> {
-  const tag = signatureTag(subject.digest);
-  if (!(await store.tags()).includes(tag)) return undefined;
-  const { manifest } = await store.fetchManifest(tag);
-  if (isIndex(manifest)) throw new SignatureError(`Invalid signatures "${store.name}:${tag}": an index`);
-  return manifest;
+/** The manifest tagged `sha256-<hex>.sig` next to `subject`, if there is one (one request, as cosign asks). */
+async function taggedSignatures(store: Store, subject: Descriptor): Promise<FetchedManifest | undefined> {
+  try {
+    return await store.fetchManifest(signatureTag(subject.digest));
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
 }
 
 /** The DER bytes of a signature annotation; undefined when it is not base64. */
@@ -141,7 +148,11 @@ export async function signManifest(
   const payload = simpleSigningPayload(options.dockerReference ?? store.name, subject.digest);
   const signer = await publicKeyOf(key);
   const tag = signatureTag(subject.digest);
-  const existing = (await taggedSignatures(store, subject))?.layers ?? [];
+  const tagged = (await taggedSignatures(store, subject))?.manifest;
+  if (tagged && isIndex(tagged)) {
+    throw new SignatureError(`Invalid signatures "${store.name}:${tag}": an index`);
+  }
+  const existing = tagged?.layers ?? [];
   if (await alreadySigned(existing, payload, signer)) {
     return { fingerprint: signer.fingerprint, added: false, signatures: await store.resolve(tag), tag };
   }
@@ -169,18 +180,28 @@ export interface VerifiedSignature {
   source: Descriptor;
 }
 
-/** Every manifest that may hold signatures of `subject`: the `.sig` tag, then the cosign referrers. */
-async function signatureManifests(store: Store, subject: Descriptor): Promise<[Descriptor, ImageManifest][]> {
-  const descriptors: Descriptor[] = [];
-  const tag = signatureTag(subject.digest);
-  if ((await store.tags()).includes(tag)) descriptors.push(await store.resolve(tag));
-  descriptors.push(...await store.referrers(subject, { artifactType: COSIGN_SIGNATURE_ARTIFACT }));
-  const found: [Descriptor, ImageManifest][] = [];
-  for (const descriptor of descriptors) {
-    const { manifest } = await store.fetchManifest(descriptor);
-    if (!isIndex(manifest)) found.push([descriptor, manifest]);
+/**
+ * The manifests that may hold signatures of `subject`, one at a time: the `.sig` tag, then the cosign referrers
+ * (listed only when asked for more, and at most MAX_SIGNATURE_REFERRERS of them).
+ *
+ * @throws {SignatureError} when there are more referrers than that
+ */
+async function* signatureManifests(
+  store: Store,
+  subject: Descriptor,
+): AsyncGenerator<[Descriptor, ImageManifest]> {
+  const tagged = await taggedSignatures(store, subject);
+  if (tagged && !isIndex(tagged.manifest)) yield [tagged.descriptor, tagged.manifest];
+  const referrers = await store.referrers(subject, { artifactType: COSIGN_SIGNATURE_ARTIFACT });
+  if (referrers.length > MAX_SIGNATURE_REFERRERS) {
+    throw new SignatureError(
+      `Cannot verify "${store.name}@${subject.digest}": it has more than ${MAX_SIGNATURE_REFERRERS} signature referrers, the most kpm checks`,
+    );
   }
-  return found;
+  for (const descriptor of referrers) {
+    const { manifest } = await store.fetchManifest(descriptor);
+    if (!isIndex(manifest)) yield [descriptor, manifest];
+  }
 }
 
 /** The key that made a signature layer and the digest its payload vouches for; undefined when no key did. */
@@ -216,18 +237,23 @@ export async function verifyManifest(
 ): Promise<VerifiedSignature> {
   const seen = new Set<string>(); // the same signature is under the tag and in the referrer
   let moved: Digest | undefined;
-  for (const [source, manifest] of await signatureManifests(store, subject)) {
-    for (const layer of manifest.layers.slice(0, MAX_SIGNATURES)) {
+  const what = `"${store.name}@${subject.digest}"`;
+  for await (const [source, manifest] of signatureManifests(store, subject)) {
+    for (const layer of manifest.layers) {
       const signature = layer.annotations?.[SIGNATURE_ANNOTATION];
       if (layer.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE || !signature) continue;
       if (seen.has(`${layer.digest} ${signature}`)) continue;
+      if (seen.size === MAX_SIGNATURES) {
+        throw new SignatureError(
+          `Cannot verify ${what}: it has more than ${MAX_SIGNATURES} signatures, the most kpm checks`,
+        );
+      }
       seen.add(`${layer.digest} ${signature}`);
       const checked = await checkLayer(store, layer, signature, keys);
       if (checked?.digest === subject.digest) return { fingerprint: checked.fingerprint, source };
       if (checked) moved = checked.digest;
     }
   }
-  const what = `"${store.name}@${subject.digest}"`;
   if (moved) {
     throw new SignatureError(`The signature of ${what} is for another manifest ("${moved}"): it was moved`);
   }
