@@ -14,6 +14,7 @@ import { RegistryError } from "./registry_error.ts";
 import { repositoryScope } from "./auth/scope.ts";
 import type { Repository } from "./repository.ts";
 import type { RegistryRequest } from "./client.ts";
+import { registryUrl } from "./http.ts";
 
 /** What a push did with a blob. */
 export type UploadOutcome = "exists" | "mounted" | "uploaded";
@@ -126,8 +127,15 @@ export async function uploadWhileHashing(
   }
 }
 
-function location(response: Response, what: string, repo: Repository): string {
+/**
+ * The upload session URL a response gives (Location), resolved against the registry.
+ *
+ * @returns its href; `current` when the response gives none (undefined: it must give one)
+ * @throws {RegistryError} naming the registry and the value when it is missing or not an http or https URL
+ */
+function sessionUrl(response: Response, what: string, repo: Repository, current?: string): string {
   const value = response.headers.get("Location");
+  if (value === null && current !== undefined) return current;
   if (!value) {
     throw new RegistryError(`Cannot ${what}: the registry gave no upload Location`, {
       status: response.status,
@@ -135,7 +143,12 @@ function location(response: Response, what: string, repo: Repository): string {
       repository: repo.repository,
     });
   }
-  return value;
+  return registryUrl(value, repo.client.baseUrl(repo.registry), {
+    what,
+    registry: repo.registry,
+    repository: repo.repository,
+    source: "the registry gave the upload Location",
+  }).href;
 }
 
 /** An upload session; follows the newest Location the registry gives. */
@@ -178,7 +191,7 @@ class Upload {
     });
     await started.body?.cancel();
     if (started.status === 201) return undefined;
-    return new Upload(repo, what, location(started, what, repo), scopes.slice(0, 1));
+    return new Upload(repo, what, sessionUrl(started, what, repo), scopes.slice(0, 1));
   }
 
   /** Sends the content: in the PUT when small, else streamed (or chunked when asked), then closes the upload. */
@@ -213,31 +226,7 @@ class Upload {
     onProgress?: ProgressCallback,
     signal?: AbortSignal,
   ) {
-    const counted = countBytes(await open(), onProgress);
-    let stored: number;
-    try {
-      const response = await this.#send({
-        method: "PATCH",
-        headers: { "Content-Type": "application/octet-stream" },
-        body: counted,
-        expect: [202],
-        retry: false,
-        signal,
-      });
-      this.url = response.headers.get("Location") ?? this.url;
-      const range = /^(?:bytes=)?0-(\d+)$/.exec(response.headers.get("Range") ?? "");
-      stored = range ? Number(range[1]) + 1 : size;
-    } catch (error) {
-      signal?.throwIfAborted();
-      if (
-        error instanceof RegistryError && error.status >= 400 && error.status < 500 && error.status !== 416
-      ) {
-        throw error;
-      }
-      stored = await this.#status().catch(() => {
-        throw error;
-      });
-    }
+    const stored = await this.#sendWhole(countBytes(await open(), onProgress), size, signal);
     if (stored === size) {
       this.#offset = size;
       return;
@@ -247,6 +236,37 @@ class Upload {
     }
     this.#offset = stored;
     await this.sendChunks(skip(await open(), stored), chunkSize, onProgress, signal);
+  }
+
+  /**
+   * Sends the whole stream as one PATCH.
+   *
+   * @returns how many bytes the registry then holds (asked of it when the PATCH failed in a way that may have
+   *   stored a part)
+   */
+  async #sendWhole(body: ReadableStream<Uint8Array>, size: number, signal?: AbortSignal): Promise<number> {
+    let response: Response;
+    try {
+      response = await this.#send({
+        method: "PATCH",
+        headers: { "Content-Type": "application/octet-stream" },
+        body,
+        expect: [202],
+        retry: false,
+        signal,
+      });
+    } catch (error) {
+      signal?.throwIfAborted();
+      if (
+        error instanceof RegistryError && error.status >= 400 && error.status < 500 && error.status !== 416
+      ) {
+        throw error;
+      }
+      return await this.#status().catch(() => {
+        throw error;
+      });
+    }
+    return this.#stored(response, size);
   }
 
   /** Sends a stream as PATCH chunks of `chunkSize` bytes, from the current offset. */
@@ -295,7 +315,7 @@ class Upload {
         signal,
       });
       if (response.status === 202) {
-        this.url = response.headers.get("Location") ?? this.url;
+        this.url = sessionUrl(response, this.what, this.repo, this.url);
         sent = chunk.byteLength;
         break;
       }
@@ -313,10 +333,17 @@ class Upload {
 
   /** Asks the registry how many bytes the upload holds (GET upload → Range: 0-N). */
   async #status(): Promise<number> {
-    const response = await this.#send({ expect: [204, 200] });
-    this.url = response.headers.get("Location") ?? this.url;
+    return this.#stored(await this.#send({ expect: [204, 200] }), 0);
+  }
+
+  /**
+   * Reads an answer about the session: follows its Location, and returns the bytes its Range says the
+   * registry holds (`otherwise` when it says nothing).
+   */
+  #stored(response: Response, otherwise: number): number {
+    this.url = sessionUrl(response, this.what, this.repo, this.url);
     const range = /^(?:bytes=)?0-(\d+)$/.exec(response.headers.get("Range") ?? "");
-    return range ? Number(range[1]) + 1 : 0;
+    return range ? Number(range[1]) + 1 : otherwise;
   }
 
   /** Completes the upload with PUT ?digest=, sending `body` as the last (or only) part. */

@@ -11,7 +11,7 @@ import { basicAuthorization, TokenCache, type TokenRequest } from "./auth/token.
 import type { Credential, CredentialLookup } from "./credentials.ts";
 import { isLoopback, registryEndpoint } from "./reference.ts";
 import { errorFromResponse, RegistryError } from "./registry_error.ts";
-import { DEFAULT_TIMEOUT_MS, describeFetchError, exchange } from "./http.ts";
+import { DEFAULT_TIMEOUT_MS, describeFetchError, exchange, registryUrl } from "./http.ts";
 import { VERSION } from "../version.ts";
 
 /** Options of a RegistryClient. Everything that touches the outside world can be injected. */
@@ -157,7 +157,12 @@ export class RegistryClient {
     let challenged = false;
     while (true) {
       const base = this.baseUrl(request.registry);
-      const url = new URL(request.url ?? request.path ?? "", base);
+      const url = registryUrl(request.url ?? request.path ?? "", base, {
+        what: request.what,
+        registry: request.registry,
+        repository: request.repository,
+        source: "refusing",
+      });
       const own = url.origin === new URL(base).origin;
       let response: Response;
       let sent: SentAuth = {};

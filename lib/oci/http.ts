@@ -41,15 +41,14 @@ export interface ExchangeOptions {
 
 /**
  * Sends a request, following redirects by hand, under an idle timeout that also watches the response body.
- * Only http and https URLs are fetched: a redirect, upload Location or Link from a registry to `file:` or
- * `data:` (which fetch would read locally) is refused.
+ * Only http and https URLs are fetched (registryUrl): a redirect, upload Location or Link from a registry to
+ * `file:` or `data:` (which fetch would read locally), or one that is no URL at all, is refused.
  *
  * @param url where to send it
  * @param init method, headers and body (redirect handling is this function's)
  * @returns the final response; its body, when read, is watched by the same idle timeout
  * @throws {RegistryError} with code TIMEOUT when the peer stalls, or when redirects loop or lead to a URL that
- *   is not http or https; the signal's reason
- *   when it is aborted
+ *   is not http or https (or not a URL); the signal's reason when it is aborted
  * @throws {TypeError} as fetch does when the connection fails (see describeFetchError)
  */
 export async function exchange(
@@ -57,8 +56,9 @@ export async function exchange(
   init: { method: string; headers: Headers; body?: BodyInit | null },
   options: ExchangeOptions,
 ): Promise<Response> {
+  const context = { what: options.what, registry: options.registry };
+  let current = registryUrl(url.href, url, { ...context, source: "refusing" });
   const watch = new IdleWatch(options, url);
-  let current = url;
   let method = init.method;
   let body = init.body instanceof ReadableStream ? watchUpload(init.body, watch) : init.body;
   try {
@@ -66,12 +66,6 @@ export async function exchange(
       const headers = new Headers(init.headers);
       if (options.authorization && current.origin === options.authOrigin) {
         headers.set("Authorization", options.authorization);
-      }
-      if (current.protocol !== "https:" && current.protocol !== "http:") {
-        throw new RegistryError(
-          `Cannot ${options.what}: refusing "${current.href}", which is not an http or https URL`,
-          { status: 0, registry: options.registry },
-        );
       }
       options.log?.(`${method} ${current.href}`);
       const response = await options.fetch(current, {
@@ -84,7 +78,7 @@ export async function exchange(
       const location = response.headers.get("Location");
       if (!REDIRECTS.includes(response.status) || !location) return watch.body(response);
       await response.body?.cancel();
-      current = new URL(location, current);
+      current = registryUrl(location, current, { ...context, source: "the registry redirected to" });
       if (response.status === 303 || ([301, 302].includes(response.status) && method === "POST")) {
         method = method === "HEAD" ? "HEAD" : "GET";
         body = undefined;
@@ -99,6 +93,37 @@ export async function exchange(
     status: 0,
     registry: options.registry,
   });
+}
+
+/**
+ * Reads a URL a registry gave (a redirect or upload Location, a Link), relative to `base`. Only http and https
+ * URLs are fetched: `file:` or `data:` would be read locally.
+ *
+ * @param context what is attempted and for which registry, and what gave the URL, for the error
+ * @throws {RegistryError} naming the value when it is not a URL or not http or https: at once, since asking
+ *   again gets the same answer
+ * @example registryUrl("/v2/a/blobs/uploads/1", "https://r.io/v2/", ctx).href // "https://r.io/v2/a/blobs/uploads/1"
+ */
+export function registryUrl(
+  value: string,
+  base: string | URL,
+  context: { what: string; registry?: string; repository?: string; source: string },
+): URL {
+  let url: URL | undefined;
+  try {
+    url = new URL(value, base);
+  } catch {
+    // not a URL at all: refused below with the same words
+  }
+  if (url?.protocol === "https:" || url?.protocol === "http:") return url;
+  throw new RegistryError(
+    `Cannot ${context.what}: ${context.source} "${value}", which is not an http or https URL`,
+    {
+      status: 0,
+      registry: context.registry,
+      repository: context.repository,
+    },
+  );
 }
 
 /**
