@@ -1,19 +1,22 @@
 /**
  * What kcl.mod.lock pins, and how resolution uses it: whether a lock entry pins a given OCI location or git
- * reference, the cached copy it names (used offline when its checksum matches), the entry written for a
- * resolved package, and finding one package inside an artifact that holds several.
+ * reference, the cached copy it names (used offline when its checksum matches and, for a package a trust
+ * policy covers, kpm's own origin record vouches for it), the entry written for a resolved package, and
+ * finding one package inside an artifact that holds several.
  *
  * @module
  */
 
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { entryDir } from "./cache.ts";
+import { readOrigin } from "./cache_origin.ts";
 import type { GitSource } from "./git_package.ts";
 import type { LockedDependency } from "./lockfile.ts";
 import { readModFile } from "./modfile.ts";
 import { checkFullName } from "./names.ts";
 import type { PackageLocation } from "./oci_package.ts";
 import { packageSum } from "./package.ts";
+import type { PackageVerifier } from "./trust_policy.ts";
 
 /** A resolved package of the graph. */
 export interface ResolvedPackage {
@@ -79,6 +82,33 @@ export async function cachedFromLock(
     dir,
     sum: locked.sum,
   };
+}
+
+/**
+ * The cached copy a lock entry pins for OCI `location`, when it may be used without asking the registry: its
+ * checksum matches the lock (cachedFromLock) and, when the trust policy covers the location, the cache
+ * entry's origin record says kpm verified this very content from this registry, repository and tag with a key
+ * the policy holds now. The lock's own `signed_by` is never taken as evidence: the lock may come from anyone.
+ *
+ * @returns the copy, with the key that vouches for it; undefined when it must be fetched (and verified) again
+ * @throws {PackageError} when the entry's full_name is not NAME_VERSION
+ */
+export async function offlineCopy(
+  home: string,
+  locked: LockedDependency,
+  location: PackageLocation,
+  verify?: PackageVerifier,
+): Promise<{ name: string; version: string; dir: string; sum: string; signedBy?: string } | undefined> {
+  const cached = await cachedFromLock(home, locked);
+  if (!cached || !verify) return cached;
+  const origin = await readOrigin(home, basename(cached.dir));
+  const vouched = origin?.registry === location.registry && origin.repository === location.repository &&
+      origin.tag === location.tag && origin.sum === cached.sum
+    ? origin.signedBy
+    : undefined;
+  const trust = await verify.cachedTrust(location, vouched);
+  if (trust === "unverified") return undefined;
+  return trust === "verified" ? { ...cached, signedBy: vouched } : cached;
 }
 
 /** Finds the sub-folder of `root` whose kcl.mod names package `name` (the shallowest, then the first by name). */

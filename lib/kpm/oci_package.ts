@@ -19,6 +19,7 @@ import { PackageError } from "./errors.ts";
 import { type ModFile, readModFile } from "./modfile.ts";
 import { highestSemverTag } from "./mvs.ts";
 import { entryDir, replaceEntry, sweepStale, withEntryLock } from "./cache.ts";
+import { writeOrigin } from "./cache_origin.ts";
 import { fullName } from "./names.ts";
 import {
   extractPackage,
@@ -237,6 +238,7 @@ export async function fetchPackage(
     where: formatReference(ref),
     fallbackName: location.repository.split("/").pop()!,
     verify: options.verify && ((name, manifest) => options.verify!.verify({ name, ref, manifest })),
+    origin: location,
   });
   return { ...fetched, location: { ...location, tag } };
 }
@@ -264,6 +266,8 @@ export async function fetchStoredPackage(
     where: string;
     fallbackName: string;
     verify?: (name: string, manifest: Descriptor) => Promise<string | undefined>;
+    /** Where `store` is: what `verify` accepted is recorded as the cache entry's origin (cache_origin.ts). */
+    origin?: Pick<Reference, "registry" | "repository">;
   },
 ): Promise<StoredPackage> {
   const { where, home } = options;
@@ -274,25 +278,57 @@ export async function fetchStoredPackage(
   const version = annotations[ANNOTATION_VERSION] || tag;
   const full = fullName(name, version, where);
   const dir = entryDir(home, full);
-  const annotated = annotations[ANNOTATION_SUM];
-  const wanted = options.expectedSum ?? annotated;
   const signedBy = await options.verify?.(name, descriptor);
-  const result = { name, version, tag, dir, ...(signedBy && { signedBy }) };
-  const cached = await cachedSum(dir, wanted);
-  if (cached !== undefined) return { ...result, sum: cached };
+  const expected: Expectation[] = [
+    [annotations[ANNOTATION_SUM], "its annotation"],
+    [options.expectedSum, "kcl.mod.lock"],
+  ];
+  const sum = await cachedSum(dir, expected) ?? await fillEntry(store, layer, {
+    ...options,
+    full,
+    dir,
+    expected,
+    onProgress: options.onProgress && ((bytes) => options.onProgress!(full, bytes, layer.size)),
+  });
+  if (signedBy && options.origin) {
+    await writeOrigin(home, full, { ...options.origin, tag, manifest: descriptor.digest, sum, signedBy });
+  }
+  return { name, version, tag, dir, sum, ...(signedBy && { signedBy }) };
+}
+
+/** A checksum the package must have (none when undefined), and who says so. */
+type Expectation = [string | undefined, string];
+
+/**
+ * Downloads the package layer into cache entry `full` (folder `dir`) under the entry's lock, unless another
+ * writer put a copy matching `expected` there meanwhile.
+ *
+ * @returns the checksum of the entry's content
+ */
+async function fillEntry(
+  store: Store,
+  layer: Descriptor,
+  options: {
+    home: string;
+    where: string;
+    full: string;
+    dir: string;
+    expected: Expectation[];
+    log?: (line: string) => void;
+    onProgress?: (bytes: number) => void;
+  },
+): Promise<string> {
+  const { home, dir } = options;
   await sweepStale(home);
-  return await withEntryLock(home, full, async (work) => {
-    const again = await cachedSum(dir, wanted);
-    if (again !== undefined) return { ...result, sum: again };
+  return await withEntryLock(home, options.full, async (work) => {
+    const again = await cachedSum(dir, options.expected);
+    if (again !== undefined) return again;
     if (await isDir(dir)) {
       options.log?.(`Cached package "${dir}" does not match its checksum; fetching it again`);
     }
-    const fresh = await downloadVerified(store, where, layer, work, [
-      [annotated, "its annotation"],
-      [options.expectedSum, "kcl.mod.lock"],
-    ], { onProgress: options.onProgress && ((bytes) => options.onProgress!(full, bytes, layer.size)) });
+    const fresh = await downloadVerified(store, options.where, layer, work, options.expected, options);
     await replaceEntry(dir, fresh.dir, work);
-    return { ...result, sum: fresh.sum };
+    return fresh.sum;
   });
 }
 
@@ -332,7 +368,7 @@ async function downloadVerified(
   where: string,
   layer: Descriptor,
   work: string,
-  expectations: [string | undefined, string][],
+  expectations: Expectation[],
   options: { onProgress?: (bytes: number) => void } = {},
 ): Promise<{ dir: string; sum: string }> {
   const archive = join(work, "layer");
@@ -351,12 +387,15 @@ async function downloadVerified(
   return { dir, sum };
 }
 
-/** The checksum of cache folder `dir` when it is there and matches `wanted` (any, when undefined). */
-async function cachedSum(dir: string, wanted: string | undefined): Promise<string | undefined> {
+/**
+ * The checksum of cache folder `dir` when it is there and matches every checksum `expected` (the package's
+ * own annotation and the lock's: a copy matching only the lock is not the package this manifest describes).
+ */
+async function cachedSum(dir: string, expected: Expectation[]): Promise<string | undefined> {
   if (!(await isDir(dir))) return undefined;
   // a folder another process is replacing reads as missing or different: the caller then takes the lock
   const sum = await packageSum(dir).catch(() => undefined);
-  return sum !== undefined && (!wanted || sum === wanted) ? sum : undefined;
+  return sum !== undefined && expected.every(([wanted]) => !wanted || sum === wanted) ? sum : undefined;
 }
 
 async function isDir(path: string): Promise<boolean> {

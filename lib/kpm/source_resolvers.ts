@@ -13,7 +13,14 @@ import type { ConcreteDependency, GitDependency, OciDependency, PathDependency }
 import { PackageError } from "./errors.ts";
 import type { GitOptions } from "./git_command.ts";
 import { fetchGitPackage, gitRef } from "./git_package.ts";
-import { cachedFromLock, findPackage, lockedGit, lockedOci, type ResolvedPackage } from "./locked.ts";
+import {
+  cachedFromLock,
+  findPackage,
+  lockedGit,
+  lockedOci,
+  offlineCopy,
+  type ResolvedPackage,
+} from "./locked.ts";
 import type { LockedDependency } from "./lockfile.ts";
 import { readModFile } from "./modfile.ts";
 import { fetchPackage } from "./oci_package.ts";
@@ -67,19 +74,18 @@ function bind<D extends ConcreteDependency>(resolver: SourceResolver<D>, dep: D)
 }
 
 /**
- * OCI packages: the locked, cached copy offline when the lock pins this location (and the trust policy
- * accepts what the lock recorded), else a verified download.
+ * OCI packages: the locked, cached copy offline when the lock pins this location (and, for a package the trust
+ * policy covers, kpm's origin record vouches for the copy: see offlineCopy), else a verified download.
  */
 const OCI_RESOLVER: SourceResolver<OciDependency> = {
   key: ({ name, location }) => `${name}|${location.registry}/${location.repository}:${location.tag ?? ""}`,
   async load(dep, context) {
     const location = dep.location;
     const locked = lockedOci(context.lock?.get(dep.name), location);
-    const trust = await context.verify?.lockedTrust(location, locked?.signed_by) ?? "uncovered";
-    const offline = locked && trust !== "unverified" ? await cachedFromLock(context.home, locked) : undefined;
     const { home, log, verify } = context;
+    const offline = locked && await offlineCopy(home, locked, location, verify);
     const cached = offline
-      ? { ...offline, tag: location.tag!, signedBy: trust === "verified" ? locked?.signed_by : undefined }
+      ? { ...offline, tag: location.tag! }
       : await context.limiter.run(() =>
         fetchPackage(context.client, location, { home, expectedSum: locked?.sum, log, verify })
       );

@@ -48,11 +48,12 @@ export class TrustError extends HintedError<PackageHint> {
 /** Checks packages against a policy (see trustPolicyVerifier). */
 export interface PackageVerifier {
   /**
-   * How the policy sees a locked package: "uncovered" (no entry applies), "verified" (kcl.mod.lock records a
-   * verification by one of the keys that cover it now: its cached copy may be used offline) or "unverified"
-   * (it must be fetched and verified).
+   * How the policy sees a cached copy of a package from `location` that kpm verified with key `signedBy` (as
+   * the cache entry's origin record says; undefined when none vouches for it): "uncovered" (no entry applies),
+   * "verified" (one of the keys that cover it now: the copy may be used offline) or "unverified" (it must be
+   * fetched and verified).
    */
-  lockedTrust(
+  cachedTrust(
     location: Pick<Reference, "registry" | "repository">,
     signedBy?: string,
   ): Promise<"uncovered" | "verified" | "unverified">;
@@ -114,7 +115,7 @@ export function trustPolicyVerifier(client: RegistryClient, policy: TrustPolicy)
     return keys;
   };
   return {
-    async lockedTrust(location, signedBy) {
+    async cachedTrust(location, signedBy) {
       const entry = policyEntry(policy, `${location.registry}/${location.repository}`);
       if (!entry) return "uncovered";
       const known = (await keysOf(entry)).some((key) => key.fingerprint === signedBy);
