@@ -19,6 +19,42 @@ export type ProgressCallback = (bytes: number) => void;
 /** The buffer a byte stream is read into (reused; fetch fills it with what the socket has). */
 const READ_SIZE = 1024 * 1024;
 
+/** A partial file kpm would resume or append to is not a plain file of its own: it is not followed. */
+export class PartialFileError extends Error {
+  /** The error's class name. */
+  override name = "PartialFileError";
+}
+
+/**
+ * Opens the partial file at `path` without following anything planted there: it must be a regular file with no
+ * other name (lstat: not a symbolic link to, or a hard link of, someone's file), and the handle must be that
+ * same file (an open follows symbolic links and Deno has no O_NOFOLLOW, so a link swapped in after the lstat
+ * is caught by comparing the two).
+ *
+ * @throws {PartialFileError} naming the path when it is anything else
+ */
+async function openPartial(path: string, options: Deno.OpenOptions, what: string): Promise<Deno.FsFile> {
+  const refuse = (kind: string): never => {
+    throw new PartialFileError(
+      `Cannot write ${what}: "${path}" is ${kind}, not a partial file kpm wrote; refusing to follow it`,
+    );
+  };
+  const seen = await Deno.lstat(path);
+  if (seen.isSymlink) refuse("a symbolic link");
+  if (!seen.isFile) refuse("not a regular file");
+  if ((seen.nlink ?? 1) > 1) refuse("a file with other names (hard links)");
+  const file = await Deno.open(path, options);
+  const opened = await file.stat().catch((error) => {
+    file.close();
+    throw error;
+  });
+  if (opened.ino !== seen.ino || opened.dev !== seen.dev) {
+    file.close();
+    refuse("no longer the file it was a moment ago");
+  }
+  return file;
+}
+
 /** Options of PartialFile.create. */
 export interface PartialFileOptions {
   /** Names the content in errors, e.g. `blob "sha256:…" of "ghcr.io/x/y"`. */
@@ -72,6 +108,7 @@ export class PartialFile {
    * one longer than the expected size is emptied).
    *
    * @throws {Deno.errors.AlreadyExists} when the file exists and `resume` is not set
+   * @throws {PartialFileError} when what is at `path` is not a regular file of its own (e.g. a symbolic link)
    */
   static async create(path: string, options: PartialFileOptions): Promise<PartialFile> {
     const partial = new PartialFile(path, options);
@@ -82,7 +119,9 @@ export class PartialFile {
     } catch (error) {
       if (!options.resume || !(error instanceof Deno.errors.AlreadyExists)) throw error;
     }
-    await forEachChunk((await Deno.open(path)).readable, READ_SIZE, (chunk) => partial.#hasher.update(chunk));
+    const existing = await openPartial(path, { read: true }, partial.what);
+    await forEachChunk(existing.readable, READ_SIZE, (chunk) => partial.#hasher.update(chunk));
+    partial.#file = await openPartial(path, { append: true }, partial.what);
     const size = options.expected?.size;
     if (size !== undefined && partial.size > size) await partial.restart();
     return partial;
@@ -110,7 +149,7 @@ export class PartialFile {
     options: { onProgress?: ProgressCallback; ahead?: number; chunked?: boolean } = {},
   ): Promise<void> {
     // the handle `create` opened, or one of its own for this call (an upload session holds none between requests)
-    const own = this.#file ? undefined : await Deno.open(this.path, { append: true });
+    const own = this.#file ? undefined : await openPartial(this.path, { append: true }, this.what);
     const file = this.#file ?? own!;
     const expected = this.#expected;
     // buffers no bigger than what is left to come, so that many small blobs do not each cost 9 MiB
@@ -143,8 +182,12 @@ export class PartialFile {
 
   /** Empties the file, to start over (a registry that ignored a Range request sends the whole blob). */
   async restart(): Promise<void> {
-    if (this.#file) await this.#file.truncate(0);
-    else await Deno.truncate(this.path, 0);
+    const own = this.#file ? undefined : await openPartial(this.path, { write: true }, this.what);
+    try {
+      await (this.#file ?? own!).truncate(0);
+    } finally {
+      own?.close();
+    }
     this.#hasher.reset();
   }
 
@@ -161,7 +204,8 @@ export class PartialFile {
     let hasher = this.#hasher;
     if (digestAlgorithm(expected.digest) !== hasher.algorithm) {
       hasher = new Hasher(digestAlgorithm(expected.digest));
-      await forEachChunk((await Deno.open(this.path)).readable, READ_SIZE, (chunk) => hasher.update(chunk));
+      const file = await openPartial(this.path, { read: true }, this.what);
+      await forEachChunk(file.readable, READ_SIZE, (chunk) => hasher.update(chunk));
     }
     try {
       hasher.verify(expected, this.what);
@@ -200,7 +244,7 @@ export class PartialFile {
   async suspend(): Promise<void> {
     this.close();
     const size = this.#expected?.size;
-    const held = await Deno.stat(this.path).then((info) => info.size, () => 0);
+    const held = await Deno.lstat(this.path).then((info) => info.isFile ? info.size : 0, () => 0);
     if (size === undefined || held <= 0 || held >= size) await this.remove();
   }
 }
