@@ -10,7 +10,7 @@ import { RegistryClient } from "../../lib/oci/client.ts";
 import { digestOf } from "../../lib/oci/digest.ts";
 import { RegistryError } from "../../lib/oci/registry_error.ts";
 import { Repository } from "../../lib/oci/repository.ts";
-import { describe, kpmHome, ROOT, runKpm } from "../integration/ship_support.ts";
+import { describe, kpmHome, runKpmIn } from "../integration/ship_support.ts";
 import { type EvilRegistry, startEvilRegistry } from "./support/evil_registry.ts";
 
 const BAD = ["http://[bad", "http://bad host/x", "ftp://x/y", "javascript:alert(1)"];
@@ -101,15 +101,7 @@ Deno.test("artifact push with a malformed upload Location: one line, exit 1, no 
   const registry = startEvilRegistry({ trick: PLACES[0]!.trick("http://[bad") });
   try {
     await Deno.writeTextFile(join(home.dir, "a.txt"), "hello\n");
-    const result = await runKpm(join(ROOT, "main.ts"), [
-      "artifact",
-      "push",
-      `${registry.host}/e/a:v1`,
-      "a.txt",
-    ], {
-      cwd: home.dir,
-      env: home.env,
-    });
+    const result = await runKpmIn(home, ["artifact", "push", `${registry.host}/e/a:v1`, "a.txt"]);
     assertEquals(result.code, 1, describe(result));
     assertStringIncludes(result.stderr, `the registry gave the upload Location "http://[bad"`);
     assertEquals(result.stderr.trim().split("\n").length, 1, result.stderr);

@@ -10,7 +10,7 @@ import { assertEquals, assertRejects, assertStringIncludes } from "../assert.ts"
 import { partialPath } from "../../lib/oci/blobs.ts";
 import { digestOf } from "../../lib/oci/digest.ts";
 import { PartialFile, PartialFileError } from "../../lib/oci/partial_file.ts";
-import { describe, kpmHome, ROOT, runKpm } from "../integration/ship_support.ts";
+import { describe, kpmHome, runKpmIn } from "../integration/ship_support.ts";
 import { startEvilRegistry } from "./support/evil_registry.ts";
 import { withTempDir } from "../temp_dir.ts";
 
@@ -67,15 +67,7 @@ Deno.test("artifact pull refuses a planted .partial link and leaves its target a
     {
       await using home = await kpmHome();
       await Deno.writeFile(join(home.dir, "a.txt"), CONTENT);
-      const pushed = await runKpm(join(ROOT, "main.ts"), [
-        "artifact",
-        "push",
-        `${registry.host}/e/a:v1`,
-        "a.txt",
-      ], {
-        cwd: home.dir,
-        env: home.env,
-      });
+      const pushed = await runKpmIn(home, ["artifact", "push", `${registry.host}/e/a:v1`, "a.txt"]);
       assertEquals(pushed.code, 0, describe(pushed));
     }
     for (const [size, text] of Object.entries(VICTIMS)) {
@@ -87,16 +79,7 @@ Deno.test("artifact pull refuses a planted .partial link and leaves its target a
         await Deno.mkdir(out);
         const planted = partialPath(join(out, "a.txt"), EXPECTED.digest);
         await Deno.symlink(victim, planted);
-        const result = await runKpm(join(ROOT, "main.ts"), [
-          "artifact",
-          "pull",
-          `${registry.host}/e/a:v1`,
-          "-o",
-          "out",
-        ], {
-          cwd: home.dir,
-          env: home.env,
-        });
+        const result = await runKpmIn(home, ["artifact", "pull", `${registry.host}/e/a:v1`, "-o", "out"]);
         assertEquals(result.code, 1, describe(result));
         assertStringIncludes(result.stderr, `"${planted}" is a symbolic link`);
         assertEquals(result.stderr.trim().split("\n").length, 1, result.stderr);

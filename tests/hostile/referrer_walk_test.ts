@@ -5,7 +5,6 @@
  * lib/oci/referrer_walk.ts with an error naming them.
  */
 
-import { join } from "node:path";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../assert.ts";
 import { RegistryClient } from "../../lib/oci/client.ts";
 import { copyGraph } from "../../lib/oci/copy.ts";
@@ -13,7 +12,7 @@ import { type Digest, digestOf } from "../../lib/oci/digest.ts";
 import type { Descriptor } from "../../lib/oci/manifest.ts";
 import { Repository } from "../../lib/oci/repository.ts";
 import { MAX_REFERRER_DEPTH, MAX_REFERRER_NODES, ReferrerWalkError } from "../../lib/oci/referrer_walk.ts";
-import { describe, kpmHome, type KpmResult, ROOT, runKpm } from "../integration/ship_support.ts";
+import { describe, kpmHome, type KpmResult, runKpmIn } from "../integration/ship_support.ts";
 import { type EvilRegistry, startEvilRegistry } from "./support/evil_registry.ts";
 
 const MANIFEST = "application/vnd.oci.image.manifest.v1+json";
@@ -108,10 +107,7 @@ Deno.test("discover stops where invented referrers go deeper than kpm follows", 
   await using home = await kpmHome();
   const { registry } = await startInventor();
   try {
-    const result = await runKpm(join(ROOT, "main.ts"), ["artifact", "discover", `${registry.host}/e/a:v1`], {
-      cwd: home.dir,
-      env: home.env,
-    });
+    const result = await runKpmIn(home, ["artifact", "discover", `${registry.host}/e/a:v1`]);
     assertTooDeep(result, "Cannot discover the referrers of");
     assertEquals(listings(registry), MAX_REFERRER_DEPTH + 1);
   } finally {
@@ -123,11 +119,7 @@ Deno.test("discover with --depth within the bound lists that far, whatever lies 
   await using home = await kpmHome();
   const { registry } = await startInventor();
   try {
-    const result = await runKpm(
-      join(ROOT, "main.ts"),
-      ["artifact", "discover", `${registry.host}/e/a:v1`, "--depth", "3"],
-      { cwd: home.dir, env: home.env },
-    );
+    const result = await runKpmIn(home, ["artifact", "discover", `${registry.host}/e/a:v1`, "--depth", "3"]);
     assertEquals(result.code, 0, describe(result));
     assertStringIncludes(result.stdout, "application/vnd.example.chain.3");
     assertEquals(listings(registry), 3);
@@ -161,10 +153,7 @@ Deno.test("discover stops when a registry lists more referrers than kpm visits",
         repository: "e/a",
       }),
     );
-    const result = await runKpm(join(ROOT, "main.ts"), ["artifact", "discover", `${registry.host}/e/a:v1`], {
-      cwd: home.dir,
-      env: home.env,
-    });
+    const result = await runKpmIn(home, ["artifact", "discover", `${registry.host}/e/a:v1`]);
     assertEquals(result.code, 1, describe(result));
     assertStringIncludes(
       result.stderr,
@@ -191,11 +180,14 @@ Deno.test("pull --include-subject stops at a chain of subjects deeper than kpm f
     }
     const pull = async (manifest: Descriptor) => {
       await using home = await kpmHome();
-      return await runKpm(
-        join(ROOT, "main.ts"),
-        ["artifact", "pull", `${registry.host}/e/a@${manifest.digest}`, "--include-subject", "-o", "out"],
-        { cwd: home.dir, env: home.env },
-      );
+      return await runKpmIn(home, [
+        "artifact",
+        "pull",
+        `${registry.host}/e/a@${manifest.digest}`,
+        "--include-subject",
+        "-o",
+        "out",
+      ]);
     };
     await t.step("one level too deep: a one-line error", async () => {
       const result = await pull(chain[MAX_REFERRER_DEPTH + 1]!);

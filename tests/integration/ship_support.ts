@@ -121,6 +121,11 @@ export async function runKpm(
   });
 }
 
+/** Runs this checkout's main.ts with `args` in `home` (its folder and environment). */
+export function runKpmIn(home: KpmHome, args: string[]): Promise<KpmResult> {
+  return runKpm(join(ROOT, "main.ts"), args, { cwd: home.dir, env: home.env });
+}
+
 /** Formats a result for an assertion message. */
 export function describe(result: KpmResult): string {
   return `exit ${result.code}\n--- stdout\n${result.stdout}--- stderr\n${result.stderr}`;
