@@ -7,7 +7,7 @@
  */
 
 import { DEFAULT_CHUNK_SIZE, type ProgressCallback } from "./blobs.ts";
-import type { Digest } from "./digest.ts";
+import { type Digest, VerifyingStream } from "./digest.ts";
 import type { Descriptor } from "./manifest.ts";
 import { describe, hashContent, type PushedBlob, type UnhashedContent } from "./store.ts";
 import { RegistryError } from "./registry_error.ts";
@@ -15,6 +15,7 @@ import { repositoryScope } from "./auth/scope.ts";
 import type { Repository } from "./repository.ts";
 import type { RegistryRequest } from "./client.ts";
 import { registryUrl } from "./http.ts";
+import { readCapped } from "./read_capped.ts";
 
 /** What a push did with a blob. */
 export type UploadOutcome = "exists" | "mounted" | "uploaded";
@@ -202,8 +203,7 @@ class Upload {
   ): Promise<void> {
     const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
     if (descriptor.size <= Math.min(chunkSize, MONOLITHIC_LIMIT)) {
-      const bytes = content instanceof Uint8Array ? content : await readAll(await content(), descriptor.size);
-      return await this.finish(descriptor.digest, bytes);
+      return await this.finish(descriptor.digest, await readSmall(descriptor, content));
     }
     const open = content instanceof Uint8Array
       ? () => new Blob([content as Uint8Array<ArrayBuffer>]).stream()
@@ -464,19 +464,18 @@ function skip(stream: ReadableStream<Uint8Array>, count: number): ReadableStream
  */
 const MONOLITHIC_LIMIT = 1024 * 1024;
 
-/** Reads a stream into one buffer of the expected size (for small blobs). */
-async function readAll(stream: ReadableStream<Uint8Array>, size: number): Promise<Uint8Array> {
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for await (const chunk of stream) {
-    if (offset + chunk.byteLength > size) {
-      throw new RegistryError(`Content is longer than its declared ${size} bytes`, { status: 0 });
-    }
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  if (offset !== size) {
-    throw new RegistryError(`Content is ${offset} bytes, not the declared ${size}`, { status: 0 });
-  }
-  return out;
+/**
+ * Small content as bytes: opened and read whole (at most its size), checked against its size and digest on the
+ * way, so that content that changed since it was hashed is refused here, in the words of the other mismatches.
+ *
+ * @throws {DigestError} on a size or digest mismatch
+ */
+async function readSmall(
+  descriptor: Pick<Descriptor, "digest" | "size">,
+  content: BlobContent,
+): Promise<Uint8Array> {
+  if (content instanceof Uint8Array) return content;
+  const what = `the content of blob "${descriptor.digest}"`;
+  const verified = (await content()).pipeThrough(new VerifyingStream(descriptor, what));
+  return await readCapped(verified, { limit: descriptor.size, what });
 }
