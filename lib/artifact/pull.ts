@@ -10,6 +10,7 @@ import { isDigest } from "../oci/digest.ts";
 import { type Descriptor, isIndex } from "../oci/manifest.ts";
 import { ANNOTATION_CONTENT_DIGEST, ANNOTATION_TITLE, ANNOTATION_UNPACK } from "../oci/media_types.ts";
 import type { Store } from "../oci/store.ts";
+import { exists } from "../oci/if_found.ts";
 import { type ConcurrencyOptions, operationLimiter } from "../oci/concurrency.ts";
 import { ArtifactError, safeRelativePath } from "./files.ts";
 import { unpackFolder } from "./folder.ts";
@@ -163,13 +164,4 @@ function counting(onProgress: (bytes: number) => void): TransformStream<Uint8Arr
       controller.enqueue(chunk);
     },
   });
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

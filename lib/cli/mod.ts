@@ -37,7 +37,7 @@ import type {
 import { isLayoutInput, layoutTarget, materialize } from "./mod_pull.ts";
 import { vendorPackages } from "./mod_vendor.ts";
 import { progress } from "./progress.ts";
-import { exists } from "./tree_copy.ts";
+import { exists } from "../oci/if_found.ts";
 import { type KpmContext, kpmContext } from "./kpm_context.ts";
 import { interruptSignal } from "./interrupt.ts";
 

@@ -9,7 +9,8 @@
 import { join } from "node:path";
 import { fullName } from "../kpm/names.ts";
 import type { ResolvedPackage } from "../kpm/resolve.ts";
-import { copyTree, exists } from "./tree_copy.ts";
+import { exists } from "../oci/if_found.ts";
+import { copyTree } from "./tree_copy.ts";
 
 /** The folder vendored packages go to, inside the package. */
 export const VENDOR_DIR = "vendor";

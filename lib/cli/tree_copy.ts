@@ -6,16 +6,7 @@
  */
 
 import { join, resolve } from "node:path";
-
-/** Whether a path exists (without following a final symlink). */
-export async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { exists } from "../oci/if_found.ts";
 
 /**
  * Copies a folder through a temporary sibling renamed into place; what was there is replaced (as the

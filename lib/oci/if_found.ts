@@ -1,5 +1,6 @@
 /**
- * The file-system idiom "a missing path is an answer, not an error" in one place.
+ * The file-system idiom "a missing path is an answer, not an error" in one place, and `exists`, the one
+ * "is anything there" check.
  *
  * @module
  */
@@ -15,4 +16,12 @@ export async function ifFound<T, M>(operation: Promise<T>, missing: M): Promise<
     if (error instanceof Deno.errors.NotFound) return missing;
     throw error;
   }
+}
+
+/**
+ * Whether something is at `path`, without following a final symbolic link (a dangling link counts). Every
+ * failure but NotFound is rethrown.
+ */
+export function exists(path: string): Promise<boolean> {
+  return ifFound(Deno.lstat(path).then(() => true), false);
 }
