@@ -8,27 +8,13 @@
 import { join } from "node:path";
 import { serveRegistry } from "../lib/api/registry.ts";
 import { pushToStore } from "../lib/artifact/push.ts";
-import { RegistryClient } from "../lib/oci/client.ts";
 import { copyGraph } from "../lib/oci/copy.ts";
 import { digestOf } from "../lib/oci/digest.ts";
 import { openLayout } from "../lib/oci/layout.ts";
 import { Registry, Repository } from "../lib/oci/repository.ts";
 import { isNotFound, type Store } from "../lib/oci/store.ts";
+import { countingClient } from "./counting_client.ts";
 import { assert, assertEquals } from "./assert.ts";
-
-/** A client whose requests are logged as `METHOD /path`. */
-function countingClient(): { client: RegistryClient; sent: string[] } {
-  const sent: string[] = [];
-  const client = new RegistryClient({
-    plainHttp: true,
-    fetch: (input, init) => {
-      const request = new Request(input, init);
-      sent.push(`${request.method} ${new URL(request.url).pathname}`);
-      return fetch(request);
-    },
-  });
-  return { client, sent };
-}
 
 Deno.test("a copy into a registry asks once per blob whether it is there", async () => {
   const dir = await Deno.makeTempDir();

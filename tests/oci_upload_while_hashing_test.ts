@@ -9,26 +9,11 @@ import { join } from "node:path";
 import { serveRegistry } from "../lib/api/registry.ts";
 import { pushToStore } from "../lib/artifact/push.ts";
 import { HASH_WHILE_UPLOADING_FROM, type UploadOutcome } from "../lib/oci/blob_upload.ts";
-import { RegistryClient } from "../lib/oci/client.ts";
 import { DigestError, digestOf } from "../lib/oci/digest.ts";
 import { Repository } from "../lib/oci/repository.ts";
+import { countingClient } from "./counting_client.ts";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { withTempDir } from "./temp_dir.ts";
-
-/** A client whose requests are logged as `METHOD /path?query`. */
-function countingClient(): { client: RegistryClient; sent: string[] } {
-  const sent: string[] = [];
-  const client = new RegistryClient({
-    plainHttp: true,
-    fetch: (input, init) => {
-      const request = new Request(input, init);
-      const url = new URL(request.url);
-      sent.push(`${request.method} ${url.pathname}${url.search}`);
-      return fetch(request);
-    },
-  });
-  return { client, sent };
-}
 
 /** Content just over the threshold, so that the push takes the upload-while-hashing path. */
 function bigContent(): Uint8Array<ArrayBuffer> {
