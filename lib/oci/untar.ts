@@ -49,7 +49,6 @@ export async function extractTar(tar: ReadableStream<Uint8Array>, root: string, 
   const prefix = options.prefix
     ? posix.normalize(options.prefix.replaceAll("\\", "/")).replace(/\/+$/, "")
     : "";
-  const { refuse } = options;
   const unpacked = { entries: 0, bytes: 0 };
   // Folders (relative) known to be real folders with no symlink above them: their entries skip the lstat of
   // every parent and the mkdir (a 626-file package made ~1,900 fewer file-system requests). Any symlink
