@@ -8,7 +8,7 @@
  */
 
 import type { RegistryClient } from "../oci/client.ts";
-import type { Limiter } from "../oci/concurrency.ts";
+import { anySignal, type Limiter } from "../oci/concurrency.ts";
 import type { ConcreteDependency, GitDependency, OciDependency, PathDependency } from "./dependency.ts";
 import { PackageError } from "./errors.ts";
 import type { GitOptions } from "./git_command.ts";
@@ -109,7 +109,12 @@ const GIT_RESOLVER: SourceResolver<GitDependency> = {
     const { home, limiter } = context;
     const cached = offline ??
       await limiter.run(() =>
-        fetchGitPackage(git, { home, expectedSum: locked?.sum, signal: limiter.signal, ...context.git })
+        fetchGitPackage(git, {
+          home,
+          expectedSum: locked?.sum,
+          ...context.git,
+          signal: anySignal(limiter.signal, context.git?.signal),
+        })
       );
     const pkg: ResolvedPackage = { ...resolved(dep.name, cached), git };
     return await pickPackage(pkg, dep.package, `${git.url}@${gitRef(git)}`);

@@ -9,6 +9,7 @@
 import { type Challenge, parseChallenges } from "./auth/challenge.ts";
 import { basicAuthorization, TokenCache, type TokenRequest } from "./auth/token.ts";
 import type { Credential, CredentialLookup } from "./credentials.ts";
+import { anySignal } from "./concurrency.ts";
 import { isLoopback, registryEndpoint } from "./reference.ts";
 import { errorFromResponse, RegistryError } from "./registry_error.ts";
 import { DEFAULT_TIMEOUT_MS, describeFetchError, exchange, registryUrl } from "./http.ts";
@@ -341,9 +342,7 @@ export class RegistryClient {
       authorization,
       authOrigin: new URL(this.baseUrl(request.registry)).origin,
       log: this.#log,
-      signal: request.signal && this.#signal
-        ? AbortSignal.any([this.#signal, request.signal])
-        : request.signal ?? this.#signal,
+      signal: anySignal(this.#signal, request.signal),
     });
   }
 }

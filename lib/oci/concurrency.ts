@@ -139,3 +139,13 @@ export function operationLimiter(
 ): Limiter {
   return options.limiter ?? new Limiter(options.concurrency ?? fallback, { signal: options.signal });
 }
+
+/**
+ * One signal that aborts when any of the given ones does (with its reason); undefined when none is given.
+ *
+ * @example anySignal(operation.signal, request.signal)
+ */
+export function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal | undefined {
+  const given = signals.filter((signal): signal is AbortSignal => signal !== undefined);
+  return given.length > 1 ? AbortSignal.any(given) : given[0];
+}
